@@ -1,0 +1,297 @@
+//! The only raw librdkafka calls of the crate: AlterConsumerGroupOffsets on a private queue.
+//!
+//! rust-rdkafka has no safe binding for AlterConsumerGroupOffsets, which commits offsets for a
+//! group without joining it. That is what lets one client per cluster serve any number of
+//! groups (a consumer would be needed per group otherwise).
+
+use std::ffi::{c_void, CStr, CString};
+use std::os::raw::c_char;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::client::{Client, ClientContext};
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::error::KafkaError;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
+use rdkafka::TopicPartitionList;
+
+use crate::config::ClientSettings;
+use crate::logging::{self, Level};
+
+/// A Kafka error code with librdkafka's explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaFailure {
+    pub code: RDKafkaErrorCode,
+    pub message: String,
+}
+
+impl KafkaFailure {
+    /// Whether trying again later can succeed without anyone changing anything.
+    pub fn is_retriable(&self) -> bool {
+        use RDKafkaErrorCode::*;
+        matches!(
+            self.code,
+            OperationTimedOut
+                | RequestTimedOut
+                | BrokerTransportFailure
+                | AllBrokersDown
+                | NetworkException
+                | WaitingForCoordinator
+                | CoordinatorLoadInProgress
+                | CoordinatorNotAvailable
+                | NotCoordinator
+                | LeaderNotAvailable
+                | NotLeaderForPartition
+                | NotEnoughReplicas
+                | NotEnoughReplicasAfterAppend
+                | KafkaStorageError
+                | RebalanceInProgress
+                | ThrottlingQuotaExceeded
+                | Resolve
+        )
+    }
+
+    /// The error's name as users find it in Kafka documentation, e.g. `GroupAuthorizationFailed`.
+    pub fn kind(&self) -> String {
+        format!("{:?}", self.code)
+    }
+}
+
+/// One partition's outcome inside a commit response.
+#[derive(Clone, Debug)]
+pub struct PartitionResponse {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub failure: Option<KafkaFailure>,
+}
+
+/// The broker's answer to one AlterConsumerGroupOffsets request.
+#[derive(Clone, Debug)]
+pub struct CommitResponse {
+    pub request_id: u64,
+    /// Set when the whole request failed (timeout, coordinator lookup, group authorization).
+    pub request_failure: Option<KafkaFailure>,
+    pub partitions: Vec<PartitionResponse>,
+}
+
+/// Routes librdkafka's log lines and global errors into the log buffer, and remembers the last
+/// global error: a wrong password surfaces only there, while the request itself just times out.
+pub struct CommitterContext {
+    cluster_label: String,
+    last_client_error: Mutex<Option<KafkaFailure>>,
+}
+
+impl ClientContext for CommitterContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        let level = match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => Level::Error,
+            RDKafkaLogLevel::Warning => Level::Warn,
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
+            RDKafkaLogLevel::Debug => Level::Debug,
+        };
+        logging::log(level, format!("librdkafka [{}] {facility}: {message}", self.cluster_label));
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
+        if let Some(code) = error.rdkafka_error_code() {
+            let failure = KafkaFailure { code, message: reason.to_string() };
+            *self.last_client_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+        }
+    }
+}
+
+/// Called by librdkafka (on one of its threads) when the result queue becomes non-empty.
+pub type WakeFn = dyn Fn() + Send + Sync;
+
+/// A librdkafka client plus the private queue its commit results arrive on.
+pub struct AdminConnection {
+    client: Client<CommitterContext>,
+    results: *mut rdsys::rd_kafka_queue_t,
+    // Kept alive for as long as librdkafka may call `wake_trampoline` with a pointer to it.
+    wake: *mut Arc<WakeFn>,
+}
+
+// SAFETY: librdkafka handles and queues are thread-safe; the connection is used from one worker
+// thread at a time and only moved between threads as a whole.
+unsafe impl Send for AdminConnection {}
+
+unsafe extern "C" fn wake_trampoline(_rk: *mut rdsys::rd_kafka_t, opaque: *mut c_void) {
+    // SAFETY: `opaque` is the `*mut Arc<WakeFn>` installed in `connect`, freed only after the
+    // callback has been disabled. A panic must not unwind into C.
+    let wake = unsafe { &*(opaque as *const Arc<WakeFn>) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wake()));
+}
+
+impl AdminConnection {
+    /// Creates the client. librdkafka validates every setting here, so a bad value fails at
+    /// configuration time with librdkafka's own message.
+    pub fn connect(settings: &ClientSettings, cluster_label: &str, wake: Arc<WakeFn>) -> Result<Self, String> {
+        let mut config = ClientConfig::new();
+        for (key, value) in settings.iter() {
+            config.set(key, value);
+        }
+        config.set_log_level(RDKafkaLogLevel::Info);
+        let native_config = config.create_native_config().map_err(|e| e.to_string())?;
+        let context = CommitterContext { cluster_label: cluster_label.to_string(), last_client_error: Mutex::new(None) };
+        // A producer-type handle is the lightest client librdkafka offers; admin requests work on it.
+        let client = Client::new(&config, native_config, RDKafkaType::RD_KAFKA_PRODUCER, context)
+            .map_err(|e| e.to_string())?;
+        let wake = Box::into_raw(Box::new(wake));
+        // SAFETY: the client pointer is valid for the client's lifetime; the queue and the
+        // callback are torn down in `Drop` before the client.
+        let results = unsafe {
+            let queue = rdsys::rd_kafka_queue_new(client.native_ptr());
+            rdsys::rd_kafka_queue_cb_event_enable(queue, Some(wake_trampoline), wake as *mut c_void);
+            queue
+        };
+        Ok(AdminConnection { client, results, wake })
+    }
+
+    /// Sends one commit request without waiting; its answer comes from `poll_response`.
+    pub fn send_commit(
+        &self,
+        request_id: u64,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+        metadata: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let mut partitions = TopicPartitionList::with_capacity(offsets.len());
+        for (topic, partition, offset) in offsets {
+            partitions
+                .add_partition_offset(topic, *partition, rdkafka::Offset::Offset(*offset))
+                .map_err(|e| e.to_string())?;
+        }
+        for mut element in partitions.elements() {
+            element.set_metadata(metadata);
+        }
+        let group = CString::new(group).map_err(|_| "group id contains a NUL character".to_string())?;
+        let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let mut errstr = [0 as c_char; 256];
+        // SAFETY: every pointer passed is valid for the call; librdkafka copies the request and
+        // the options, so both are destroyed right after it returns.
+        unsafe {
+            let rk = self.client.native_ptr();
+            let options = rdsys::rd_kafka_AdminOptions_new(rk, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+            let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr.as_mut_ptr(), errstr.len());
+            if set != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                rdsys::rd_kafka_AdminOptions_destroy(options);
+                return Err(CStr::from_ptr(errstr.as_ptr()).to_string_lossy().into_owned());
+            }
+            rdsys::rd_kafka_AdminOptions_set_opaque(options, request_id as usize as *mut c_void);
+            let mut request = rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), partitions.ptr());
+            rdsys::rd_kafka_AlterConsumerGroupOffsets(rk, &mut request, 1, options, self.results);
+            rdsys::rd_kafka_AlterConsumerGroupOffsets_destroy(request);
+            rdsys::rd_kafka_AdminOptions_destroy(options);
+        }
+        Ok(())
+    }
+
+    /// Takes one finished request's response, if any, without blocking.
+    pub fn poll_response(&self) -> Option<CommitResponse> {
+        loop {
+            // SAFETY: the queue is valid; each event is destroyed once read.
+            unsafe {
+                let event = rdsys::rd_kafka_queue_poll(self.results, 0);
+                if event.is_null() {
+                    return None;
+                }
+                let response = read_response(event);
+                rdsys::rd_kafka_event_destroy(event);
+                if let Some(response) = response {
+                    return Some(response);
+                }
+            }
+        }
+    }
+
+    /// Serves the client's error and log callbacks; they queue up on the main queue otherwise.
+    pub fn serve_callbacks(&self) {
+        // SAFETY: the client pointer is valid; a zero timeout never blocks.
+        unsafe {
+            rdsys::rd_kafka_poll(self.client.native_ptr(), 0);
+        }
+    }
+
+    /// The last global error the client reported (e.g. SASL authentication failed).
+    pub fn take_last_client_error(&self) -> Option<KafkaFailure> {
+        self.client.context().last_client_error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Drop for AdminConnection {
+    fn drop(&mut self) {
+        // SAFETY: disabling the callback before destroying the queue guarantees librdkafka no
+        // longer holds `wake`; the client is destroyed afterwards by its own Drop.
+        unsafe {
+            rdsys::rd_kafka_queue_cb_event_enable(self.results, None, ptr::null_mut());
+            rdsys::rd_kafka_queue_destroy(self.results);
+            drop(Box::from_raw(self.wake));
+        }
+    }
+}
+
+fn failure_from(code: rdsys::rd_kafka_resp_err_t, message: *const c_char) -> Option<KafkaFailure> {
+    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        return None;
+    }
+    let code = RDKafkaErrorCode::from(code);
+    let message = if message.is_null() {
+        code.to_string()
+    } else {
+        // SAFETY: librdkafka returns NUL-terminated strings owned by the event.
+        unsafe { CStr::from_ptr(message) }.to_string_lossy().into_owned()
+    };
+    Some(KafkaFailure { code, message })
+}
+
+/// Reads an AlterConsumerGroupOffsets result event; other event types yield `None`.
+///
+/// # Safety
+/// `event` must be a valid event from the results queue, not yet destroyed.
+unsafe fn read_response(event: *mut rdsys::rd_kafka_event_t) -> Option<CommitResponse> {
+    if rdsys::rd_kafka_event_type(event) != rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT {
+        return None;
+    }
+    let request_id = rdsys::rd_kafka_event_opaque(event) as usize as u64;
+    let mut response = CommitResponse {
+        request_id,
+        request_failure: failure_from(rdsys::rd_kafka_event_error(event), rdsys::rd_kafka_event_error_string(event)),
+        partitions: Vec::new(),
+    };
+    let result = rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result(event);
+    if result.is_null() {
+        return Some(response);
+    }
+    let mut group_count = 0usize;
+    let groups = rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &mut group_count);
+    for index in 0..group_count {
+        let group = *groups.add(index);
+        let group_error = rdsys::rd_kafka_group_result_error(group);
+        if !group_error.is_null() && response.request_failure.is_none() {
+            response.request_failure =
+                failure_from(rdsys::rd_kafka_error_code(group_error), rdsys::rd_kafka_error_string(group_error));
+        }
+        let list = rdsys::rd_kafka_group_result_partitions(group);
+        if list.is_null() || (*list).cnt <= 0 {
+            continue;
+        }
+        let elements = std::slice::from_raw_parts((*list).elems, (*list).cnt as usize);
+        for element in elements {
+            response.partitions.push(PartitionResponse {
+                topic: CStr::from_ptr(element.topic).to_string_lossy().into_owned(),
+                partition: element.partition,
+                offset: element.offset,
+                failure: failure_from(element.err, ptr::null()),
+            });
+        }
+    }
+    Some(response)
+}

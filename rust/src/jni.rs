@@ -1,0 +1,278 @@
+//! The JVM boundary: every export of `io.kafkaoffsetcommitter.NativeBridge`.
+//!
+//! Each export is a thin shell around [`boundary`], which runs the body with panics caught, turns
+//! a [`CommitterError`] into the matching Java exception, turns a panic into an
+//! `OffsetCommitterException`, and never replaces an exception already pending. No `Env` is
+//! stored and nothing here runs on a librdkafka thread.
+
+use std::time::Duration;
+
+use jni::errors::ErrorPolicy;
+use jni::objects::{JClass, JObject, JObjectArray, JString};
+use jni::sys::{jboolean, jlong};
+use jni::strings::JNIString;
+use jni::{jni_str, Env, EnvUnowned};
+
+use crate::engine::{self, Committer};
+use crate::error::CommitterError;
+use crate::logging;
+
+const PACKAGE: &str = "io/kafkaoffsetcommitter/";
+
+/// Why a native call did not produce a value.
+#[derive(Debug)]
+enum BridgeError {
+    Committer(CommitterError),
+    /// A JNI call failed; a Java exception may already be pending.
+    Jni(jni::errors::Error),
+}
+
+impl From<jni::errors::Error> for BridgeError {
+    fn from(e: jni::errors::Error) -> Self {
+        BridgeError::Jni(e)
+    }
+}
+
+impl From<CommitterError> for BridgeError {
+    fn from(e: CommitterError) -> Self {
+        BridgeError::Committer(e)
+    }
+}
+
+/// The Java exception class (simple name in our package) and message for an error.
+fn exception_for(error: &CommitterError) -> (&'static str, String) {
+    let class = match error {
+        CommitterError::InvalidConfig(_) => "InvalidConfigException",
+        CommitterError::InvalidOffsets(_) => "InvalidOffsetsException",
+        CommitterError::Closed => "CommitterClosedException",
+        CommitterError::Timeout(_) => "CommitTimeoutException",
+        CommitterError::Client(_) => "OffsetCommitterException",
+    };
+    (class, error.to_string())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+fn throw(env: &mut Env<'_>, class: &str, message: &str) -> jni::errors::Result<()> {
+    if env.exception_check() {
+        return Ok(()); // the first failure is the one the caller should see
+    }
+    match env.throw_new(JNIString::from(format!("{PACKAGE}{class}")), JNIString::from(message)) {
+        // `throw_new` reports the exception it raised as an error: that is success here.
+        Err(jni::errors::Error::JavaException) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps errors and panics to this project's Java exception hierarchy.
+struct ThrowCommitterException;
+
+impl<T: Default> ErrorPolicy<T, BridgeError> for ThrowCommitterException {
+    type Captures<'unowned_env_local: 'native_method, 'native_method> = ();
+
+    fn on_error<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _captures: &mut Self::Captures<'unowned_env_local, 'native_method>,
+        error: BridgeError,
+    ) -> jni::errors::Result<T> {
+        match error {
+            BridgeError::Committer(error) => {
+                let (class, message) = exception_for(&error);
+                throw(env, class, &message)?;
+            }
+            BridgeError::Jni(error) => throw(env, "OffsetCommitterException", &format!("JNI call failed: {error}"))?,
+        }
+        Ok(T::default())
+    }
+
+    fn on_panic<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _captures: &mut Self::Captures<'unowned_env_local, 'native_method>,
+        payload: Box<dyn std::any::Any + Send + 'static>,
+    ) -> jni::errors::Result<T> {
+        let message = format!("internal error in the native committer: {}", panic_message(payload.as_ref()));
+        logging::log(logging::Level::Error, &message);
+        throw(env, "OffsetCommitterException", &message)?;
+        Ok(T::default())
+    }
+}
+
+/// The one error boundary every export goes through.
+fn boundary<'local, T, F>(env: &mut EnvUnowned<'local>, body: F) -> T
+where
+    T: Default,
+    F: FnOnce(&mut Env<'local>) -> Result<T, BridgeError>,
+{
+    env.with_env(body).resolve::<ThrowCommitterException>()
+}
+
+/// # Safety
+/// `handle` must be 0 or a value returned by `open` and not yet passed to `close`; the Java side
+/// guarantees this by clearing its handle under a write lock before calling `close`.
+unsafe fn committer<'a>(handle: jlong) -> Result<&'a Committer, BridgeError> {
+    if handle == 0 {
+        return Err(CommitterError::Closed.into());
+    }
+    Ok(unsafe { &*(handle as *const Committer) })
+}
+
+fn read_string(env: &Env<'_>, value: &JString<'_>, what: &str) -> Result<String, BridgeError> {
+    if value.is_null() {
+        return Err(CommitterError::InvalidOffsets(crate::offsets::OffsetsError(format!("{what} is null"))).into());
+    }
+    Ok(value.try_to_string(env)?)
+}
+
+fn millis(value: jlong) -> Duration {
+    Duration::from_millis(value.max(0) as u64)
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_version<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> JObject<'local> {
+    boundary(&mut env, |env| Ok(env.new_string(crate::VERSION)?.into()))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_open<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    keys: JObjectArray<'local, JString<'local>>,
+    values: JObjectArray<'local, JString<'local>>,
+) -> jlong {
+    boundary(&mut env, |env| {
+        let count = keys.len(env)?;
+        if values.len(env)? != count {
+            return Err(CommitterError::Client("keys and values differ in length".into()).into());
+        }
+        let mut settings = Vec::with_capacity(count);
+        for index in 0..count {
+            let key = keys.get_element(env, index)?;
+            let value = values.get_element(env, index)?;
+            settings.push((read_string(env, &key, "a setting key")?, read_string(env, &value, "a setting value")?));
+        }
+        let committer = Committer::open(&settings)?;
+        Ok(Box::into_raw(Box::new(committer)) as jlong)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitAsync<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    group: JString<'local>,
+    offsets_json: JString<'local>,
+    metadata: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let group = read_string(env, &group, "the group id")?;
+        let offsets_json = read_string(env, &offsets_json, "the offsets")?;
+        let metadata = read_string(env, &metadata, "the metadata")?;
+        Ok(committer.commit_async(&group, &offsets_json, &metadata)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitSync<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    group: JString<'local>,
+    offsets_json: JString<'local>,
+    metadata: JString<'local>,
+    timeout_ms: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let group = read_string(env, &group, "the group id")?;
+        let offsets_json = read_string(env, &offsets_json, "the offsets")?;
+        let metadata = read_string(env, &metadata, "the metadata")?;
+        let outcome = committer.commit_sync(&group, &offsets_json, &metadata, millis(timeout_ms))?;
+        Ok(env.new_string(outcome.to_json())?.into())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_flush<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    timeout_ms: jlong,
+) -> jboolean {
+    boundary(&mut env, |_env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        Ok(committer.flush(millis(timeout_ms)))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_status<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        Ok(env.new_string(committer.status_json())?.into())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_close<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    timeout_ms: jlong,
+) -> jboolean {
+    boundary(&mut env, |_env| {
+        if handle == 0 {
+            return Ok(true);
+        }
+        // SAFETY: `handle` came from `open` and the Java side passes it to `close` exactly once.
+        let committer = unsafe { Box::from_raw(handle as *mut Committer) };
+        Ok(committer.close(millis(timeout_ms)))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_shutdownAll<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    timeout_ms: jlong,
+) {
+    boundary(&mut env, |_env| {
+        engine::shut_down_all(millis(timeout_ms));
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_drainLogs<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    wait_ms: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        let lines = logging::drain(millis(wait_ms));
+        let array = env.new_object_array(lines.len() as i32, jni_str!("java/lang/String"), JObject::null())?;
+        for (index, line) in lines.iter().enumerate() {
+            let line = env.new_string(line)?;
+            array.set_element(env, index, &line)?;
+        }
+        Ok(array.into())
+    })
+}

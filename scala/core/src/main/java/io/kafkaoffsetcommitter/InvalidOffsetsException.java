@@ -1,0 +1,10 @@
+package io.kafkaoffsetcommitter;
+
+/** Malformed end offsets, an empty group id or oversized commit metadata. */
+public class InvalidOffsetsException extends OffsetCommitterException {
+    private static final long serialVersionUID = 1L;
+
+    public InvalidOffsetsException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,27 @@
+package io.kafkaoffsetcommitter;
+
+/**
+ * The native methods implemented in {@code rust/src/jni.rs}. Callers go through {@link OffsetCommitter},
+ * which loads the library first and guards handles, so a closed handle never reaches native code.
+ */
+final class NativeBridge {
+    private NativeBridge() {}
+
+    static native String version();
+
+    static native long open(String[] keys, String[] values);
+
+    static native void commitAsync(long handle, String groupId, String offsetsJson, String metadata);
+
+    static native String commitSync(long handle, String groupId, String offsetsJson, String metadata, long timeoutMs);
+
+    static native boolean flush(long handle, long timeoutMs);
+
+    static native String status(long handle);
+
+    static native boolean close(long handle, long timeoutMs);
+
+    static native void shutdownAll(long timeoutMs);
+
+    static native String[] drainLogs(long waitMs);
+}

@@ -1,0 +1,172 @@
+package io.kafkaoffsetcommitter;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Commits offsets to Kafka consumer groups without joining them, from any JVM application.
+ *
+ * <p>Created from Java Kafka client settings (the same map a {@code KafkaConsumer} takes, as strings);
+ * committers for the same cluster share one native Kafka client and one commit thread, so creating
+ * one per query or per group is cheap. {@link #commitAsync} never waits on the network: the native
+ * engine commits in the background, keeps the newest offsets per partition, retries with backoff and
+ * re-commits unchanged offsets periodically so the broker does not expire them.
+ *
+ * <p>Settings with the prefix {@code committer.} tune the engine instead of the Kafka client:
+ * {@code committer.request.timeout.ms}, {@code committer.retry.backoff.ms},
+ * {@code committer.retry.backoff.max.ms}, {@code committer.retry.max.attempts},
+ * {@code committer.failure.cooldown.ms}, {@code committer.keepalive.interval.ms}.
+ *
+ * <p>Thread-safe. Offsets are given either as Spark's end-offset JSON
+ * ({@code {"topic":{"0":42}}}) or as a map topic → partition → next offset to read.
+ */
+public final class OffsetCommitter implements AutoCloseable {
+    private static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    // Guards `handle`: calls hold the read lock; close takes the write lock and zeroes the handle,
+    // so native code never sees a freed committer.
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private long handle;
+
+    private OffsetCommitter(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * Creates a committer. Settings librdkafka cannot honour fail here with {@link InvalidConfigException};
+     * a missing native library fails with {@link NativeLibraryUnavailableException}.
+     */
+    public static OffsetCommitter create(Map<String, String> kafkaSettings) {
+        NativeRuntime.start();
+        Map<String, String> settings = KeyStores.toPemSettings(kafkaSettings);
+        String[] keys = new String[settings.size()];
+        String[] values = new String[settings.size()];
+        int index = 0;
+        for (Map.Entry<String, String> setting : settings.entrySet()) {
+            keys[index] = setting.getKey();
+            values[index] = setting.getValue();
+            index++;
+        }
+        return new OffsetCommitter(NativeBridge.open(keys, values));
+    }
+
+    /** The native core's version (also written into every commit's metadata). */
+    public static String version() {
+        NativeRuntime.start();
+        return NativeBridge.version();
+    }
+
+    /** Queues Spark end offsets for {@code groupId} and returns at once. */
+    public void commitAsync(String groupId, String sparkOffsetsJson, String metadata) {
+        lock.readLock().lock();
+        try {
+            NativeBridge.commitAsync(openHandle(), groupId, sparkOffsetsJson, nonNull(metadata));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Queues offsets (topic → partition → next offset to read) for {@code groupId} and returns at once. */
+    public void commitAsync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata) {
+        commitAsync(groupId, toJson(offsets), metadata);
+    }
+
+    /**
+     * Queues offsets and waits until Kafka has answered, returning each partition's outcome.
+     * Throws {@link CommitTimeoutException} if no answer comes in time (the offsets stay queued).
+     */
+    public CommitResult commitSync(String groupId, String sparkOffsetsJson, String metadata, Duration timeout) {
+        lock.readLock().lock();
+        try {
+            return CommitResult.fromJson(NativeBridge.commitSync(
+                    openHandle(), groupId, sparkOffsetsJson, nonNull(metadata), timeout.toMillis()));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public CommitResult commitSync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
+        return commitSync(groupId, toJson(offsets), metadata, timeout);
+    }
+
+    /**
+     * Waits until everything this committer queued has been attempted. True when all of it is
+     * committed; false on timeout or when a group is refused permanently (see {@link #status()}).
+     */
+    public boolean flush(Duration timeout) {
+        lock.readLock().lock();
+        try {
+            return NativeBridge.flush(openHandle(), timeout.toMillis());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The groups this committer committed to, with last commit, last error, counters and latency. */
+    public List<GroupStatus> status() {
+        return GroupStatus.listFromJson(statusJson());
+    }
+
+    /** {@link #status()} as the native core reports it, as JSON. */
+    public String statusJson() {
+        lock.readLock().lock();
+        try {
+            return NativeBridge.status(openHandle());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Flushes up to {@code timeout}, then releases the committer. Returns the flush result; idempotent. */
+    public boolean close(Duration timeout) {
+        lock.writeLock().lock();
+        try {
+            if (handle == 0) {
+                return true;
+            }
+            long closing = handle;
+            handle = 0;
+            return NativeBridge.close(closing, timeout.toMillis());
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    private long openHandle() {
+        if (handle == 0) {
+            throw new CommitterClosedException("the offset committer is closed");
+        }
+        return handle;
+    }
+
+    private static String nonNull(String metadata) {
+        return metadata == null ? "" : metadata;
+    }
+
+    static String toJson(Map<String, Map<Integer, Long>> offsets) {
+        StringBuilder json = new StringBuilder("{");
+        for (Map.Entry<String, Map<Integer, Long>> topic : offsets.entrySet()) {
+            if (json.length() > 1) {
+                json.append(',');
+            }
+            json.append(Json.quote(topic.getKey())).append(":{");
+            boolean first = true;
+            for (Map.Entry<Integer, Long> partition : topic.getValue().entrySet()) {
+                if (!first) {
+                    json.append(',');
+                }
+                first = false;
+                json.append('"').append(partition.getKey()).append("\":").append(partition.getValue());
+            }
+            json.append('}');
+        }
+        return json.append('}').toString();
+    }
+}
