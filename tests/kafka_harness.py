@@ -9,6 +9,7 @@ CLI:
     python3 tests/kafka_harness.py start   --workdir DIR [--timeout S]  # new broker, or reuse the live one
     python3 tests/kafka_harness.py restart --workdir DIR [--timeout S]  # again, same ports and data
     python3 tests/kafka_harness.py stop    --workdir DIR
+    python3 tests/kafka_harness.py fixtures --workdir DIR  # the standing ACLs, see below
 `start` and `restart` print DIR/env.sh (also written as DIR/env.json); `. DIR/env.sh` exports
 KAFKA_BOOTSTRAP, KAFKA_SASL_BOOTSTRAP, KAFKA_SSL_BOOTSTRAP, KAFKA_HARNESS_LIBS,
 KAFKA_HARNESS_WORKDIR and the KAFKA_SSL_* store paths and password.
@@ -19,6 +20,8 @@ Listeners and principals:
                     SCRAM-SHA-512 scram-user/scram-secret (no ACLs)
     SSL             client certificate required; CN=client becomes User:client (no ACLs)
 The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false).
+`fixtures` adds the standing ACLs the suites rely on: alice may read (hence describe and commit
+to) the groups and topics whose names start with "alice-", and nothing else.
 
 Python API: Broker.start(workdir) / .restart() / .stop() / context manager, and helpers that
 talk to a broker through Kafka's own Java client (see create_topic, produce, log_end_offsets,
@@ -31,7 +34,6 @@ import base64
 import hashlib
 import json
 import os
-import re
 import selectors
 import shlex
 import shutil
@@ -57,6 +59,8 @@ SASL_ADMIN = ("admin", "admin-secret")
 SASL_ALICE = ("alice", "alice-secret")
 SCRAM_USER = ("scram-user", "scram-secret")
 SSL_STORE_PASSWORD = "harness-secret"
+# The standing ACLs (`fixtures`): alice may use the groups and topics named with this prefix.
+ALICE_PREFIX = "alice-"
 
 BROKER_HEAP = "-Xmx512m"
 # Short-lived tool JVMs: the C1 compiler and serial GC start fastest.
@@ -193,8 +197,11 @@ def _short_hash(data: bytes) -> str:
 
 def _run(command: list, timeout: float) -> str:
     """Runs a command to completion; its stdout, or HarnessError with its output."""
-    done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"{shlex.join(command)}: {e}") from e
     if done.returncode != 0:
         raise HarnessError(f"{shlex.join(command)} exited {done.returncode}:\n"
                            f"{done.stdout[-4000:]}{done.stderr[-4000:]}")
@@ -250,7 +257,7 @@ class Broker:
             return broker
         broker.stop()  # a half-dead broker left by a crash would hold the workdir
         broker.workdir.mkdir(parents=True, exist_ok=True)
-        for stale in ("env.json", "env.sh"):
+        for stale in ("env.json", "env.sh", "broker.log"):
             (broker.workdir / stale).unlink(missing_ok=True)
         for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
             ports = _free_ports(4)
@@ -265,9 +272,8 @@ class Broker:
                 broker._launch(timeout)
                 break
             except _PortTaken:
-                # Another process took a port between our probe and the broker's bind.
                 if attempt == PORT_RACE_ATTEMPTS:
-                    raise HarnessError(f"ports kept being taken; see {broker.log_path}")
+                    raise
         return broker
 
     def restart(self, timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
@@ -279,14 +285,21 @@ class Broker:
         self._launch(timeout)
 
     def stop(self) -> None:
-        """SIGTERM (controlled shutdown), then SIGKILL after a grace period. Idempotent."""
+        """SIGTERM (controlled shutdown), then SIGKILL after a grace period. Idempotent.
+        Also closes the shared admin tools of this broker's listeners, which would otherwise keep
+        reconnecting to it."""
+        close_admin_tools({self.env.get(name) for name in
+                           ("KAFKA_BOOTSTRAP", "KAFKA_SASL_BOOTSTRAP", "KAFKA_SSL_BOOTSTRAP")})
         pid = self._pid()
         if pid is not None and _is_broker_process(pid, self.config_path):
-            group = os.getpgid(pid)
-            os.killpg(group, signal.SIGTERM)
-            if not _wait_until(lambda: not _is_broker_process(pid, self.config_path), STOP_GRACE_S):
-                os.killpg(group, signal.SIGKILL)
-                _wait_until(lambda: not _is_broker_process(pid, self.config_path), STOP_GRACE_S)
+            try:
+                group = os.getpgid(pid)
+                os.killpg(group, signal.SIGTERM)
+                if not _wait_until(lambda: not _is_broker_process(pid, self.config_path), STOP_GRACE_S):
+                    os.killpg(group, signal.SIGKILL)
+                    _wait_until(lambda: not _is_broker_process(pid, self.config_path), STOP_GRACE_S)
+            except ProcessLookupError:
+                pass  # it exited on its own meanwhile
         self.pid_path.unlink(missing_ok=True)
 
     def is_running(self) -> bool:
@@ -322,7 +335,6 @@ class Broker:
             return None
 
     def _write_config(self, controller_port: int) -> None:
-        shutil.rmtree(self.data_dir, ignore_errors=True)
         plaintext, sasl, tls = (self.env[name] for name in
                                 ("KAFKA_BOOTSTRAP", "KAFKA_SASL_BOOTSTRAP", "KAFKA_SSL_BOOTSTRAP"))
         plain_users = " ".join(f'user_{user}="{password}"' for user, password in (SASL_ADMIN, SASL_ALICE))
@@ -344,6 +356,8 @@ class Broker:
             "transaction.state.log.min.isr": "1",
             "offsets.topic.num.partitions": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # The broker is unfenced (serves clients) on a heartbeat: 2 s by default.
+            "broker.heartbeat.interval.ms": "500",
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
             "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
@@ -372,7 +386,8 @@ class Broker:
         self.config_path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
 
     def _format_storage(self) -> None:
-        # StorageTool calls System.exit, hence its own JVM.
+        """Empty storage for a new cluster. StorageTool calls System.exit, hence its own JVM."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         scram = f"SCRAM-SHA-512=[name={SCRAM_USER[0]},password={SCRAM_USER[1]}]"
         _run(java_command("kafka.tools.StorageTool",
                           ["format", "-t", _new_cluster_id(), "-c", str(self.config_path),
@@ -402,7 +417,7 @@ class Broker:
             if not _is_broker_process(pid, self.config_path):
                 self.pid_path.unlink(missing_ok=True)
                 if "Address already in use" in log:
-                    raise _PortTaken()
+                    raise _PortTaken(f"a port of the broker is taken; log {self.log_path}")
                 raise HarnessError(f"broker exited during start; log {self.log_path}:\n{log[-4000:]}")
             if STARTED_LINE in log:
                 break
@@ -419,8 +434,8 @@ class Broker:
         (self.workdir / "env.sh").write_text(env_sh(self.env))
 
 
-class _PortTaken(Exception):
-    pass
+class _PortTaken(HarnessError):
+    """Another process took a port between our probe and the broker's bind."""
 
 
 def env_sh(env: dict) -> str:
@@ -536,8 +551,11 @@ class AdminTool:
         with self._lock:
             if self._process.poll() is not None:
                 raise HarnessError(f"admin tool exited {self._process.returncode}: {self._stderr_tail()}")
-            self._process.stdin.write(json.dumps({"op": op, **fields}).encode() + b"\n")
-            self._process.stdin.flush()
+            try:
+                self._process.stdin.write(json.dumps({"op": op, **fields}).encode() + b"\n")
+                self._process.stdin.flush()
+            except BrokenPipeError as e:
+                raise HarnessError(f"admin tool is gone: {self._stderr_tail()}") from e
             answer = json.loads(self._read_line(timeout))
         if not answer["ok"]:
             raise HarnessError(f"{op} {fields}: {answer['error']}")
@@ -596,12 +614,15 @@ def admin_tool(bootstrap: str, client_config: dict = None) -> AdminTool:
         return tool
 
 
-@atexit.register
-def close_admin_tools() -> None:
+def close_admin_tools(bootstraps: set = None) -> None:
+    """Closes the shared admin tools of these bootstrap addresses, or all of them."""
     with _admin_tools_lock:
-        for tool in _admin_tools.values():
-            tool.close()
-        _admin_tools.clear()
+        for key in list(_admin_tools):
+            if bootstraps is None or key[0] in bootstraps:
+                _admin_tools.pop(key).close()
+
+
+atexit.register(close_admin_tools)
 
 
 def cluster_info(bootstrap: str, client_config: dict = None, timeout: float = 60) -> dict:
@@ -655,13 +676,21 @@ def add_acl(bootstrap: str, principal: str, operation: str, resource_type: str, 
                                pattern_type=pattern_type, permission=permission, host=host)
 
 
+def add_fixture_acls(bootstrap: str) -> None:
+    """The standing ACLs: READ (which implies DESCRIBE) for User:alice on the groups and topics
+    whose names start with ALICE_PREFIX. Adding them again changes nothing."""
+    for resource_type in ("GROUP", "TOPIC"):
+        add_acl(bootstrap, f"User:{SASL_ALICE[0]}", "READ", resource_type, ALICE_PREFIX,
+                pattern_type="PREFIXED")
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI.
 
 
 def main(argv: list) -> int:
     parser = argparse.ArgumentParser(description="Start or stop the test Kafka broker.")
-    parser.add_argument("action", choices=["start", "restart", "stop"])
+    parser.add_argument("action", choices=["start", "restart", "stop", "fixtures"])
     parser.add_argument("--workdir", required=True, type=Path,
                         help="the broker's folder: config, data, log, pid file, env.sh/env.json")
     parser.add_argument("--timeout", type=float, default=DEFAULT_START_TIMEOUT_S,
@@ -671,6 +700,12 @@ def main(argv: list) -> int:
     try:
         if args.action == "stop":
             Broker(workdir).stop()
+            return 0
+        if args.action == "fixtures":
+            broker = Broker(workdir)
+            if not broker.is_running():
+                raise HarnessError(f"no broker runs in {workdir}")
+            add_fixture_acls(broker.bootstrap)
             return 0
         if args.action == "start":
             broker = Broker.start(workdir, timeout=args.timeout)

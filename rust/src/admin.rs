@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
-use rdkafka::client::{Client, ClientContext};
+use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
-use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::config::ClientSettings;
@@ -107,12 +108,24 @@ impl ClientContext for CommitterContext {
     }
 }
 
+impl ProducerContext for CommitterContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {} // the client never produces
+}
+
 /// Called by librdkafka (on one of its threads) when the result queue becomes non-empty.
 pub type WakeFn = dyn Fn() + Send + Sync;
 
+/// Log and error events served per worker wake-up at most, so a flood cannot starve commits.
+const MAX_EVENTS_PER_SERVE: usize = 1000;
+
 /// A librdkafka client plus the private queue its commit results arrive on.
 pub struct AdminConnection {
-    client: Client<CommitterContext>,
+    // A producer-type handle is the lightest client librdkafka offers and admin requests work on
+    // it; rust-rdkafka's producer also dispatches log and error events to our context when polled.
+    client: BaseProducer<CommitterContext>,
+    main_queue: *mut rdsys::rd_kafka_queue_t,
     results: *mut rdsys::rd_kafka_queue_t,
     // Kept alive for as long as librdkafka may call `wake_trampoline` with a pointer to it.
     wake: *mut Arc<WakeFn>,
@@ -138,20 +151,19 @@ impl AdminConnection {
             config.set(key, value);
         }
         config.set_log_level(RDKafkaLogLevel::Info);
-        let native_config = config.create_native_config().map_err(|e| e.to_string())?;
         let context = CommitterContext { cluster_label: cluster_label.to_string(), last_client_error: Mutex::new(None) };
-        // A producer-type handle is the lightest client librdkafka offers; admin requests work on it.
-        let client = Client::new(&config, native_config, RDKafkaType::RD_KAFKA_PRODUCER, context)
-            .map_err(|e| e.to_string())?;
+        let client: BaseProducer<CommitterContext> =
+            config.create_with_context(context).map_err(|e| e.to_string())?;
         let wake = Box::into_raw(Box::new(wake));
-        // SAFETY: the client pointer is valid for the client's lifetime; the queue and the
+        // SAFETY: the client pointer is valid for the client's lifetime; the queues and the
         // callback are torn down in `Drop` before the client.
-        let results = unsafe {
-            let queue = rdsys::rd_kafka_queue_new(client.native_ptr());
-            rdsys::rd_kafka_queue_cb_event_enable(queue, Some(wake_trampoline), wake as *mut c_void);
-            queue
+        let (main_queue, results) = unsafe {
+            let rk = client.client().native_ptr();
+            let results = rdsys::rd_kafka_queue_new(rk);
+            rdsys::rd_kafka_queue_cb_event_enable(results, Some(wake_trampoline), wake as *mut c_void);
+            (rdsys::rd_kafka_queue_get_main(rk), results)
         };
-        Ok(AdminConnection { client, results, wake })
+        Ok(AdminConnection { client, main_queue, results, wake })
     }
 
     /// Sends one commit request without waiting; its answer comes from `poll_response`.
@@ -178,7 +190,7 @@ impl AdminConnection {
         // SAFETY: every pointer passed is valid for the call; librdkafka copies the request and
         // the options, so both are destroyed right after it returns.
         unsafe {
-            let rk = self.client.native_ptr();
+            let rk = self.client.client().native_ptr();
             let options = rdsys::rd_kafka_AdminOptions_new(rk, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
             let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr.as_mut_ptr(), errstr.len());
             if set != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -212,11 +224,14 @@ impl AdminConnection {
         }
     }
 
-    /// Serves the client's error and log callbacks; they queue up on the main queue otherwise.
+    /// Serves the client's log and error events; they queue up on the main queue otherwise.
     pub fn serve_callbacks(&self) {
-        // SAFETY: the client pointer is valid; a zero timeout never blocks.
-        unsafe {
-            rdsys::rd_kafka_poll(self.client.native_ptr(), 0);
+        for _ in 0..MAX_EVENTS_PER_SERVE {
+            // SAFETY: the main queue handle stays valid until `Drop`.
+            if unsafe { rdsys::rd_kafka_queue_length(self.main_queue) } == 0 {
+                return;
+            }
+            self.client.poll(Duration::ZERO);
         }
     }
 
@@ -233,6 +248,7 @@ impl Drop for AdminConnection {
         unsafe {
             rdsys::rd_kafka_queue_cb_event_enable(self.results, None, ptr::null_mut());
             rdsys::rd_kafka_queue_destroy(self.results);
+            rdsys::rd_kafka_queue_destroy(self.main_queue);
             drop(Box::from_raw(self.wake));
         }
     }

@@ -1,0 +1,67 @@
+# Every target installs or fetches what it needs into .cache/ (git-ignored) on first use.
+#   make test    every test tier against a real Kafka broker and real Spark
+#   make demo    a streaming job through spark-submit, then the group's lag next to the log end
+#   make bench   speed and memory benchmarks (side-by-side ratios, one run)
+#   make fuzz    long fuzzing of the offsets parser and the config translator
+#   make compat  the Spark end-to-end suite across every supported Spark line
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+.PHONY: test demo bench fuzz compat native jars test-tiers test-rust test-fuzz-short test-jvm test-e2e clean
+
+ROOT := $(abspath .)
+CACHE := $(ROOT)/.cache
+SBT := $(ROOT)/build/sbt
+# The newest release of each Spark line that `make test` covers; `make compat` covers all.
+SPARK_3 := 3.5.9
+SPARK_4 := 4.3.0
+SPARK_COMPAT := 3.5.9 4.0.5 4.1.4 4.2.1 4.3.0
+VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
+FUZZ_SECONDS ?= 600
+# The native library is built once by `native`; sbt packages it without calling cargo again.
+export KOC_SKIP_CARGO := 1
+
+native:
+	cargo build --release -p kafka-offset-committer
+
+jars: native
+	$(SBT) core/package +spark/package
+
+$(CACHE)/venv-spark-%/.ready:
+	python3 -m venv $(CACHE)/venv-spark-$*
+	$(CACHE)/venv-spark-$*/bin/pip install --quiet pyspark==$* pytest
+	touch $@
+
+test: jars $(VENV_4)/.ready
+	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
+
+test-tiers: test-rust test-fuzz-short test-jvm test-e2e
+
+test-rust:
+	cargo test --release
+
+test-fuzz-short:
+	rust/fuzz/run.sh 15
+
+test-jvm:
+	$(SBT) core/test "++2.12 spark/test"
+	$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test"
+
+test-e2e: $(VENV_4)/.ready
+	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v tests/e2e
+
+demo: jars $(VENV_4)/.ready
+	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
+
+bench: native
+	tests/with-broker.sh cargo bench -p kafka-offset-committer
+
+fuzz:
+	rust/fuzz/run.sh $(FUZZ_SECONDS)
+
+compat: jars
+	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT)
+
+clean:
+	cargo clean
+	rm -rf scala/*/target project/target target-sbt

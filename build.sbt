@@ -1,0 +1,156 @@
+// Builds the JVM side: `core` (Java API plus the native library) and `spark` (the listener), whose
+// jar embeds core so a single --jars entry is enough. Run through build/sbt, which bootstraps sbt.
+//
+//   build/sbt core/package core/test           core jar and the native loader tests
+//   build/sbt +spark/package                   one listener jar per Scala binary version
+//   build/sbt -Dspark.test.version=4.2.0 spark/test    listener tests on another Spark
+//
+// KOC_SKIP_CARGO=1 packages the library cargo already built instead of running cargo first.
+
+// `io` alone would mean sbt.io inside a build definition.
+import _root_.io.kafkaoffsetcommitter.NativePlatform
+
+import scala.sys.process.Process
+
+val scala212 = "2.12.21"
+val scala213 = "2.13.18"
+
+val sparkVersion = settingKey[String]("Spark the listener compiles against; provided by the cluster at run time")
+val sparkTestVersion = settingKey[String]("Spark the listener tests compile and run on (-Dspark.test.version)")
+val nativeLibrary = taskKey[File]("The native library for this platform, built by cargo unless KOC_SKIP_CARGO=1")
+
+// Tests resolve their Spark in this configuration of their own. It extends no other configuration, so
+// Coursier resolves it apart from Compile: the test Spark's versions never leak into the main
+// classpath, and the listener classes under test are the ones compiled against `sparkVersion`,
+// exactly as users run them on a newer cluster.
+val SparkTestDependencies = config("spark-test-dependencies").hide
+
+// The jars carry the native crate's version, so one number names a release on both sides.
+ThisBuild / version := {
+  val cargoManifest = IO.read((ThisBuild / baseDirectory).value / "rust" / "Cargo.toml")
+  """(?ms)^\[package\].*?^version\s*=\s*"([^"]+)"""".r
+    .findFirstMatchIn(cargoManifest)
+    .map(_.group(1))
+    .getOrElse(sys.error("rust/Cargo.toml has no [package] version"))
+}
+ThisBuild / organization := "io.kafkaoffsetcommitter"
+ThisBuild / scalaVersion := scala213
+
+// Options Spark itself passes to its JVMs on Java 17+ (org.apache.spark.launcher.JavaModuleOptions);
+// Spark 4 and its Netty and Arrow fail without them.
+val sparkJavaModuleOptions = Seq(
+  "-XX:+IgnoreUnrecognizedVMOptions",
+  "--add-modules=jdk.incubator.vector",
+  "--add-opens=java.base/java.lang=ALL-UNNAMED",
+  "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+  "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+  "--add-opens=java.base/java.io=ALL-UNNAMED",
+  "--add-opens=java.base/java.net=ALL-UNNAMED",
+  "--add-opens=java.base/java.nio=ALL-UNNAMED",
+  "--add-opens=java.base/java.util=ALL-UNNAMED",
+  "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+  "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+  "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+  "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+  "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
+  "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+  "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+  "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+  "-Dio.netty.tryReflectionSetAccessible=true",
+  "-Dio.netty.allocator.type=pooled",
+  "-Dio.netty.noUnsafe=false",
+  "--enable-native-access=ALL-UNNAMED"
+) ++ (if (sys.props("java.specification.version").toDouble >= 25) Seq("--sun-misc-unsafe-memory-access=allow") else Nil)
+
+// System properties given to sbt (`build/sbt -Dkafka...=...`) that forked test JVMs also get; the
+// environment (KAFKA_BOOTSTRAP and the like) is inherited by forked JVMs anyway.
+def passedThroughProperties: Seq[String] =
+  sys.props.toSeq.collect {
+    case (key, value) if Seq("kafka.", "koc.", "spark.test.").exists(key.startsWith) => s"-D$key=$value"
+  }
+
+lazy val root = (project in file("."))
+  .aggregate(core, spark)
+  .settings(
+    name := "kafka-offset-committer",
+    crossScalaVersions := Nil,
+    publish / skip := true
+  )
+
+lazy val core = (project in file("scala/core"))
+  .settings(
+    name := "kafka-offset-committer-core",
+    // Plain Java: no Scala library dependency, no _2.1x suffix, no Scala compiler to fetch.
+    autoScalaLibrary := false,
+    crossPaths := false,
+    managedScalaInstance := false,
+    Compile / compile / javacOptions ++= Seq("--release", "8", "-Xlint:all", "-Xlint:-options"),
+    // Dependent projects and the tests see core as its jar, so the library is loaded as users load it.
+    exportJars := true,
+    nativeLibrary := {
+      val log = streams.value.log
+      val repositoryRoot = (ThisBuild / baseDirectory).value
+      if (sys.env.get("KOC_SKIP_CARGO").contains("1")) {
+        log.info("KOC_SKIP_CARGO=1: packaging the native library cargo built before")
+      } else {
+        val cargoBuild = Seq("cargo", "build", "--release", "-p", "kafka-offset-committer")
+        log.info(cargoBuild.mkString(" "))
+        val exitCode = Process(cargoBuild, repositoryRoot).!
+        if (exitCode != 0) sys.error(s"${cargoBuild.mkString(" ")} failed with exit code $exitCode")
+      }
+      val cargoTarget = sys.env.get("CARGO_TARGET_DIR").map(file).getOrElse(repositoryRoot / "target")
+      val library = cargoTarget / "release" / NativePlatform.libraryFileName()
+      if (!library.isFile) sys.error(s"$library is missing: build it with cargo, or unset KOC_SKIP_CARGO")
+      library
+    },
+    Compile / resourceGenerators += Def.task {
+      val bundled = (Compile / resourceManaged).value / NativePlatform.resourcePath()
+      IO.copyFile(nativeLibrary.value, bundled)
+      Seq(bundled)
+    }.taskValue,
+    libraryDependencies += "com.github.sbt" % "junit-interface" % "0.13.3" % Test,
+    Test / fork := true,
+    Test / javaOptions ++= Seq(
+      "-Xcheck:jni",
+      "--enable-native-access=ALL-UNNAMED",
+      s"-Dkoc.test.native.library=${nativeLibrary.value}"
+    ) ++ passedThroughProperties,
+    Test / testOptions += Tests.Argument(TestFrameworks.JUnit, "-a", "-v")
+  )
+
+lazy val spark = (project in file("scala/spark"))
+  .dependsOn(core)
+  .configs(SparkTestDependencies)
+  .settings(
+    name := "kafka-offset-committer-spark",
+    // Compiled against the oldest supported Spark: Spark keeps its listener API binary compatible,
+    // so the same jar runs on Spark 3.5 and 4.x.
+    sparkVersion := "3.5.9",
+    // By default tests run on the newest Spark 3.5 whose Kafka source (spark-sql-kafka-0-10 and
+    // spark-token-provider-kafka-0-10) the package registry carries for that Scala version.
+    sparkTestVersion := sys.props.getOrElse(
+      "spark.test.version",
+      Map("2.12" -> "3.5.7", "2.13" -> "3.5.4")(scalaBinaryVersion.value)
+    ),
+    // Spark 4 is published for Scala 2.13 only, so testing on it leaves 2.12 out of `+` commands.
+    crossScalaVersions := (if (sparkTestVersion.value.startsWith("3.")) Seq(scala212, scala213) else Seq(scala213)),
+    scalacOptions ++= Seq("-deprecation", "-feature", "-unchecked", "-release", "8"),
+    libraryDependencies ++= Seq(
+      "org.apache.spark" %% "spark-sql" % sparkVersion.value % Provided,
+      "org.apache.spark" %% "spark-sql" % sparkTestVersion.value % SparkTestDependencies,
+      "org.apache.spark" %% "spark-sql-kafka-0-10" % sparkTestVersion.value % SparkTestDependencies,
+      "org.scalatest" %% "scalatest" % "3.2.20" % SparkTestDependencies
+    ),
+    Test / managedClasspath :=
+      Classpaths.managedJars(SparkTestDependencies, (Test / classpathTypes).value, update.value),
+    // One self-contained jar per Scala version: the listener, core's classes and the native library.
+    Compile / packageBin / mappings ++= (core / Compile / packageBin / mappings).value,
+    Test / fork := true,
+    // Tests share one Kafka broker and one local Spark per JVM.
+    Test / parallelExecution := false,
+    Test / javaOptions ++= sparkJavaModuleOptions ++ Seq(
+      "-Xmx3g",
+      s"-Dspark.test.version=${sparkTestVersion.value}"
+    ) ++ passedThroughProperties.filterNot(_.startsWith("-Dspark.test.version=")),
+    Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD")
+  )

@@ -1,0 +1,253 @@
+//! `make bench`: speed and memory of the committer, each measured side by side with the
+//! alternative in the same run (machines here are noisy; compare the ratios, not the absolutes).
+//!
+//! Runs against the real broker when KAFKA_BOOTSTRAP is set (as `make bench` does), else against
+//! librdkafka's mock cluster.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use kafka_offset_committer::{offsets, Committer};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::{Offset, TopicPartitionList};
+
+const TOPIC_PARTITIONS: i32 = 8;
+
+fn main() {
+    let topic = format!("bench-{}", std::process::id());
+    let mock;
+    let bootstrap = match std::env::var("KAFKA_BOOTSTRAP") {
+        Ok(address) => {
+            create_topic(&address, &topic);
+            address
+        }
+        Err(_) => {
+            mock = MockCluster::new(1).expect("mock cluster");
+            mock.create_topic(&topic, TOPIC_PARTITIONS, 1).expect("mock topic");
+            mock.bootstrap_servers()
+        }
+    };
+    println!("# kafka-offset-committer benchmarks against {bootstrap}\n");
+    println!("| benchmark | kafka-offset-committer | alternative | ratio |");
+    println!("|---|---|---|---|");
+    caller_cost(&bootstrap, &topic);
+    commit_round_trip(&bootstrap, &topic);
+    threads_per_group(&bootstrap, &topic);
+    memory_while_kafka_is_down();
+    parser_speed();
+}
+
+fn create_topic(bootstrap: &str, topic: &str) {
+    // The test broker does not create topics on first use.
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin client");
+    let new_topic = NewTopic::new(topic, TOPIC_PARTITIONS, TopicReplication::Fixed(1));
+    let _ = block_on(admin.create_topics([&new_topic], &AdminOptions::new()));
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+fn offsets_json(topic: &str, base: i64) -> String {
+    let partitions: Vec<String> = (0..TOPIC_PARTITIONS).map(|p| format!("\"{p}\":{}", base + p as i64)).collect();
+    format!("{{\"{topic}\":{{{}}}}}", partitions.join(","))
+}
+
+fn committer(bootstrap: &str, extra: &[(&str, &str)]) -> Committer {
+    let mut settings = vec![("bootstrap.servers".to_string(), bootstrap.to_string())];
+    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Committer::open(&settings).expect("committer")
+}
+
+fn consumer(bootstrap: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer")
+}
+
+fn consumer_commit(consumer: &BaseConsumer, topic: &str, base: i64) {
+    let mut list = TopicPartitionList::new();
+    for p in 0..TOPIC_PARTITIONS {
+        list.add_partition_offset(topic, p, Offset::Offset(base + p as i64)).unwrap();
+    }
+    consumer.commit(&list, CommitMode::Sync).expect("sync commit");
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn format_duration(d: Duration) -> String {
+    if d < Duration::from_micros(10) {
+        format!("{} ns", d.as_nanos())
+    } else if d < Duration::from_millis(10) {
+        format!("{:.1} µs", d.as_nanos() as f64 / 1e3)
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// What the Spark listener thread pays per batch: our `commit_async` versus the synchronous
+/// consumer commit older listeners make on that thread.
+fn caller_cost(bootstrap: &str, topic: &str) {
+    let ours = committer(bootstrap, &[]);
+    let calls = 20_000;
+    let started = Instant::now();
+    for batch in 0..calls {
+        ours.commit_async("bench-caller", &offsets_json(topic, batch), "{\"batch\":1}").unwrap();
+    }
+    let per_call = started.elapsed() / calls as u32;
+    assert!(ours.flush(Duration::from_secs(60)));
+
+    let theirs = consumer(bootstrap, "bench-caller-consumer");
+    let samples: Vec<Duration> = (0..200)
+        .map(|batch| {
+            let started = Instant::now();
+            consumer_commit(&theirs, topic, batch);
+            started.elapsed()
+        })
+        .collect();
+    let sync = median(samples);
+    println!(
+        "| listener-thread cost per batch (commitAsync vs consumer commitSync, median) | {} | {} | {:.0}x less |",
+        format_duration(per_call),
+        format_duration(sync),
+        sync.as_secs_f64() / per_call.as_secs_f64()
+    );
+}
+
+/// Broker round trip of one commit: AlterConsumerGroupOffsets through the engine versus a
+/// consumer's synchronous OffsetCommit.
+fn commit_round_trip(bootstrap: &str, topic: &str) {
+    let ours = committer(bootstrap, &[]);
+    let theirs = consumer(bootstrap, "bench-rtt-consumer");
+    let mut ours_samples = Vec::new();
+    let mut theirs_samples = Vec::new();
+    for batch in 0..200 {
+        // Interleaved so both see the same machine load.
+        let started = Instant::now();
+        let outcome = ours.commit_sync("bench-rtt", &offsets_json(topic, batch), "", Duration::from_secs(30)).unwrap();
+        assert!(outcome.partitions.iter().all(|p| p.error.is_none()));
+        ours_samples.push(started.elapsed());
+        let started = Instant::now();
+        consumer_commit(&theirs, topic, batch);
+        theirs_samples.push(started.elapsed());
+    }
+    let (ours, theirs) = (median(ours_samples), median(theirs_samples));
+    println!(
+        "| commit round trip (commitSync vs consumer commitSync, median) | {} | {} | {:.2}x |",
+        format_duration(ours),
+        format_duration(theirs),
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+}
+
+/// Native threads for many groups: one shared client versus one consumer per group.
+fn threads_per_group(bootstrap: &str, topic: &str) {
+    let groups = 100;
+    let before = thread_count();
+    let ours = committer(bootstrap, &[("client.id", "bench-threads")]);
+    for group in 0..groups {
+        ours.commit_async(&format!("bench-threads-{group}"), &offsets_json(topic, group), "").unwrap();
+    }
+    assert!(ours.flush(Duration::from_secs(120)));
+    let ours_threads = thread_count() - before;
+    drop(ours);
+
+    let before = thread_count();
+    let consumers: Vec<BaseConsumer> = (0..groups)
+        .map(|group| {
+            let consumer = consumer(bootstrap, &format!("bench-threads-consumer-{group}"));
+            consumer_commit(&consumer, topic, group);
+            consumer
+        })
+        .collect();
+    let theirs_threads = thread_count() - before;
+    drop(consumers);
+    println!(
+        "| native threads for {groups} groups (shared client vs consumer per group) | {ours_threads} | {theirs_threads} | {:.0}x fewer |",
+        theirs_threads as f64 / ours_threads.max(1) as f64
+    );
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Memory while Kafka is unreachable: 1,000,000 submissions over 100 groups coalesce into one
+/// pending offset per partition, versus keeping every submission (what an unbounded queue does).
+fn memory_while_kafka_is_down() {
+    let unreachable = committer("127.0.0.1:1", &[("committer.request.timeout.ms", "60000")]);
+    let submissions = 1_000_000i64;
+    let warm = resident_kib();
+    let mut kept_bytes = 0usize;
+    for batch in 0..submissions {
+        let json = offsets_json("down", batch);
+        kept_bytes += json.len();
+        unreachable.commit_async(&format!("down-{}", batch % 100), &json, "{\"batch\":1}").unwrap();
+    }
+    let grown = resident_kib().saturating_sub(warm);
+    println!(
+        "| memory growth after 1,000,000 commits with Kafka down (coalesced vs every batch kept) | {} KiB | {} KiB | {:.0}x less |",
+        grown,
+        kept_bytes / 1024,
+        (kept_bytes / 1024) as f64 / grown.max(1) as f64
+    );
+    drop(unreachable);
+}
+
+/// The end-offset parser versus generic JSON parsing into a tree, 5,000 partitions.
+fn parser_speed() {
+    let partitions: Vec<String> = (0..5000).map(|p| format!("\"{p}\":{}", 1_000_000 + p)).collect();
+    let json = format!("{{\"wide\":{{{}}}}}", partitions.join(","));
+    let rounds = 200;
+    let mut ours = Vec::new();
+    let mut generic = Vec::new();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        black_box(offsets::parse_end_offsets(black_box(&json)).unwrap());
+        ours.push(started.elapsed());
+        let started = Instant::now();
+        black_box(serde_json::from_str::<serde_json::Value>(black_box(&json)).unwrap());
+        generic.push(started.elapsed());
+    }
+    let (ours, generic) = (median(ours), median(generic));
+    println!(
+        "| parse 5,000-partition end offsets (validated list vs serde_json::Value tree) | {} | {} | {:.2}x |",
+        format_duration(ours),
+        format_duration(generic),
+        generic.as_secs_f64() / ours.as_secs_f64()
+    );
+}

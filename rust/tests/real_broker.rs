@@ -1,0 +1,123 @@
+//! The engine against the real Apache Kafka broker started by `tests/kafka_harness.py`
+//! (`make test` exports its addresses). Covers what the mock cannot: SASL, ACLs, real errors.
+//!
+//! Broker fixtures (see the harness): PLAIN users `admin` (super user) and `alice`, who may read
+//! groups and topics whose names start with `alice-` and nothing else.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn broker(variable: &str) -> String {
+    match std::env::var(variable) {
+        Ok(address) => address,
+        Err(_) if std::env::var("KOC_ALLOW_NO_BROKER").is_ok() => String::new(),
+        Err(_) => panic!("{variable} is not set: run through `make test` (or tests/with-broker.sh)"),
+    }
+}
+
+fn sasl(user: &str, password: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("security.protocol", "SASL_PLAINTEXT".to_string()),
+        ("sasl.mechanism", "PLAIN".to_string()),
+        (
+            "sasl.jaas.config",
+            format!(
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{password}\";"
+            ),
+        ),
+    ]
+}
+
+fn as_pairs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Admin settings for reading back through the SASL listener (librdkafka names).
+fn librdkafka_admin_login() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("security.protocol", "SASL_PLAINTEXT"),
+        ("sasl.mechanism", "PLAIN"),
+        ("sasl.username", "admin"),
+        ("sasl.password", "admin-secret"),
+    ]
+}
+
+#[test]
+fn commits_to_a_real_broker_and_reads_back_independently() {
+    let bootstrap = broker("KAFKA_BOOTSTRAP");
+    if bootstrap.is_empty() {
+        return;
+    }
+    let topic = unique("orders");
+    create_topic(&bootstrap, &topic, 3);
+    let committer = open(&bootstrap, &[]);
+    let outcome = committer.commit_sync("real-g1", &offsets_json(&topic, &[11, 22, 33]), "{\"batch\":7}", WAIT).unwrap();
+    assert!(outcome.partitions.iter().all(|p| p.error.is_none()), "{outcome:?}");
+    assert_eq!(committed_offsets(&bootstrap, &[], "real-g1", &topic, 3), vec![11, 22, 33]);
+    committer.commit_async("real-g1", &offsets_json(&topic, &[12, 22, 40]), "{\"batch\":8}").unwrap();
+    assert!(committer.flush(WAIT));
+    assert_eq!(committed_offsets(&bootstrap, &[], "real-g1", &topic, 3), vec![12, 22, 40]);
+}
+
+#[test]
+fn an_unknown_topic_is_reported_once_and_not_retried_hot() {
+    let bootstrap = broker("KAFKA_BOOTSTRAP");
+    if bootstrap.is_empty() {
+        return;
+    }
+    let committer = open(&bootstrap, &[]);
+    let outcome = committer.commit_sync("real-g2", &offsets_json("no-such-topic", &[1]), "", WAIT).unwrap();
+    let (kind, message) = outcome.partitions[0].error.clone().expect("refused");
+    assert_eq!(kind, "UnknownTopicOrPartition", "{message}");
+    let status = group_status(&committer, "real-g2");
+    assert_eq!(status["lastError"]["retriable"], false);
+    assert_eq!(status["pendingPartitions"], 1, "kept for a later attempt: {status}");
+    assert!(status["nextAttemptInMs"].as_u64().unwrap() > 10_000, "cool-down, not a hot retry: {status}");
+}
+
+#[test]
+fn sasl_plain_commits_and_acls_are_enforced() {
+    let sasl_bootstrap = broker("KAFKA_SASL_BOOTSTRAP");
+    if sasl_bootstrap.is_empty() {
+        return;
+    }
+    let plain_bootstrap = broker("KAFKA_BOOTSTRAP");
+    let allowed_topic = unique("alice-topic");
+    let forbidden_topic = unique("secret-topic");
+    create_topic(&plain_bootstrap, &allowed_topic, 1);
+    create_topic(&plain_bootstrap, &forbidden_topic, 1);
+    let alice = sasl("alice", "alice-secret");
+    let committer = open(&sasl_bootstrap, &as_pairs(&alice));
+
+    let allowed_group = unique("alice-group");
+    let outcome = committer.commit_sync(&allowed_group, &offsets_json(&allowed_topic, &[5]), "", WAIT).unwrap();
+    assert!(outcome.partitions[0].error.is_none(), "{outcome:?}");
+    assert_eq!(committed_offsets(&sasl_bootstrap, &librdkafka_admin_login(), &allowed_group, &allowed_topic, 1), vec![5]);
+
+    let outcome = committer.commit_sync(&unique("other-group"), &offsets_json(&allowed_topic, &[5]), "", WAIT).unwrap();
+    assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed", "{outcome:?}");
+
+    let outcome = committer.commit_sync(&unique("alice-group"), &offsets_json(&forbidden_topic, &[5]), "", WAIT).unwrap();
+    assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "TopicAuthorizationFailed", "{outcome:?}");
+}
+
+#[test]
+fn a_wrong_password_is_reported_as_an_authentication_failure() {
+    let sasl_bootstrap = broker("KAFKA_SASL_BOOTSTRAP");
+    if sasl_bootstrap.is_empty() {
+        return;
+    }
+    let mut settings = sasl("alice", "not-the-password");
+    settings.push(("committer.request.timeout.ms", "5000".to_string()));
+    let committer = open(&sasl_bootstrap, &as_pairs(&settings));
+    let outcome = committer.commit_sync("alice-wrong-password", &offsets_json("alice-topic", &[1]), "", WAIT).unwrap();
+    let (kind, message) = outcome.partitions[0].error.clone().expect("refused");
+    assert!(kind.contains("Authentication"), "{kind}: {message}");
+    assert!(!committer.status_json().contains("not-the-password"), "secrets never reach the status");
+    assert_eq!(group_status(&committer, "alice-wrong-password")["lastError"]["retriable"], false);
+}

@@ -1,0 +1,112 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.util.{IdentityHashMap, Locale, UUID}
+
+import org.apache.spark.sql.streaming.StreamingQueryProgress
+
+/** Where a source's offsets go: a Kafka cluster with its client settings, and a consumer group. */
+private[spark] final case class CommitTarget(params: Map[String, String], group: String)
+
+/** One distinct source of a run: its `toString` and, for Kafka sources with a group, its target. */
+private[spark] final case class BoundSource(description: String, target: Option[CommitTarget])
+
+/** One source entry of a progress event; `endOffset` is null while the source has none. */
+private[spark] final case class SourceEnd(description: String, endOffset: String)
+
+/** What the listener keeps of a progress event: it is copied on the listener thread. */
+private[spark] final case class ProgressSnapshot(
+    queryId: UUID,
+    runId: UUID,
+    queryName: Option[String],
+    batchId: Long,
+    sources: IndexedSeq[SourceEnd])
+
+private[spark] object ProgressSnapshot {
+  def apply(progress: StreamingQueryProgress): ProgressSnapshot =
+    ProgressSnapshot(
+      progress.id,
+      progress.runId,
+      Option(progress.name),
+      progress.batchId,
+      progress.sources.toVector.map(source => SourceEnd(source.description, source.endOffset)))
+}
+
+/** The pure part of turning a progress event into commits. */
+private[spark] object CommitPlan {
+
+  /** The source option `kafka.consumer.commit.groupid` as it arrives in the Kafka params. */
+  val CommitGroupParam = "consumer.commit.groupid"
+
+  // Consumer settings Spark adds for its own clients, and our own key: none belongs to a commit.
+  private val ParamsNotForCommits = Set(
+    "group.id", "key.deserializer", "value.deserializer", "auto.offset.reset", "enable.auto.commit",
+    "max.poll.records", CommitGroupParam)
+
+  /**
+   * Spark lists one entry per source reference, so a self-union repeats an object; progress events
+   * list each object once, in first-seen order.
+   */
+  def distinctByIdentity[A <: AnyRef](items: Seq[A]): Vector[A] = {
+    val seen = new IdentityHashMap[A, java.lang.Boolean]()
+    items.filter(item => seen.put(item, java.lang.Boolean.TRUE) == null).toVector
+  }
+
+  /**
+   * Whether progress entries pair with the run's sources by position: the same count, and the same
+   * description wherever offsets would be committed.
+   */
+  def isAligned(bound: IndexedSeq[BoundSource], sources: IndexedSeq[SourceEnd]): Boolean =
+    bound.length == sources.length &&
+      bound.indices.forall(i => bound(i).target.isEmpty || bound(i).description == sources(i).description)
+
+  /**
+   * One entry per target with the merged end offsets of its sources, in first-seen order. Sources
+   * without a target, without end offsets or with unparsable ones (reported) are left out.
+   */
+  def groupCommits(bound: IndexedSeq[BoundSource], sources: IndexedSeq[SourceEnd])(
+      onUnparsable: (SourceEnd, IllegalArgumentException) => Unit): Vector[(CommitTarget, KafkaOffsets)] = {
+    val perSource = bound.zip(sources).flatMap { case (boundSource, source) =>
+      for {
+        target <- boundSource.target
+        json <- Option(source.endOffset)
+        offsets <- parse(json, source, onUnparsable)
+      } yield target -> offsets
+    }
+    perSource
+      .foldLeft(Vector.empty[(CommitTarget, KafkaOffsets)]) { case (grouped, (target, offsets)) =>
+        grouped.indexWhere(_._1 == target) match {
+          case -1 => grouped :+ (target -> offsets)
+          case i => grouped.updated(i, target -> grouped(i)._2.merge(offsets))
+        }
+      }
+      .filterNot(_._2.isEmpty)
+  }
+
+  private def parse(
+      json: String,
+      source: SourceEnd,
+      onUnparsable: (SourceEnd, IllegalArgumentException) => Unit): Option[KafkaOffsets] =
+    try Some(KafkaOffsets.parse(json))
+    catch {
+      case e: IllegalArgumentException =>
+        onUnparsable(source, e)
+        None
+    }
+
+  /** The group set with the source option; DSv2 lower-cases param keys, DSv1 keeps the user's case. */
+  def groupFromSourceOption(sourceParams: Map[String, String]): Option[String] =
+    sourceParams.collectFirst { case (key, group) if key.equalsIgnoreCase(CommitGroupParam) && group.nonEmpty => group }
+
+  /** The template with `{queryName}` and `{queryId}` filled in; None if it needs a name the query lacks. */
+  def groupFromTemplate(template: String, queryName: Option[String], queryId: UUID): Option[String] =
+    if (template.contains("{queryName}") && queryName.isEmpty) None
+    else Some(template.replace("{queryName}", queryName.getOrElse("")).replace("{queryId}", queryId.toString))
+
+  /**
+   * The settings for the commit client: the source's Kafka params (keys lower-cased, so DSv1 and
+   * DSv2 sources of one cluster share a client) without consumer-only ones, plus engine settings.
+   */
+  def commitParams(sourceParams: Map[String, String], engineSettings: Map[String, String]): Map[String, String] =
+    sourceParams.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }
+      .filter { case (key, _) => !ParamsNotForCommits(key) } ++ engineSettings
+}

@@ -1,0 +1,35 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.time.Duration
+import java.util.UUID
+
+import io.kafkaoffsetcommitter.{CommitMetadata, OffsetCommitter}
+
+/** What the listener needs of an [[OffsetCommitter]]; a seam so tests run without the native core. */
+private[spark] trait Committer {
+
+  /** Queues a batch's end offsets (Spark's JSON) for `group`; returns at once. */
+  def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit
+
+  /** True when everything queued so far is committed. */
+  def flush(timeout: Duration): Boolean
+
+  /** Flushes up to `timeout`, then releases the committer (ending its keep-alive re-commits). */
+  def close(timeout: Duration): Boolean
+}
+
+private[spark] object Committer {
+
+  /** A committer of the native core; cheap, since the core shares one Kafka client per cluster. */
+  def native(kafkaParams: Map[String, String]): Committer = {
+    val javaParams = new java.util.HashMap[String, String]()
+    kafkaParams.foreach { case (key, value) => javaParams.put(key, value) }
+    val committer = OffsetCommitter.create(javaParams)
+    new Committer {
+      def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
+        committer.commitAsync(group, offsetsJson, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
+      def flush(timeout: Duration): Boolean = committer.flush(timeout)
+      def close(timeout: Duration): Boolean = committer.close(timeout)
+    }
+  }
+}

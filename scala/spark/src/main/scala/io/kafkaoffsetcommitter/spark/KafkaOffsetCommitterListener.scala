@@ -1,0 +1,226 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.time.Duration
+import java.util.UUID
+import java.util.concurrent.{CompletableFuture, TimeUnit, TimeoutException}
+
+import scala.collection.mutable
+
+import org.apache.spark.SparkConf
+import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.streaming.StreamingQueryListener
+import org.apache.spark.sql.streaming.StreamingQueryListener.{QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent}
+import org.slf4j.LoggerFactory
+
+import io.kafkaoffsetcommitter.spark.SparkInternals._
+
+/**
+ * Commits the end offsets of each finished micro-batch of Kafka sources to a consumer group, so that
+ * lag tools see the progress of Structured Streaming queries. The group is the source option
+ * `kafka.consumer.commit.groupid`, or else `spark.kafkaOffsetCommitter.groupIdTemplate`.
+ *
+ * Register it with `spark.sql.streaming.streamingQueryListeners=io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener`
+ * (Spark then creates one instance per session). Callbacks only copy what they need and queue it
+ * for the JVM's one worker thread, which pairs sources with progress entries, reads Kafka settings
+ * and hands commits to the native engine. Idle events (`onQueryIdle`) are ignored: they mean no batch ran.
+ */
+class KafkaOffsetCommitterListener private[spark] (
+    newCommitter: Map[String, String] => Committer,
+    nanoClock: () => Long,
+    config: ListenerConfig)
+  extends StreamingQueryListener {
+
+  import KafkaOffsetCommitterListener._
+
+  /** The constructor Spark calls for `spark.sql.streaming.streamingQueryListeners`. */
+  def this(conf: SparkConf) = this(Committer.native, () => System.nanoTime(), ListenerConfig.fromSparkConf(conf))
+
+  /** For `spark.streams.addListener(new KafkaOffsetCommitterListener())`: reads the running application's conf. */
+  def this() = this(KafkaOffsetCommitterListener.currentSparkConf())
+
+  private lazy val worker = CommitWorker.sharedWorker(config.queueCapacity, config.flushTimeoutOnTermination)
+
+  // Runs by run id. Touched by the worker thread only.
+  private val runs = mutable.HashMap[UUID, QueryRun]()
+
+  override def onQueryStarted(event: QueryStartedEvent): Unit = callback("onQueryStarted") {
+    // Runs on the query thread, the one moment the query is certainly reachable: capture it now.
+    val (queryId, runId) = (event.id, event.runId)
+    val execution =
+      try findExecution(queryId)
+      catch {
+        case e: Throwable =>
+          log.warn(s"Query $queryId: cannot reach its execution; trying again at its first progress", e)
+          None
+      }
+    submit(new Runnable { def run(): Unit = started(queryId, runId, execution) })
+  }
+
+  override def onQueryProgress(event: QueryProgressEvent): Unit = callback("onQueryProgress") {
+    val progress = ProgressSnapshot(event.progress)
+    submit(new Runnable { def run(): Unit = progressed(progress) })
+  }
+
+  override def onQueryTerminated(event: QueryTerminatedEvent): Unit = callback("onQueryTerminated") {
+    val runId = event.runId
+    submit(new Runnable { def run(): Unit = terminated(runId) })
+  }
+
+  /**
+   * Waits until the events delivered to this listener so far are handled and their commits
+   * confirmed by Kafka. For tests, and for applications that want certainty before they exit.
+   */
+  def flushCommits(timeout: Duration): Boolean = !config.enabled || {
+    val deadline = nanoClock() + timeout.toNanos
+    val flushed = new CompletableFuture[java.lang.Boolean]()
+    submit(new Runnable {
+      def run(): Unit = flushed.complete(runs.values.toList.map(_.commits.flush(deadline)).forall(identity))
+    }) && (try flushed.get(math.max(0L, deadline - nanoClock()), TimeUnit.NANOSECONDS).booleanValue
+    catch { case _: TimeoutException => false })
+  }
+
+  private def callback(name: String)(body: => Unit): Unit =
+    if (config.enabled) {
+      try body
+      catch { case e: Throwable => log.warn(s"$name failed; no commit for this event", e) }
+    }
+
+  private def submit(task: Runnable): Boolean = worker.submit(task)
+
+  private def started(queryId: UUID, runId: UUID, execution: Option[AnyRef]): Unit = {
+    val run = newRun(queryId, runId, execution)
+    execution.foreach { e =>
+      if (isContinuous(e))
+        run.warnOnce("continuous")(s"Query $queryId uses the continuous trigger, which posts no progress " +
+          "events: its Kafka offsets are not committed (continuous processing is not supported)")
+      if (isAsyncProgressTracking(e))
+        run.warnOnce("async")(s"Query $queryId uses async progress tracking: its committed group offsets " +
+          "can run ahead of its checkpoint")
+    }
+  }
+
+  private def newRun(queryId: UUID, runId: UUID, execution: Option[AnyRef]): QueryRun = {
+    val run = new QueryRun(queryId, runId, execution, new RunCommits(queryId, runId, newCommitter, nanoClock))
+    runs(runId) = run
+    run
+  }
+
+  private def progressed(progress: ProgressSnapshot): Unit = {
+    // No start seen: the listener was added after the query started.
+    val run = runs.getOrElse(progress.runId, newRun(progress.queryId, progress.runId, None))
+    try {
+      for (bound <- run.boundSources.orElse(bindSources(run, progress))) {
+        if (!CommitPlan.isAligned(bound, progress.sources)) {
+          run.warnOnce("misaligned")(s"Query ${progress.queryId}: progress sources " +
+            s"${progress.sources.map(_.description).mkString("[", ", ", "]")} do not match its sources " +
+            s"${bound.map(_.description).mkString("[", ", ", "]")}; events that disagree commit nothing")
+        } else {
+          run.boundSources = Some(bound)
+          val commits = CommitPlan.groupCommits(bound, progress.sources) { (source, error) =>
+            run.warnOnce(s"unparsable ${source.description}")(s"Query ${progress.queryId}: skipping offsets of " +
+              s"${source.description}: ${error.getMessage}")
+          }
+          run.commits.commitBatch(progress.batchId, commits)
+        }
+      }
+    } catch {
+      // Reflection that fails on this Spark version would fail on every event: say it once.
+      case e: Throwable => run.warnOnce("failed")(s"Query ${progress.queryId}: cannot commit its offsets", e)
+    }
+  }
+
+  /** The run's distinct sources with their commit targets; None if the execution is out of reach. */
+  private def bindSources(run: QueryRun, progress: ProgressSnapshot): Option[IndexedSeq[BoundSource]] = {
+    if (run.execution.isEmpty) run.execution = findExecution(run.queryId)
+    run.execution match {
+      case None =>
+        run.warnOnce("unreachable")(s"Query ${run.queryId}: its execution cannot be found, so its sources " +
+          "cannot be identified and its offsets are not committed")
+        None
+      case Some(execution) =>
+        Some(CommitPlan.distinctByIdentity(sources(execution)).map { source =>
+          BoundSource(String.valueOf(source), commitTarget(run, progress, source))
+        })
+    }
+  }
+
+  private def commitTarget(run: QueryRun, progress: ProgressSnapshot, source: AnyRef): Option[CommitTarget] =
+    sourceKind(source) match {
+      case KafkaSourceParams(params) =>
+        val group = CommitPlan.groupFromSourceOption(params).orElse(config.groupIdTemplate.flatMap { template =>
+          val filled = CommitPlan.groupFromTemplate(template, progress.queryName, run.queryId)
+          if (filled.isEmpty)
+            run.warnOnce("unnamed")(s"Query ${run.queryId} has no name, which $GroupIdTemplateKey=$template needs")
+          filled
+        })
+        group.map(CommitTarget(CommitPlan.commitParams(params, config.committerSettings), _))
+      case ContinuousKafkaSource =>
+        run.warnOnce("continuous")(s"Query ${run.queryId}: continuous processing is not supported")
+        None
+      case UnreadableKafkaSource(error) =>
+        run.warnOnce(s"unreadable $source")(s"Query ${run.queryId}: cannot read the Kafka settings of $source " +
+          "on this Spark version; its offsets are not committed", error)
+        None
+      case OtherSource => None
+    }
+
+  private def terminated(runId: UUID): Unit =
+    for (run <- runs.remove(runId)) {
+      val deadline = nanoClock() + config.flushTimeoutOnTermination.toNanos
+      if (!run.commits.flushAndClose(deadline))
+        log.warn(s"Query ${run.queryId} run $runId ended; its last commits were not confirmed within " +
+          s"${config.flushTimeoutOnTermination.toMillis} ms (see earlier warnings)")
+    }
+}
+
+object KafkaOffsetCommitterListener {
+  private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
+
+  /** Every setting of the listener starts with this; Spark conf only (read when a session starts). */
+  val ConfigPrefix = "spark.kafkaOffsetCommitter."
+
+  /** Turns the listener off entirely (default true). */
+  val EnabledKey: String = ConfigPrefix + "enabled"
+  val DefaultEnabled = true
+
+  /**
+   * Group for Kafka sources without `kafka.consumer.commit.groupid`, e.g. `spark-{queryName}`;
+   * placeholders `{queryName}` and `{queryId}`. Unset (default): such sources are not committed.
+   */
+  val GroupIdTemplateKey: String = ConfigPrefix + "groupIdTemplate"
+
+  /** How often the engine re-commits unchanged offsets so Kafka does not expire them (e.g. `1h`). */
+  val KeepAliveIntervalKey: String = ConfigPrefix + "keepAliveInterval"
+
+  /** How long a terminated query's last commits may take before its committers are released. */
+  val FlushTimeoutOnTerminationKey: String = ConfigPrefix + "flushTimeoutOnTermination"
+  val DefaultFlushTimeoutOnTermination: Duration = Duration.ofSeconds(10)
+
+  /** Events waiting for the worker thread (shared by all sessions); beyond it they are dropped. */
+  val QueueCapacityKey: String = ConfigPrefix + "queueCapacity"
+  val DefaultQueueCapacity = 1000
+
+  /** `spark.kafkaOffsetCommitter.committer.X=V` reaches the engine as its setting `committer.X`. */
+  val CommitterSettingsPrefix: String = ConfigPrefix + "committer."
+
+  private def currentSparkConf(): SparkConf =
+    SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession)
+      .map(_.sparkContext.getConf)
+      .getOrElse(new SparkConf())
+
+  /** Per-run state of the worker thread. */
+  private final class QueryRun(
+      val queryId: UUID,
+      val runId: UUID,
+      var execution: Option[AnyRef],
+      val commits: RunCommits) {
+
+    /** Set at the first aligned progress event: `sources` stays fixed for the whole run. */
+    var boundSources: Option[IndexedSeq[BoundSource]] = None
+
+    private val warned = mutable.Set[String]()
+
+    def warnOnce(key: String)(message: => String, error: Throwable = null): Unit =
+      if (warned.add(key)) log.warn(message, error)
+  }
+}

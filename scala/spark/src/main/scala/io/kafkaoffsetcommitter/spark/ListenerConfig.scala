@@ -1,0 +1,58 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.time.Duration
+
+import scala.util.control.NonFatal
+
+import org.apache.spark.SparkConf
+import org.slf4j.LoggerFactory
+
+import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener._
+
+/**
+ * The listener's settings; see the keys in [[KafkaOffsetCommitterListener$]].
+ *
+ * @param committerSettings engine settings passed with every committer's params, keys starting with `committer.`
+ */
+private[spark] final case class ListenerConfig(
+    enabled: Boolean = DefaultEnabled,
+    groupIdTemplate: Option[String] = None,
+    flushTimeoutOnTermination: Duration = DefaultFlushTimeoutOnTermination,
+    queueCapacity: Int = DefaultQueueCapacity,
+    committerSettings: Map[String, String] = Map.empty)
+
+private[spark] object ListenerConfig {
+  private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
+
+  /**
+   * Reads the settings. A malformed value is logged and replaced by its default: a typo in a
+   * monitoring aid must not stop the application's queries.
+   */
+  def fromSparkConf(conf: SparkConf): ListenerConfig = {
+    def setting[T](key: String, default: T)(parse: String => T): T =
+      conf.getOption(key).fold(default) { raw =>
+        try parse(raw)
+        catch {
+          case NonFatal(e) =>
+            log.error(s"Ignoring $key=$raw (${e.getMessage}); using $default")
+            default
+        }
+      }
+    def positive[T](value: T)(implicit num: Numeric[T]): T = {
+      require(num.gt(value, num.zero), "must be positive")
+      value
+    }
+    def millis(key: String): Long = conf.getTimeAsMs(key)
+
+    val passedThrough = conf.getAllWithPrefix(CommitterSettingsPrefix).map { case (key, value) => s"committer.$key" -> value }.toMap
+    val keepAlive = setting[Option[Long]](KeepAliveIntervalKey, None)(_ => Some(positive(millis(KeepAliveIntervalKey))))
+    ListenerConfig(
+      enabled = setting(EnabledKey, DefaultEnabled)(_.trim.toBoolean),
+      groupIdTemplate = conf.getOption(GroupIdTemplateKey).filter(_.nonEmpty),
+      flushTimeoutOnTermination = setting(FlushTimeoutOnTerminationKey, DefaultFlushTimeoutOnTermination)(_ =>
+        Duration.ofMillis(millis(FlushTimeoutOnTerminationKey))),
+      queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.trim.toInt)),
+      committerSettings = passedThrough ++ keepAlive.map(ms => "committer.keepalive.interval.ms" -> ms.toString)
+    )
+  }
+}

@@ -1,0 +1,95 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.util.UUID
+
+import scala.collection.mutable
+
+import org.scalatest.funsuite.AnyFunSuite
+
+class CommitPlanSuite extends AnyFunSuite {
+
+  private val clusterA = Map("bootstrap.servers" -> "a:9092")
+  private val clusterB = Map("bootstrap.servers" -> "b:9092")
+  private val queryId = UUID.fromString("00000000-0000-0000-0000-00000000000a")
+
+  private def kafka(description: String, params: Map[String, String], group: String) =
+    BoundSource(description, Some(CommitTarget(params, group)))
+
+  private def noGrouping(source: SourceEnd, e: IllegalArgumentException): Unit = fail(s"unexpected: $e")
+
+  test("distinct sources keep the first occurrence of each object, in order, and never merge equal objects") {
+    final case class Source(name: String)
+    val (a, b, c, alsoA) = (Source("a"), Source("b"), Source("c"), Source("a"))
+    // A self-union repeats `a`; `alsoA` is equal to it but another source.
+    val distinct = CommitPlan.distinctByIdentity(Seq(a, b, a, c, b, alsoA))
+    assert(distinct.length == 4)
+    assert(distinct.zip(Seq(a, b, c, alsoA)).forall { case (found, expected) => found eq expected })
+  }
+
+  test("alignment needs the same count and matching descriptions where offsets would be committed") {
+    val bound = Vector(kafka("KafkaV2[Subscribe[t]]", clusterA, "g"), BoundSource("MemoryStream[value]", None))
+    assert(CommitPlan.isAligned(bound, Vector(SourceEnd("KafkaV2[Subscribe[t]]", null), SourceEnd("changed", null))))
+    assert(!CommitPlan.isAligned(bound, Vector(SourceEnd("KafkaV2[Subscribe[u]]", null), SourceEnd("MemoryStream[value]", null))))
+    assert(!CommitPlan.isAligned(bound, Vector(SourceEnd("KafkaV2[Subscribe[t]]", null))))
+    assert(!CommitPlan.isAligned(Vector.empty, Vector(SourceEnd("KafkaV2[Subscribe[t]]", null))))
+  }
+
+  test("sources of one cluster and group are merged into one commit; other groups and clusters stay apart") {
+    val bound = Vector(
+      kafka("s1", clusterA, "g1"),
+      BoundSource("not kafka", None),
+      kafka("s2", clusterA, "g2"),
+      kafka("s3", clusterA, "g1"),
+      kafka("s4", clusterB, "g1"))
+    val ends = Vector(
+      SourceEnd("s1", """{"t1":{"0":5}}"""),
+      SourceEnd("not kafka", "42"),
+      SourceEnd("s2", """{"t2":{"0":6}}"""),
+      SourceEnd("s3", """{"t3":{"0":7,"1":8}}"""),
+      SourceEnd("s4", """{"t1":{"0":9}}"""))
+    assert(CommitPlan.groupCommits(bound, ends)(noGrouping) == Vector(
+      CommitTarget(clusterA, "g1") -> KafkaOffsets(Map("t1" -> Map(0 -> 5L), "t3" -> Map(0 -> 7L, 1 -> 8L))),
+      CommitTarget(clusterA, "g2") -> KafkaOffsets(Map("t2" -> Map(0 -> 6L))),
+      CommitTarget(clusterB, "g1") -> KafkaOffsets(Map("t1" -> Map(0 -> 9L)))))
+  }
+
+  test("sources without end offsets, with empty ones or with unparsable ones commit nothing") {
+    val unparsable = mutable.Buffer[String]()
+    val bound = Vector(kafka("s1", clusterA, "g1"), kafka("s2", clusterA, "g2"), kafka("s3", clusterA, "g3"))
+    val ends = Vector(SourceEnd("s1", null), SourceEnd("s2", "{}"), SourceEnd("s3", "not json"))
+    assert(CommitPlan.groupCommits(bound, ends)((source, _) => unparsable += source.description).isEmpty)
+    assert(unparsable == Seq("s3"))
+  }
+
+  test("the commit group comes from the source option, in any case, and empty means none") {
+    assert(CommitPlan.groupFromSourceOption(Map("consumer.commit.groupid" -> "g")) == Some("g"))
+    assert(CommitPlan.groupFromSourceOption(Map("Consumer.Commit.GroupId" -> "G-1")) == Some("G-1"))
+    assert(CommitPlan.groupFromSourceOption(Map("consumer.commit.groupid" -> "")) == None)
+    assert(CommitPlan.groupFromSourceOption(Map("group.id" -> "spark-kafka-source-x")) == None)
+  }
+
+  test("the group template fills in the query name and id, and needs a name only if it uses one") {
+    assert(CommitPlan.groupFromTemplate("spark-{queryName}", Some("orders"), queryId) == Some("spark-orders"))
+    assert(CommitPlan.groupFromTemplate("spark-{queryName}", None, queryId) == None)
+    assert(CommitPlan.groupFromTemplate("q-{queryId}", None, queryId) == Some(s"q-$queryId"))
+  }
+
+  test("commit params drop consumer-only settings and the group option, lower-case keys and add engine settings") {
+    val sourceParams = Map(
+      "bootstrap.servers" -> "a:9092",
+      "Security.Protocol" -> "SASL_SSL",
+      "sasl.jaas.config" -> "secret Value",
+      "group.id" -> "spark-kafka-source-1-executor",
+      "key.deserializer" -> "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+      "value.deserializer" -> "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+      "auto.offset.reset" -> "none",
+      "enable.auto.commit" -> "false",
+      "max.poll.records" -> "1",
+      "Consumer.Commit.GroupId" -> "g")
+    assert(CommitPlan.commitParams(sourceParams, Map("committer.keepalive.interval.ms" -> "1000")) == Map(
+      "bootstrap.servers" -> "a:9092",
+      "security.protocol" -> "SASL_SSL",
+      "sasl.jaas.config" -> "secret Value",
+      "committer.keepalive.interval.ms" -> "1000"))
+  }
+}

@@ -1,0 +1,40 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.time.Duration
+import java.util.concurrent.{CountDownLatch, TimeUnit}
+
+import scala.collection.mutable
+
+import org.scalatest.funsuite.AnyFunSuite
+
+class CommitWorkerSuite extends AnyFunSuite {
+
+  private def task(body: => Unit): Runnable = new Runnable { def run(): Unit = body }
+
+  test("runs tasks in order and survives failing tasks") {
+    val worker = new CommitWorker(capacity = 10, () => System.nanoTime())
+    val seen = mutable.Buffer[Int]()
+    assert(worker.submit(task(seen += 1)))
+    assert(worker.submit(task(throw new NoSuchMethodError("a LinkageError from reflection"))))
+    assert(worker.submit(task(seen += 2)))
+    assert(worker.awaitProcessed(Duration.ofSeconds(10)))
+    assert(seen == Seq(1, 2))
+  }
+
+  test("a full queue drops tasks without blocking, and counts them") {
+    val worker = new CommitWorker(capacity = 2, () => System.nanoTime())
+    val release = new CountDownLatch(1)
+    val running = new CountDownLatch(1)
+    assert(worker.submit(task { running.countDown(); release.await() }))
+    assert(running.await(10, TimeUnit.SECONDS))
+    assert(worker.submit(task(())))
+    assert(worker.submit(task(())))
+    val started = System.nanoTime()
+    assert(!worker.submit(task(())))
+    assert(!worker.awaitProcessed(Duration.ofSeconds(10)))
+    assert(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(1))
+    assert(worker.droppedCount == 2)
+    release.countDown()
+    assert(worker.awaitProcessed(Duration.ofSeconds(10)))
+  }
+}

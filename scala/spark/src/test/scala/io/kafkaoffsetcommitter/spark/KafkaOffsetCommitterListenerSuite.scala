@@ -1,0 +1,235 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.nio.file.Files
+import java.util.concurrent.TimeUnit
+
+import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.streaming.{StreamingQuery, Trigger}
+import org.scalatest.funsuite.AnyFunSuite
+
+/**
+ * End to end: real Spark queries of every supported shape read a real broker; the offsets the
+ * listener commits, read back by an independent admin client, must equal what Spark processed
+ * (the log-end offsets once the query has caught up).
+ */
+class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark {
+
+  private val GroupOption = "kafka.consumer.commit.groupid"
+
+  /** Waits until `query` has processed all available data and the listener's commits are confirmed. */
+  private def caughtUp(session: SparkSession, query: StreamingQuery): Unit = {
+    query.processAllAvailable()
+    awaitCommits(session)
+  }
+
+  private def stopping[T](queries: StreamingQuery*)(body: => T): T =
+    try body finally queries.foreach(_.stop())
+
+  test("single topic: each batch's end offsets are committed") {
+    val topic = kafka.createTopic(unique("single"))
+    val group = unique("group")
+    kafka.produce(topic, 10)
+    val query = start(kafkaStream(spark, "subscribe" -> topic, GroupOption -> group, "maxOffsetsPerTrigger" -> "12"))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      kafka.produce(topic, 5)
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      val metadata = kafka.committed(group).values.map(_.metadata).toSet
+      assert(metadata.size == 1 && metadata.head.contains(query.id.toString) && metadata.head.contains(query.runId.toString))
+    }
+  }
+
+  test("several topics in one subscribe") {
+    val (t1, t2) = (kafka.createTopic(unique("multi"), 2), kafka.createTopic(unique("multi"), 3))
+    val group = unique("group")
+    kafka.produce(t1, 4)
+    kafka.produce(t2, 6)
+    val query = start(kafkaStream(spark, "subscribe" -> s"$t1,$t2", GroupOption -> group))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(t1, t2))
+    }
+  }
+
+  test("subscribePattern") {
+    val prefix = unique("pattern")
+    val (t1, t2) = (kafka.createTopic(s"$prefix-a"), kafka.createTopic(s"$prefix-b", 1))
+    val group = unique("group")
+    kafka.produce(t1, 3)
+    kafka.produce(t2, 7)
+    val query = start(kafkaStream(spark, "subscribePattern" -> s"$prefix-.*", GroupOption -> group))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(t1, t2))
+    }
+  }
+
+  test("assign: only the assigned partitions are committed") {
+    val topic = kafka.createTopic(unique("assign"))
+    val group = unique("group")
+    kafka.produce(topic, 5)
+    val query = start(kafkaStream(spark, "assign" -> s"""{"$topic":[0,2]}""", GroupOption -> group))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic).filter(_._1.partition != 1))
+    }
+  }
+
+  test("union of two Kafka sources where one gets no new data for several batches") {
+    val (busy, quiet) = (kafka.createTopic(unique("busy")), kafka.createTopic(unique("quiet")))
+    val (busyGroup, quietGroup) = (unique("group-busy"), unique("group-quiet"))
+    kafka.produce(busy, 2)
+    kafka.produce(quiet, 3)
+    val query = start(kafkaStream(spark, "subscribe" -> busy, GroupOption -> busyGroup)
+      .union(kafkaStream(spark, "subscribe" -> quiet, GroupOption -> quietGroup)))
+    stopping(query) {
+      caughtUp(spark, query)
+      for (_ <- 1 to 3) {
+        kafka.produce(busy, 2)
+        caughtUp(spark, query)
+        assert(kafka.committedOffsets(busyGroup) == kafka.logEndOffsets(busy))
+        assert(kafka.committedOffsets(quietGroup) == kafka.logEndOffsets(quiet))
+      }
+    }
+  }
+
+  test("self-union: one source referenced twice") {
+    val topic = kafka.createTopic(unique("self"))
+    val group = unique("group")
+    kafka.produce(topic, 4)
+    val stream = kafkaStream(spark, "subscribe" -> topic, GroupOption -> group)
+    val query = start(stream.union(stream))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      kafka.produce(topic, 2)
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+    }
+  }
+
+  test("stream-static join: the static Kafka read is not committed") {
+    val (streamed, static) = (kafka.createTopic(unique("streamed")), kafka.createTopic(unique("static")))
+    val (group, staticGroup) = (unique("group"), unique("group-static"))
+    kafka.produce(streamed, 5)
+    kafka.produce(static, 2)
+    val dimension = spark.read.format("kafka")
+      .option("kafka.bootstrap.servers", kafka.bootstrap)
+      .option("subscribe", static)
+      .option(GroupOption, staticGroup)
+      .load()
+      .selectExpr("CAST(key AS STRING) AS k")
+    val facts = kafkaStream(spark, "subscribe" -> streamed, GroupOption -> group).selectExpr("CAST(key AS STRING) AS k")
+    val query = start(facts.join(dimension, "k"))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(streamed))
+      assert(kafka.groupsCommittedTo(static).isEmpty)
+    }
+  }
+
+  test("two queries with different groups in one application") {
+    val topic = kafka.createTopic(unique("shared"))
+    val (group1, group2) = (unique("group-1"), unique("group-2"))
+    kafka.produce(topic, 6)
+    val query1 = start(kafkaStream(spark, "subscribe" -> topic, GroupOption -> group1))
+    val query2 = start(kafkaStream(spark, "subscribe" -> topic, GroupOption -> group2, "maxOffsetsPerTrigger" -> "5"))
+    stopping(query1, query2) {
+      query1.processAllAvailable()
+      caughtUp(spark, query2)
+      assert(kafka.committedOffsets(group1) == kafka.logEndOffsets(topic))
+      assert(kafka.committedOffsets(group2) == kafka.logEndOffsets(topic))
+    }
+  }
+
+  test("a query of a session made with newSession()") {
+    val session = spark.newSession()
+    val topic = kafka.createTopic(unique("session"))
+    val group = unique("group")
+    kafka.produce(topic, 5)
+    val query = start(kafkaStream(session, "subscribe" -> topic, GroupOption -> group))
+    stopping(query) {
+      assert(spark.streams.get(query.id) == null, "the query should belong to the other session only")
+      caughtUp(session, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+    }
+  }
+
+  test("Trigger.AvailableNow: the final batch is committed") {
+    val topic = kafka.createTopic(unique("available-now"))
+    val group = unique("group")
+    kafka.produce(topic, 9)
+    val query = start(
+      kafkaStream(spark, "subscribe" -> topic, GroupOption -> group, "maxOffsetsPerTrigger" -> "7"),
+      trigger = Trigger.AvailableNow())
+    assert(query.awaitTermination(TimeUnit.MINUTES.toMillis(2)))
+    assert(query.recentProgress.count(_.numInputRows > 0) > 1, "expected several batches")
+    awaitCommits(spark)
+    assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+  }
+
+  test("a query restarted from its checkpoint keeps committing") {
+    val topic = kafka.createTopic(unique("restart"))
+    val group = unique("group")
+    val checkpoint = Files.createTempDirectory("koc-restart").toString
+    def startFromCheckpoint() = start(kafkaStream(spark, "subscribe" -> topic, GroupOption -> group), checkpoint)
+    kafka.produce(topic, 4)
+    val first = startFromCheckpoint()
+    stopping(first)(caughtUp(spark, first))
+    kafka.produce(topic, 3)
+    val second = startFromCheckpoint()
+    stopping(second) {
+      assert(second.id == first.id && second.runId != first.runId)
+      caughtUp(spark, second)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      assert(kafka.committed(group).values.forall(_.metadata.contains(second.runId.toString)))
+    }
+  }
+
+  test("the DSv1 Kafka source (disabledV2MicroBatchReaders)") {
+    val session = spark.newSession()
+    session.conf.set("spark.sql.streaming.disabledV2MicroBatchReaders",
+      "org.apache.spark.sql.kafka010.KafkaSourceProvider")
+    val topic = kafka.createTopic(unique("dsv1"))
+    val group = unique("group")
+    kafka.produce(topic, 5)
+    // DSv1 keeps the option's case in the params: the group key must still be found.
+    val query = start(kafkaStream(session, "subscribe" -> topic, "kafka.Consumer.Commit.GroupId" -> group))
+    stopping(query) {
+      caughtUp(session, query)
+      assert(query.lastProgress.sources.head.description.startsWith("KafkaSourceV1"))
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+    }
+  }
+
+  test("sources sharing a group are merged into one commit; a source without the option is not committed") {
+    val (t1, t2, unconfigured) =
+      (kafka.createTopic(unique("merged")), kafka.createTopic(unique("merged")), kafka.createTopic(unique("none")))
+    val group = unique("group")
+    Seq(t1, t2, unconfigured).foreach(kafka.produce(_, 3))
+    val query = start(
+      kafkaStream(spark, "subscribe" -> t1, GroupOption -> group)
+        .union(kafkaStream(spark, "subscribe" -> unconfigured))
+        .union(kafkaStream(spark, "subscribe" -> t2, GroupOption -> group)))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(t1, t2))
+      assert(kafka.groupsCommittedTo(unconfigured).isEmpty)
+    }
+  }
+
+  test("groupIdTemplate names the group of a source without the option") {
+    val session = spark.newSession()
+    session.streams.addListener(new KafkaOffsetCommitterListener(
+      Committer.native, () => System.nanoTime(), ListenerConfig(groupIdTemplate = Some("koc-{queryName}"))))
+    val topic = kafka.createTopic(unique("template"))
+    kafka.produce(topic, 2)
+    val query = start(kafkaStream(session, "subscribe" -> topic))
+    stopping(query) {
+      caughtUp(session, query)
+      assert(kafka.committedOffsets(s"koc-${query.name}") == kafka.logEndOffsets(topic))
+    }
+  }
+}

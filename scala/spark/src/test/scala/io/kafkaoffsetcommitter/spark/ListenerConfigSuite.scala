@@ -1,0 +1,53 @@
+package io.kafkaoffsetcommitter.spark
+
+import java.time.Duration
+
+import org.apache.spark.SparkConf
+import org.scalatest.funsuite.AnyFunSuite
+
+import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener._
+
+class ListenerConfigSuite extends AnyFunSuite {
+
+  private def configOf(settings: (String, String)*): ListenerConfig =
+    ListenerConfig.fromSparkConf(new SparkConf(loadDefaults = false).setAll(settings))
+
+  test("defaults") {
+    assert(configOf() == ListenerConfig(
+      enabled = true,
+      groupIdTemplate = None,
+      flushTimeoutOnTermination = Duration.ofSeconds(10),
+      queueCapacity = 1000,
+      committerSettings = Map.empty))
+  }
+
+  test("every setting under the one prefix, engine settings passed through") {
+    assert(configOf(
+      EnabledKey -> "false",
+      GroupIdTemplateKey -> "spark-{queryName}",
+      KeepAliveIntervalKey -> "2min",
+      FlushTimeoutOnTerminationKey -> "1500ms",
+      QueueCapacityKey -> "50",
+      "spark.kafkaOffsetCommitter.committer.retry.max.attempts" -> "3"
+    ) == ListenerConfig(
+      enabled = false,
+      groupIdTemplate = Some("spark-{queryName}"),
+      flushTimeoutOnTermination = Duration.ofMillis(1500),
+      queueCapacity = 50,
+      committerSettings = Map("committer.retry.max.attempts" -> "3", "committer.keepalive.interval.ms" -> "120000")))
+  }
+
+  test("the keep-alive setting wins over the same engine setting passed through") {
+    assert(configOf(KeepAliveIntervalKey -> "5s", "spark.kafkaOffsetCommitter.committer.keepalive.interval.ms" -> "9")
+      .committerSettings == Map("committer.keepalive.interval.ms" -> "5000"))
+  }
+
+  test("malformed values fall back to their defaults") {
+    assert(configOf(
+      EnabledKey -> "maybe",
+      KeepAliveIntervalKey -> "-1s",
+      FlushTimeoutOnTerminationKey -> "soon",
+      QueueCapacityKey -> "0"
+    ) == ListenerConfig())
+  }
+}
