@@ -123,8 +123,8 @@ lazy val spark = (project in file("scala/spark"))
   .configs(SparkTestDependencies)
   .settings(
     name := "kafka-offset-committer-spark",
-    // Compiled against the oldest supported Spark: Spark keeps its listener API binary compatible,
-    // so the same jar runs on Spark 3.5 and 4.x.
+    // Compiled against the oldest supported Spark so one jar serves Spark 3.5 and 4.x; running the
+    // tests on Spark 4 (-Dspark.test.version=4.x) checks that it still links there.
     sparkVersion := "3.5.9",
     // By default tests run on the newest Spark 3.5 whose Kafka source (spark-sql-kafka-0-10 and
     // spark-token-provider-kafka-0-10) the package registry carries for that Scala version.

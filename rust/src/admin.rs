@@ -8,7 +8,7 @@ use std::ffi::{c_void, CStr, CString};
 use std::os::raw::c_char;
 use std::ptr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::bindings as rdsys;
 use rdkafka::client::ClientContext;
@@ -78,11 +78,17 @@ pub struct CommitResponse {
     pub partitions: Vec<PartitionResponse>,
 }
 
+/// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
+/// away) are logged at most this often.
+const CLIENT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Routes librdkafka's log lines and global errors into the log buffer, and remembers the last
-/// global error: a wrong password surfaces only there, while the request itself just times out.
+/// permanent global error: a wrong password surfaces only there, while the request itself just
+/// times out (and later "all brokers down" errors would hide it).
 pub struct CommitterContext {
     cluster_label: String,
-    last_client_error: Mutex<Option<KafkaFailure>>,
+    last_permanent_error: Mutex<Option<(KafkaFailure, Instant)>>,
+    last_logged_error: Mutex<Option<(RDKafkaErrorCode, Instant)>>,
 }
 
 impl ClientContext for CommitterContext {
@@ -100,10 +106,23 @@ impl ClientContext for CommitterContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
-        if let Some(code) = error.rdkafka_error_code() {
-            let failure = KafkaFailure { code, message: reason.to_string() };
-            *self.last_client_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+        let Some(code) = error.rdkafka_error_code() else {
+            logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
+            return;
+        };
+        let now = Instant::now();
+        {
+            let mut last_logged = self.last_logged_error.lock().unwrap_or_else(|p| p.into_inner());
+            let repeated = last_logged
+                .is_some_and(|(last, at)| last == code && now.duration_since(at) < CLIENT_ERROR_LOG_INTERVAL);
+            if !repeated {
+                *last_logged = Some((code, now));
+                logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
+            }
+        }
+        let failure = KafkaFailure { code, message: reason.to_string() };
+        if !failure.is_retriable() {
+            *self.last_permanent_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((failure, now));
         }
     }
 }
@@ -151,7 +170,11 @@ impl AdminConnection {
             config.set(key, value);
         }
         config.set_log_level(RDKafkaLogLevel::Info);
-        let context = CommitterContext { cluster_label: cluster_label.to_string(), last_client_error: Mutex::new(None) };
+        let context = CommitterContext {
+            cluster_label: cluster_label.to_string(),
+            last_permanent_error: Mutex::new(None),
+            last_logged_error: Mutex::new(None),
+        };
         let client: BaseProducer<CommitterContext> =
             config.create_with_context(context).map_err(|e| e.to_string())?;
         let wake = Box::into_raw(Box::new(wake));
@@ -235,9 +258,11 @@ impl AdminConnection {
         }
     }
 
-    /// The last global error the client reported (e.g. SASL authentication failed).
-    pub fn take_last_client_error(&self) -> Option<KafkaFailure> {
-        self.client.context().last_client_error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The last permanent global error (e.g. SASL authentication failed), if it happened within
+    /// `within`: older ones no longer explain a failure.
+    pub fn recent_permanent_client_error(&self, within: Duration) -> Option<KafkaFailure> {
+        let last = self.client.context().last_permanent_error.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().filter(|(_, at)| at.elapsed() <= within).map(|(failure, _)| failure.clone())
     }
 }
 

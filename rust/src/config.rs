@@ -591,11 +591,9 @@ fn java_host_and_port(entry: &str) -> Option<(&str, &str)> {
     }
     let before = &entry[..colon];
     let before = before.strip_suffix(']').unwrap_or(before);
-    let is_host_char =
-        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '%' | '.' | '_' | ':');
-    let host_start = before
-        .rfind(|c: char| !is_host_char(c))
-        .map_or(0, |at| at + 1);
+    let is_host_byte = |b: &u8| b.is_ascii_alphanumeric() || b"-%._:".contains(b);
+    // Host characters are ASCII, so the suffix starts on a character boundary.
+    let host_start = before.len() - before.bytes().rev().take_while(is_host_byte).count();
     let host = &before[host_start..];
     (!host.is_empty()).then_some((host, port))
 }
@@ -868,10 +866,10 @@ impl Mechanism {
 }
 
 const KERBEROS_UNSUPPORTED: &str = "Kerberos (GSSAPI) is not supported by this build";
+const JAAS_KEY: &str = "sasl.jaas.config";
 
 fn translate_sasl(input: &mut JavaSettings, out: &mut Output) -> Result<(), ConfigError> {
     const MECHANISM: &str = "sasl.mechanism";
-    const JAAS: &str = "sasl.jaas.config";
     let mechanism = match input.take(MECHANISM) {
         None => {
             return Err(invalid(
@@ -895,24 +893,24 @@ fn translate_sasl(input: &mut JavaSettings, out: &mut Output) -> Result<(), Conf
     };
     out.client.set_plain(MECHANISM, mechanism.name());
 
-    let jaas = input.take_secret(JAAS).ok_or_else(|| {
+    let jaas = input.take_secret(JAAS_KEY).ok_or_else(|| {
         invalid(
-            JAAS,
+            JAAS_KEY,
             "sasl.jaas.config is required (the JVM-wide JAAS file is not read)",
         )
     })?;
-    let entry = jaas::parse(jaas.expose()).map_err(|e| invalid(JAAS, e.to_string()))?;
+    let entry = jaas::parse(jaas.expose()).map_err(|e| invalid(JAAS_KEY, e.to_string()))?;
     match (entry.module_kind(), mechanism) {
-        (LoginModule::Kerberos, _) => Err(invalid(JAAS, KERBEROS_UNSUPPORTED)),
+        (LoginModule::Kerberos, _) => Err(invalid(JAAS_KEY, KERBEROS_UNSUPPORTED)),
         (LoginModule::Unknown, _) => Err(invalid(
-            JAAS,
+            JAAS_KEY,
             "the login module is not one of PlainLoginModule, ScramLoginModule, OAuthBearerLoginModule",
         )),
         (LoginModule::Plain | LoginModule::Scram, Mechanism::OAuthBearer) => {
-            Err(invalid(JAAS, "sasl.mechanism OAUTHBEARER needs OAuthBearerLoginModule"))
+            Err(invalid(JAAS_KEY, "sasl.mechanism OAUTHBEARER needs OAuthBearerLoginModule"))
         }
         (LoginModule::OAuthBearer, Mechanism::Plain | Mechanism::ScramSha256 | Mechanism::ScramSha512) => Err(
-            invalid(JAAS, format!("sasl.mechanism {} needs PlainLoginModule or ScramLoginModule", mechanism.name())),
+            invalid(JAAS_KEY, format!("sasl.mechanism {} needs PlainLoginModule or ScramLoginModule", mechanism.name())),
         ),
         // Java's Plain and Scram modules both just store username and password, and either
         // works with any of these mechanisms.
@@ -943,8 +941,6 @@ impl jaas::Entry {
         }
     }
 }
-
-const JAAS_KEY: &str = "sasl.jaas.config";
 
 fn user_and_password(mut entry: jaas::Entry, out: &mut Output) -> Result<(), ConfigError> {
     // SCRAM with tokenauth sends the token flag as a SCRAM extension, which librdkafka's SCRAM
@@ -1012,9 +1008,10 @@ fn oauth_bearer(
             "required for OAUTHBEARER logins with clientId and clientSecret",
         )
     })?;
-    if !(url.to_ascii_lowercase().starts_with("https://")
-        || url.to_ascii_lowercase().starts_with("http://"))
-    {
+    let scheme = url
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("https" | "http")) {
         return Err(invalid(
             TOKEN_URL,
             "must be an http(s) URL; librdkafka cannot read tokens from files",
@@ -1550,6 +1547,12 @@ mod tests {
         assert!(refused(&[("bootstrap.servers", "b:1,c")])
             .reason
             .contains("`c`"));
+        let t = translated(&[("bootstrap.servers", "ÿƝb:9092")]);
+        assert_eq!(
+            value(&t, "bootstrap.servers"),
+            Some("b:9092"),
+            "Java skips what precedes the host"
+        );
     }
 
     #[test]

@@ -437,7 +437,8 @@ fn run_worker(shared: Arc<Shared>, connection: AdminConnection) {
     loop {
         connection.serve_callbacks();
         while let Some(response) = connection.poll_response() {
-            let client_error = connection.take_last_client_error();
+            let client_error = connection
+                .recent_permanent_client_error(shared.settings.request_timeout + WATCHDOG_MARGIN);
             complete_request(&shared, response, client_error);
         }
         let now = Instant::now();

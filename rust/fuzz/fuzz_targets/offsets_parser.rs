@@ -23,10 +23,16 @@ fuzz_target!(|data: &[u8]| {
             .all(|pair| (&pair[0].topic, pair[0].partition) < (&pair[1].topic, pair[1].partition)),
         "sorted by (topic, partition), no duplicates: {parsed:?}"
     );
-    assert!(parsed.iter().all(|entry| entry.partition >= 0 && entry.offset >= 0));
+    assert!(parsed
+        .iter()
+        .all(|entry| entry.partition >= 0 && entry.offset >= 0));
 
     let rendered = offsets::offsets_to_json(&parsed);
-    assert_eq!(offsets::parse_end_offsets(&rendered).as_ref(), Ok(&parsed), "{rendered}");
+    assert_eq!(
+        offsets::parse_end_offsets(&rendered).as_ref(),
+        Ok(&parsed),
+        "{rendered}"
+    );
 
     // A second, independent JSON reader must see the same offsets in the accepted text.
     let value: serde_json::Value =
