@@ -108,7 +108,11 @@ lazy val core = (project in file("scala/core"))
       IO.copyFile(nativeLibrary.value, bundled)
       Seq(bundled)
     }.taskValue,
-    libraryDependencies += "com.github.sbt" % "junit-interface" % "0.13.3" % Test,
+    libraryDependencies ++= Seq(
+      "com.github.sbt" % "junit-interface" % "0.13.3" % Test,
+      // An independent client that reads committed offsets back (same Kafka as tests/broker/pom.xml).
+      "org.apache.kafka" % "kafka-clients" % "3.9.1" % Test
+    ),
     Test / fork := true,
     Test / javaOptions ++= Seq(
       "-Xcheck:jni",

@@ -61,6 +61,7 @@ SCRAM_USER = ("scram-user", "scram-secret")
 SSL_STORE_PASSWORD = "harness-secret"
 # The standing ACLs (`fixtures`): alice may use the groups and topics named with this prefix.
 ALICE_PREFIX = "alice-"
+SSL_CLIENT_PREFIX = "ssl-client-"
 
 BROKER_HEAP = "-Xmx512m"
 # Short-lived tool JVMs: the C1 compiler and serial GC start fastest.
@@ -678,10 +679,11 @@ def add_acl(bootstrap: str, principal: str, operation: str, resource_type: str, 
 
 def add_fixture_acls(bootstrap: str) -> None:
     """The standing ACLs: READ (which implies DESCRIBE) for User:alice on the groups and topics
-    whose names start with ALICE_PREFIX. Adding them again changes nothing."""
-    for resource_type in ("GROUP", "TOPIC"):
-        add_acl(bootstrap, f"User:{SASL_ALICE[0]}", "READ", resource_type, ALICE_PREFIX,
-                pattern_type="PREFIXED")
+    whose names start with ALICE_PREFIX, and for the SSL certificate's User:client on those
+    starting with SSL_CLIENT_PREFIX. Adding them again changes nothing."""
+    for principal, prefix in ((f"User:{SASL_ALICE[0]}", ALICE_PREFIX), ("User:client", SSL_CLIENT_PREFIX)):
+        for resource_type in ("GROUP", "TOPIC"):
+            add_acl(bootstrap, principal, "READ", resource_type, prefix, pattern_type="PREFIXED")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+package io.kafkaoffsetcommitter;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * The Spark-free JVM API against the real broker started by tests/with-broker.sh. This test's classpath
+ * has no Spark and no Scala: only the core jar, JUnit and kafka-clients, which reads offsets back as an
+ * independent client.
+ */
+public class OffsetCommitterTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static String bootstrap;
+    private static Admin admin;
+
+    @BeforeClass
+    public static void connect() {
+        bootstrap = requiredEnv("KAFKA_BOOTSTRAP");
+        Properties properties = new Properties();
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        admin = Admin.create(properties);
+    }
+
+    @AfterClass
+    public static void disconnect() {
+        if (admin != null) {
+            admin.close();
+        }
+    }
+
+    private static String requiredEnv(String name) {
+        String value = System.getenv(name);
+        if (value == null) {
+            throw new IllegalStateException(name + " is not set: run through `make test` or tests/with-broker.sh");
+        }
+        return value;
+    }
+
+    private static String createTopic(String prefix, int partitions) throws Exception {
+        String topic = prefix + UUID.randomUUID();
+        admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, (short) 1))).all().get();
+        return topic;
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> committed(String group) throws Exception {
+        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+    }
+
+    private static Map<String, String> settings(String... keyValues) {
+        Map<String, String> settings = new HashMap<>();
+        settings.put("bootstrap.servers", bootstrap);
+        for (int i = 0; i < keyValues.length; i += 2) {
+            settings.put(keyValues[i], keyValues[i + 1]);
+        }
+        return settings;
+    }
+
+    @Test
+    public void commitsSparkOffsetsAndJavaMapsThatAnIndependentClientReadsBack() throws Exception {
+        String topic = createTopic("api-", 2);
+        String group = "api-group-" + UUID.randomUUID();
+        try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
+            String metadata = CommitMetadata.forBatch("query-1", "run-1", 7);
+            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
+            assertTrue(result.toString(), result.allCommitted());
+
+            Map<String, Map<Integer, Long>> offsets = new HashMap<>();
+            Map<Integer, Long> partitions = new HashMap<>();
+            partitions.put(1, 25L);
+            offsets.put(topic, partitions);
+            committer.commitAsync(group, offsets, metadata);
+            assertTrue(committer.flush(WAIT));
+
+            Map<TopicPartition, OffsetAndMetadata> committed = committed(group);
+            assertEquals(10L, committed.get(new TopicPartition(topic, 0)).offset());
+            assertEquals(25L, committed.get(new TopicPartition(topic, 1)).offset());
+            assertEquals(metadata, committed.get(new TopicPartition(topic, 1)).metadata());
+            assertTrue(metadata.contains("\"batch\":7"));
+
+            GroupStatus status = committer.status().get(0);
+            assertEquals(group, status.group());
+            assertEquals(2, status.commitsSucceeded());
+            assertEquals(0, status.commitsFailed());
+            assertNull(status.lastErrorKind());
+            assertEquals(Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
+        }
+    }
+
+    @Test
+    public void refusedCommitsAreReportedPerPartitionAndInTheStatus() {
+        String group = "api-refused-" + UUID.randomUUID();
+        try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
+            CommitResult result = committer.commitSync(group, "{\"no-such-topic\":{\"0\":1}}", "", WAIT);
+            assertFalse(result.allCommitted());
+            assertEquals("UnknownTopicOrPartition", result.partitions().get(0).errorKind());
+            GroupStatus status = committer.status().get(0);
+            assertEquals("UnknownTopicOrPartition", status.lastErrorKind());
+            assertEquals(Boolean.FALSE, status.lastErrorRetriable());
+            assertEquals(1, status.pendingPartitions());
+        }
+    }
+
+    @Test
+    public void invalidSettingsFailAtCreationWithoutEchoingSecrets() {
+        InvalidConfigException error = assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(settings(
+                "security.protocol", "SASL_PLAINTEXT",
+                "sasl.mechanism", "PLAIN",
+                "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2\"")));
+        assertTrue(error.getMessage(), error.getMessage().contains("sasl.jaas.config"));
+        assertFalse(error.getMessage(), error.getMessage().contains("hunter2"));
+
+        assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(Collections.<String, String>emptyMap()));
+    }
+
+    @Test
+    public void malformedOffsetsAndClosedCommittersAreRefusedWithClearExceptions() {
+        OffsetCommitter committer = OffsetCommitter.create(settings());
+        InvalidOffsetsException malformed =
+                assertThrows(InvalidOffsetsException.class, () -> committer.commitAsync("g", "{\"t\":{\"0\":-3}}", ""));
+        assertTrue(malformed.getMessage(), malformed.getMessage().contains("-3"));
+        assertThrows(InvalidOffsetsException.class, () -> committer.commitAsync("", "{}", ""));
+        committer.close();
+        committer.close(); // idempotent
+        assertThrows(CommitterClosedException.class, () -> committer.commitAsync("g", "{}", ""));
+        assertThrows(CommitterClosedException.class, committer::status);
+    }
+
+    @Test
+    public void javaKeyStoresAreConvertedForTheSslListener() throws Exception {
+        String topic = createTopic("ssl-client-topic-", 1);
+        String group = "ssl-client-group-" + UUID.randomUUID();
+        String password = requiredEnv("KAFKA_SSL_STORE_PASSWORD");
+        try (OffsetCommitter committer = OffsetCommitter.create(settings(
+                "bootstrap.servers", requiredEnv("KAFKA_SSL_BOOTSTRAP"),
+                "security.protocol", "SSL",
+                "ssl.truststore.location", requiredEnv("KAFKA_SSL_TRUSTSTORE_JKS"),
+                "ssl.truststore.password", password,
+                "ssl.keystore.location", requiredEnv("KAFKA_SSL_CLIENT_KEYSTORE_JKS"),
+                "ssl.keystore.password", password,
+                "ssl.key.password", password))) {
+            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":3}}", "", WAIT);
+            assertTrue(result.toString(), result.allCommitted());
+            assertFalse(committer.statusJson().contains(password));
+        }
+        assertEquals(3L, committed(group).get(new TopicPartition(topic, 0)).offset());
+    }
+}

@@ -1,0 +1,132 @@
+"""Fixtures of the spark-submit end-to-end tests.
+
+Run with the pytest of a venv holding pyspark==$SPARK_VERSION (.cache/venv-spark-<version>), with
+the test broker up (tests/with-broker.sh exports KAFKA_BOOTSTRAP):
+    SPARK_VERSION=4.2.0 tests/with-broker.sh .cache/venv-spark-4.2.0/bin/pytest -v tests/e2e
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+# The tests import kafka_harness from tests/; pytest puts only this folder on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import spark_submit  # noqa: E402
+
+SPARK_LOG_TAIL_LINES = 80
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    address = os.environ.get("KAFKA_BOOTSTRAP")
+    if not address:
+        pytest.fail("KAFKA_BOOTSTRAP is not set: run the tests through tests/with-broker.sh "
+                    "(make test and make test-e2e do)", pytrace=False)
+    return address
+
+
+@pytest.fixture(scope="session")
+def spark_version() -> str:
+    """SPARK_VERSION, checked against the pyspark this pytest runs with."""
+    import pyspark
+
+    wanted = os.environ.get("SPARK_VERSION")
+    if not wanted:
+        pytest.fail("SPARK_VERSION is not set: it names the Spark to test, whose venv runs pytest",
+                    pytrace=False)
+    if pyspark.__version__ != wanted:
+        pytest.fail(f"SPARK_VERSION={wanted}, but this pytest's venv ({sys.prefix}) has pyspark "
+                    f"{pyspark.__version__}: run .cache/venv-spark-{wanted}/bin/pytest", pytrace=False)
+    return wanted
+
+
+@pytest.fixture(scope="session")
+def spark_jars(spark_version) -> None:
+    """Fails the tests early, and clearly, when the listener jar or the connector is missing."""
+    try:
+        spark_submit.jars_option(spark_version)
+    except spark_submit.SparkSetupError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def unique_name():
+    """Topic and group names of their own for each test, on a broker other tests share."""
+    suffix = uuid.uuid4().hex[:8]
+    return lambda prefix: f"{prefix}-{suffix}"
+
+
+class SparkSubmit:
+    """Runs commit_job.py through the venv's spark-submit, its output going to a log file."""
+
+    def __init__(self, spark_version: str, log_dir: Path):
+        self.spark_version = spark_version
+        self.venv = Path(sys.prefix)
+        self.log_dir = log_dir
+        self.log_paths = []
+        self._processes = []
+
+    def start(self, job_args: list) -> subprocess.Popen:
+        command = spark_submit.spark_submit_command(self.venv, self.spark_version,
+                                                    spark_submit.COMMIT_JOB, job_args)
+        log_path = self.log_dir / f"spark-submit-{len(self.log_paths) + 1}.log"
+        self.log_paths.append(log_path)
+        with open(log_path, "w") as log:
+            log.write(f"$ {subprocess.list2cmdline(command)}\n")
+            log.flush()
+            # A session of its own, so that the whole process tree (spark-submit starts the
+            # driver JVM, which starts Python) can be stopped together.
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                       env=spark_submit.spark_submit_environment(self.venv))
+        process.started_at = time.monotonic()
+        self._processes.append(process)
+        return process
+
+    def wait(self, process: subprocess.Popen, timeout: float) -> float:
+        """Waits for the job to exit 0; returns how long it ran, in seconds."""
+        try:
+            exit_code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"spark-submit still runs after {timeout:.0f} s", pytrace=False)
+        elapsed = time.monotonic() - process.started_at
+        print(f"spark-submit ran {elapsed:.1f} s")
+        assert exit_code == 0, f"spark-submit exited {exit_code}"
+        return elapsed
+
+    def run(self, job_args: list, timeout: float) -> float:
+        return self.wait(self.start(job_args), timeout)
+
+    def stop_all(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture
+def spark(request, spark_version, spark_jars, tmp_path):
+    runner = SparkSubmit(spark_version, tmp_path)
+    request.node.spark_logs = runner.log_paths  # shown by pytest_runtest_makereport on failure
+    yield runner
+    runner.stop_all()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Adds the tail of each spark-submit log of a failed test to its report."""
+    report = yield
+    if report.failed:
+        for log_path in getattr(item, "spark_logs", []):
+            lines = log_path.read_text(errors="replace").splitlines() if log_path.is_file() else []
+            report.sections.append((f"spark-submit log {log_path} (last {SPARK_LOG_TAIL_LINES} lines)",
+                                    "\n".join(lines[-SPARK_LOG_TAIL_LINES:])))
+    return report
+

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""What a spark-submit of a job using the offset committer needs: our listener jar, the Kafka
+connector jars for the Spark version at hand, and the command line itself. Standard library only.
+
+CLI (for shell scripts):
+    python3 tests/e2e/spark_submit.py jars SPARK_VERSION
+prints the comma-separated --jars value (listener jar first), fetching the connector on first use.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONNECTOR_PROJECT = REPO_ROOT / "tests" / "spark-deps" / "pom.xml"
+CONNECTOR_CACHE = REPO_ROOT / ".cache" / "spark-deps"
+COMMIT_JOB = REPO_ROOT / "tests" / "e2e" / "jobs" / "commit_job.py"
+LISTENER_CLASS = "io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener"
+MAVEN_TIMEOUT_S = 900
+# How Maven says that an artifact is not in the repository (also when it remembers an earlier miss).
+MISSING_ARTIFACT_SIGNS = ("Could not find artifact", "was not found in", "Failed to read artifact descriptor")
+
+
+class SparkSetupError(RuntimeError):
+    """Something spark-submit needs is missing; the message says what to do."""
+
+
+def scala_binary_for(spark_version: str) -> str:
+    """The Scala binary version of the Spark distribution on PyPI: 2.12 for Spark 3, 2.13 for 4."""
+    return "2.12" if spark_version.startswith("3.") else "2.13"
+
+
+def listener_jar(scala_binary: str) -> Path:
+    """The self-contained listener jar sbt packaged for this Scala binary version."""
+    with open(REPO_ROOT / "rust" / "Cargo.toml", "rb") as manifest:
+        version = tomllib.load(manifest)["package"]["version"]  # the jars carry the crate's version
+    jar = (REPO_ROOT / "scala" / "spark" / "target" / f"scala-{scala_binary}"
+           / f"kafka-offset-committer-spark_{scala_binary}-{version}.jar")
+    if not jar.is_file():
+        raise SparkSetupError(f"{jar} is missing: build it with `make jars`")
+    return jar
+
+
+def connector_jars(spark_version: str, scala_binary: str) -> list:
+    """Spark's Kafka connector and the few jars it needs that Spark does not ship, copied by Maven
+    into .cache/spark-deps/<spark>-<scala>/ on first use (see tests/spark-deps/pom.xml)."""
+    folder = CONNECTOR_CACHE / f"{spark_version}-{scala_binary}"
+    if not folder.is_dir():
+        _copy_connector(spark_version, scala_binary, folder)
+    return sorted(folder.glob("*.jar"))
+
+
+def _copy_connector(spark_version: str, scala_binary: str, folder: Path) -> None:
+    CONNECTOR_CACHE.mkdir(parents=True, exist_ok=True)
+    # Copied into a private folder and renamed into place: a concurrent run never sees a half-filled one.
+    staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=CONNECTOR_CACHE))
+    try:
+        command = ["mvn", "-B", "-q", "-f", str(CONNECTOR_PROJECT), "dependency:copy-dependencies",
+                   f"-Dspark.version={spark_version}", f"-Dscala.binary={scala_binary}",
+                   f"-DoutputDirectory={staging}"]
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=MAVEN_TIMEOUT_S)
+        if done.returncode != 0:
+            output = done.stdout + done.stderr
+            # Maven's first error line names the artifact; the rest is advice about Maven itself.
+            errors = [line.split("[ERROR]", 1)[1].strip() for line in output.splitlines() if "[ERROR]" in line]
+            errors = [error for error in errors if error]
+            message = errors[0] if errors else output[-3000:]
+            if any(sign in output for sign in MISSING_ARTIFACT_SIGNS):
+                message += (f"\nThe package registry reached from here does not carry Spark {spark_version}'s "
+                            f"Kafka connector for Scala {scala_binary}: pick a Spark version whose connector it has.")
+            raise SparkSetupError(f"{' '.join(command)} exited {done.returncode}:\n{message}")
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not folder.is_dir():  # else a concurrent run put the same jars there first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def jars_option(spark_version: str) -> str:
+    """The --jars value: our listener jar, then the Kafka connector jars."""
+    scala_binary = scala_binary_for(spark_version)
+    jars = [listener_jar(scala_binary), *connector_jars(spark_version, scala_binary)]
+    return ",".join(str(jar) for jar in jars)
+
+
+def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: list) -> list:
+    """spark-submit from the venv's pyspark, exactly as a user runs a job with the committer."""
+    return [str(venv / "bin" / "spark-submit"),
+            "--master", "local[2]",
+            "--jars", jars_option(spark_version),
+            "--conf", f"spark.sql.streaming.streamingQueryListeners={LISTENER_CLASS}",
+            str(job), *job_args]
+
+
+def spark_submit_environment(venv: Path) -> dict:
+    """This environment, with the venv's pyspark in charge: a SPARK_HOME set elsewhere would make
+    spark-submit run another Spark, and the job's Python must be the venv's. Java is whichever
+    spark-submit finds itself (JAVA_HOME, else `java` on PATH)."""
+    environment = {name: value for name, value in os.environ.items() if name != "SPARK_HOME"}
+    environment["PYSPARK_PYTHON"] = str(venv / "bin" / "python")
+    environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
+    return environment
+
+
+def main(argv: list) -> int:
+    if len(argv) != 2 or argv[0] != "jars":
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        print(jars_option(argv[1]))
+    except SparkSetupError as e:
+        print(f"spark_submit: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,78 @@
+"""The committer as users run it: a PySpark job through the real spark-submit, our listener jar and
+the Kafka connector given with --jars, the listener registered with --conf, against the real test
+broker. Kafka's own Java client (tests/kafka_harness.py) then reads the group's committed offsets.
+"""
+
+import json
+import time
+
+import kafka_harness
+import pytest
+
+PARTITIONS = 3
+SPARK_SUBMIT_TIMEOUT_S = 600
+# How long a running query may take to pick up records and commit them (Spark's start included).
+COMMIT_WAIT_S = 300
+COMMIT_POLL_S = 1.0
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict:
+    """{partition: committed offset} of the group on this topic."""
+    return {partition: offset
+            for (committed_topic, partition), offset in kafka_harness.group_offsets(bootstrap, group).items()
+            if committed_topic == topic}
+
+
+def assert_group_at_log_end(bootstrap: str, group: str, topic: str) -> None:
+    log_end = kafka_harness.log_end_offsets(bootstrap, topic)
+    committed = committed_offsets(bootstrap, group, topic)
+    assert committed, f"group {group} has no committed offsets on {topic}: the listener committed nothing"
+    assert committed == log_end, f"group {group}: committed {committed}, log end {log_end}"
+
+
+def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> None:
+    """Waits until the group's committed offsets equal `expected`, while the job keeps running."""
+    deadline = time.monotonic() + timeout_s
+    committed = {}
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"spark-submit exited {process.returncode} before the group reached {expected}")
+        committed = committed_offsets(bootstrap, group, topic)
+        if committed == expected:
+            return
+        time.sleep(COMMIT_POLL_S)
+    pytest.fail(f"group {group} did not reach {expected} within {timeout_s} s; last seen {committed}")
+
+
+def test_available_now_query_commits_the_log_end(bootstrap, spark, unique_name, tmp_path):
+    topic, group = unique_name("e2e-available-now"), unique_name("e2e-available-now-group")
+    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+    assert kafka_harness.produce(bootstrap, topic, records_per_partition=500) == {0: 500, 1: 500, 2: 500}
+
+    # At most 600 records a batch: the topic's 1500 records take several batches, each committed.
+    spark.run(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
+               "--checkpoint", str(tmp_path / "checkpoint"),
+               "--trigger", "available-now", "--max-offsets-per-trigger", "600"],
+              timeout=SPARK_SUBMIT_TIMEOUT_S)
+
+    assert_group_at_log_end(bootstrap, group, topic)
+
+
+def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp_path):
+    topic, group = unique_name("e2e-processing-time"), unique_name("e2e-processing-time-group")
+    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+    first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
+    stop_file = tmp_path / "stop-at-offsets.json"
+
+    job = spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
+                       "--checkpoint", str(tmp_path / "checkpoint"),
+                       "--trigger", "processing-time", "--stop-file", str(stop_file)])
+    # The running query commits what it read so far...
+    wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
+
+    # ...and, after more records arrive, stops right after the batch that read them.
+    final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
+    stop_file.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
+    spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
+
+    assert_group_at_log_end(bootstrap, group, topic)
