@@ -1140,11 +1140,20 @@ mod jaas {
     use std::fmt;
 
     /// One login module entry; the control flag is checked and then irrelevant.
-    #[derive(Debug)]
     pub struct Entry {
         pub module: String,
         /// A repeated option keeps its last value, as in Java.
         pub options: BTreeMap<String, String>,
+    }
+
+    /// Option values hold passwords: only their names are shown.
+    impl fmt::Debug for Entry {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Entry")
+                .field("module", &self.module)
+                .field("options", &self.options.keys().collect::<Vec<_>>())
+                .finish()
+        }
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1316,7 +1325,7 @@ mod jaas {
             }
         }
 
-        /// `pos` is at a `/`. An unterminated `/*` runs to the end, as in Java.
+        /// `at` is on a `/`. An unterminated `/*` runs to the end, as in Java.
         fn skip_comment(&mut self) {
             self.at += 1;
             if self.peek() == Some('*') {
@@ -2602,6 +2611,15 @@ mod tests {
             "Java takes a quoted flag as text"
         );
         assert!(jaas::parse("\"M\" required;").is_ok());
+    }
+
+    #[test]
+    fn jaas_entry_debug_hides_option_values() {
+        let entry = jaas::parse(&format!("M required username=u password=\"{SECRET}\";")).unwrap();
+        assert_eq!(
+            format!("{entry:?}"),
+            r#"Entry { module: "M", options: ["password", "username"] }"#
+        );
     }
 
     #[test]

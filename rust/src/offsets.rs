@@ -273,16 +273,16 @@ impl Parser<'_> {
     }
 
     fn expect_object_start(&mut self, what: &str) -> Result<(), OffsetsError> {
-        match self.peek() {
-            Some(b'{') => {
-                self.pos += 1;
-                Ok(())
-            }
-            Some(byte) if value_kind(byte).is_some() => Err(OffsetsError(format!(
-                "{what} must be a JSON object, found {}",
-                value_kind(byte).unwrap_or_default()
+        let next = self.peek();
+        if next == Some(b'{') {
+            self.pos += 1;
+            return Ok(());
+        }
+        match next.and_then(value_kind) {
+            Some(kind) => Err(OffsetsError(format!(
+                "{what} must be a JSON object, found {kind}"
             ))),
-            _ => Err(self.syntax_error(&format!("a JSON object for {what}"))),
+            None => Err(self.syntax_error(&format!("a JSON object for {what}"))),
         }
     }
 

@@ -6,6 +6,7 @@ the test broker up (tests/with-broker.sh exports KAFKA_BOOTSTRAP):
 """
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -35,20 +36,23 @@ def bootstrap() -> str:
 @pytest.fixture(scope="session")
 def spark_version() -> str:
     """SPARK_VERSION, checked against the pyspark this pytest runs with."""
-    import pyspark
-
     wanted = os.environ.get("SPARK_VERSION")
     if not wanted:
         pytest.fail("SPARK_VERSION is not set: it names the Spark to test, whose venv runs pytest",
                     pytrace=False)
+    try:
+        import pyspark
+    except ImportError:
+        pytest.fail(f"this pytest's Python ({sys.prefix}) has no pyspark: run "
+                    f".cache/venv-spark-{wanted}/bin/pytest", pytrace=False)
     if pyspark.__version__ != wanted:
-        pytest.fail(f"SPARK_VERSION={wanted}, but this pytest's venv ({sys.prefix}) has pyspark "
+        pytest.fail(f"SPARK_VERSION={wanted}, but this pytest's Python ({sys.prefix}) has pyspark "
                     f"{pyspark.__version__}: run .cache/venv-spark-{wanted}/bin/pytest", pytrace=False)
     return wanted
 
 
 @pytest.fixture(scope="session")
-def spark_jars(spark_version) -> None:
+def required_jars(spark_version) -> None:
     """Fails the tests early, and clearly, when the listener jar or the connector is missing."""
     try:
         spark_submit.jars_option(spark_version)
@@ -79,7 +83,7 @@ class SparkSubmit:
         log_path = self.log_dir / f"spark-submit-{len(self.log_paths) + 1}.log"
         self.log_paths.append(log_path)
         with open(log_path, "w") as log:
-            log.write(f"$ {subprocess.list2cmdline(command)}\n")
+            log.write(f"$ {shlex.join(command)}\n")
             log.flush()
             # A session of its own, so that the whole process tree (spark-submit starts the
             # driver JVM, which starts Python) can be stopped together.
@@ -90,8 +94,8 @@ class SparkSubmit:
         self._processes.append(process)
         return process
 
-    def wait(self, process: subprocess.Popen, timeout: float) -> float:
-        """Waits for the job to exit 0; returns how long it ran, in seconds."""
+    def wait(self, process: subprocess.Popen, timeout: float) -> None:
+        """Waits for the job to exit 0."""
         try:
             exit_code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -99,10 +103,9 @@ class SparkSubmit:
         elapsed = time.monotonic() - process.started_at
         print(f"spark-submit ran {elapsed:.1f} s")
         assert exit_code == 0, f"spark-submit exited {exit_code}"
-        return elapsed
 
-    def run(self, job_args: list, timeout: float) -> float:
-        return self.wait(self.start(job_args), timeout)
+    def run(self, job_args: list, timeout: float) -> None:
+        self.wait(self.start(job_args), timeout)
 
     def stop_all(self) -> None:
         for process in self._processes:
@@ -112,7 +115,7 @@ class SparkSubmit:
 
 
 @pytest.fixture
-def spark(request, spark_version, spark_jars, tmp_path):
+def spark(request, spark_version, required_jars, tmp_path):
     runner = SparkSubmit(spark_version, tmp_path)
     request.node.spark_logs = runner.log_paths  # shown by pytest_runtest_makereport on failure
     yield runner

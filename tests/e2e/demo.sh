@@ -11,27 +11,45 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 log_dir=$root/.cache/demo
 group=demo-group
+partitions=3
 records_per_partition=1000
 checkpoint=$(mktemp -d)
 trap 'rm -rf "$checkpoint"' EXIT
 
-topic=$(python3 "$here/demo_kafka.py" new-topic demo-events 3)
+# Prints a command as one shell-quoted line per option, ready to copy.
+print_command() {
+  local line arg
+  line=$(printf '%q' "$1")
+  shift
+  for arg in "$@"; do
+    if [[ $arg == --* ]]; then
+      printf '%s \\\n' "$line"
+      line="  $(printf '%q' "$arg")"
+    else
+      line+=" $(printf '%q' "$arg")"
+    fi
+  done
+  printf '%s\n' "$line"
+}
+
+topic=$(python3 "$here/demo_kafka.py" new-topic demo-events "$partitions")
 python3 "$here/demo_kafka.py" produce "$topic" "$records_per_partition"
-echo "demo: topic $topic holds $records_per_partition records on each of its 3 partitions"
+echo "demo: topic $topic holds $records_per_partition records on each of its $partitions partitions"
 
 jars=$(python3 "$here/spark_submit.py" jars "$SPARK_VERSION")
 # As a user with the venv activated; its Python also runs the job.
 export PATH="$VENV/bin:$PATH" PYSPARK_PYTHON="$VENV/bin/python"
 unset SPARK_HOME
+# At most half the records a batch: they take two batches, and the group follows both.
 submit=(spark-submit --master "local[2]"
   --jars "$jars"
   --conf spark.sql.streaming.streamingQueryListeners=io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener
   "$here/jobs/commit_job.py" --bootstrap "$KAFKA_BOOTSTRAP" --topic "$topic" --group "$group"
-  --checkpoint "$checkpoint" --trigger available-now --max-offsets-per-trigger 1000)
+  --checkpoint "$checkpoint" --trigger available-now --max-offsets-per-trigger $((partitions * records_per_partition / 2)))
 mkdir -p "$log_dir"
 spark_log=$log_dir/spark-submit.log
 echo "demo: running (Spark's log: $spark_log)"
-echo "${submit[*]}"
+print_command "${submit[@]}"
 started=$SECONDS
 if ! "${submit[@]}" >"$spark_log" 2>&1; then
   tail -n 80 "$spark_log"

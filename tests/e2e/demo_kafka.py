@@ -31,7 +31,7 @@ def new_topic(bootstrap: str, name: str, partitions: int) -> str:
 
 
 def report(bootstrap: str, topic: str, group: str) -> int:
-    print(kafka_harness.describe_group_text(bootstrap, group).rstrip())
+    print(kafka_harness.describe_group_text(bootstrap, group).strip("\n"))
     log_end = kafka_harness.log_end_offsets(bootstrap, topic)
     committed = {partition: offset for (committed_topic, partition), offset
                  in kafka_harness.group_offsets(bootstrap, group).items() if committed_topic == topic}

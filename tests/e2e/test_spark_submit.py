@@ -72,7 +72,10 @@ def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp
 
     # ...and, after more records arrive, stops right after the batch that read them.
     final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
-    stop_file.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
+    # Written aside and renamed, so that the job never reads half of it.
+    stop_file_draft = tmp_path / "stop-at-offsets.draft"
+    stop_file_draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
+    stop_file_draft.rename(stop_file)
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
 
     assert_group_at_log_end(bootstrap, group, topic)

@@ -3,7 +3,10 @@
 //! setting never shows in an error, in Debug output or in the cluster key.
 #![no_main]
 
-use kafka_offset_committer::config::{self, ConfigValue, Translated};
+#[path = "../../src/config.rs"]
+mod config;
+
+use config::{ConfigValue, Translated};
 use libfuzzer_sys::fuzz_target;
 
 /// The planted secret; the seed corpus and the dictionary carry it into secret values.

@@ -2,7 +2,10 @@
 //! exactly the offsets it returns, and rendering them parses back unchanged.
 #![no_main]
 
-use kafka_offset_committer::offsets::{self, PartitionOffset};
+#[path = "../../src/offsets.rs"]
+mod offsets;
+
+use offsets::PartitionOffset;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

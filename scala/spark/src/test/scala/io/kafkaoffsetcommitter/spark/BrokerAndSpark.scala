@@ -3,6 +3,7 @@ package io.kafkaoffsetcommitter.spark
 import java.nio.file.Files
 import java.time.Duration
 import java.util.{Properties, UUID}
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
 
 import org.apache.kafka.clients.admin.{Admin, AdminClientConfig, NewTopic, OffsetSpec}
@@ -90,6 +91,7 @@ final class TestKafka(val bootstrap: String) {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap)
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, classOf[StringSerializer].getName)
     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, classOf[StringSerializer].getName)
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000")
     new KafkaProducer[String, String](props)
   }
 
@@ -97,15 +99,31 @@ final class TestKafka(val bootstrap: String) {
 
   def createTopic(topic: String, partitions: Int = 3): String = {
     admin.createTopics(java.util.Collections.singletonList(new NewTopic(topic, partitions, 1.toShort))).all.get
+    awaitLeaders(topic, partitions)
     partitionCounts(topic) = partitions
     topic
   }
 
+  // Producing before every partition has a leader can stall the producer for its delivery timeout.
+  private def awaitLeaders(topic: String, partitions: Int): Unit = {
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
+    def ready: Boolean =
+      try {
+        val description = admin.describeTopics(java.util.Collections.singletonList(topic)).allTopicNames.get.get(topic)
+        val infos = description.partitions
+        infos.size == partitions && (0 until infos.size).forall(i => infos.get(i).leader != null && !infos.get(i).leader.isEmpty)
+      } catch { case _: java.util.concurrent.ExecutionException => false }
+    while (!ready) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException(s"topic $topic has no leaders after 30 s")
+      Thread.sleep(50)
+    }
+  }
+
   /** Writes `perPartition` records to every partition of `topic`, keys `key-0`, `key-1`, ... */
   def produce(topic: String, perPartition: Int): Unit = {
-    for (partition <- 0 until partitionCounts(topic); i <- 0 until perPartition)
-      producer.send(new ProducerRecord(topic, partition, s"key-$i", s"value-$partition-$i"))
-    producer.flush()
+    val sent = for (partition <- 0 until partitionCounts(topic); i <- 0 until perPartition)
+      yield producer.send(new ProducerRecord(topic, partition, s"key-$i", s"value-$partition-$i"))
+    sent.foreach(_.get)
   }
 
   def logEndOffsets(topics: String*): Map[TopicPartition, Long] = {
