@@ -61,13 +61,19 @@ def start_query(spark, args):
     return writer.start()
 
 
+def end_offsets(progress) -> dict:
+    """The Kafka source's end offsets in a progress entry, {"topic": {"0": 200, ...}}. PySpark 3
+    hands them over parsed, PySpark 4 as JSON text."""
+    offsets = progress["sources"][0]["endOffset"]
+    return json.loads(offsets) if isinstance(offsets, str) else offsets
+
+
 def stop_once_end_is_reached(query, stop_file: Path) -> None:
     """Waits for the stop file, then for a batch ending at the offsets it names, then stops."""
     while query.isActive:
         progress = query.lastProgress
         if stop_file.is_file() and progress and progress["sources"]:
-            # Spark gives offsets as {"topic": {"0": 200}}; compare as data, not as text.
-            if json.loads(progress["sources"][0]["endOffset"]) == json.loads(stop_file.read_text()):
+            if end_offsets(progress) == json.loads(stop_file.read_text()):
                 query.stop()
                 return
         time.sleep(STOP_FILE_POLL_S)
@@ -76,9 +82,8 @@ def stop_once_end_is_reached(query, stop_file: Path) -> None:
 def print_batches(query) -> None:
     for progress in query.recentProgress:
         if progress["numInputRows"] > 0:
-            source = progress["sources"][0]
             print(f"commit_job: batch {progress['batchId']}: {progress['numInputRows']} rows, "
-                  f"end offsets {source['endOffset']}", flush=True)
+                  f"end offsets {json.dumps(end_offsets(progress), sort_keys=True)}", flush=True)
 
 
 def main(argv) -> int:

@@ -30,8 +30,8 @@ public final class NativeLoader {
     private NativeLoader() {}
 
     // The JVM initialises a class exactly once and makes other threads wait for it, so the load runs
-    // once per class loader (the JVM lets only one class loader bind a given library file anyway) and
-    // every caller then reads the same outcome without locking.
+    // once and every caller then reads the same outcome without locking. "Once" is per class loader:
+    // each one that loads these classes binds its own copy of the library, as the JVM requires.
     private static final class Outcome {
         static final NativeLibraryUnavailableException FAILURE = load();
     }

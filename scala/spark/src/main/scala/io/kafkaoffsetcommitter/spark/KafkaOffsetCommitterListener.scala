@@ -53,17 +53,17 @@ class KafkaOffsetCommitterListener private[spark] (
           log.warn(s"Query $queryId: cannot reach its execution; trying again at its first progress", e)
           None
       }
-    submit(new Runnable { def run(): Unit = started(queryId, runId, execution) })
+    worker.submit(new Runnable { def run(): Unit = started(queryId, runId, execution) })
   }
 
   override def onQueryProgress(event: QueryProgressEvent): Unit = callback("onQueryProgress") {
     val progress = ProgressSnapshot(event.progress)
-    submit(new Runnable { def run(): Unit = progressed(progress) })
+    worker.submit(new Runnable { def run(): Unit = progressed(progress) })
   }
 
   override def onQueryTerminated(event: QueryTerminatedEvent): Unit = callback("onQueryTerminated") {
     val runId = event.runId
-    submit(new Runnable { def run(): Unit = terminated(runId) })
+    worker.submit(new Runnable { def run(): Unit = terminated(runId) })
   }
 
   /**
@@ -73,7 +73,7 @@ class KafkaOffsetCommitterListener private[spark] (
   def flushCommits(timeout: Duration): Boolean = !config.enabled || {
     val deadline = nanoClock() + timeout.toNanos
     val flushed = new CompletableFuture[java.lang.Boolean]()
-    submit(new Runnable {
+    worker.submit(new Runnable {
       def run(): Unit = flushed.complete(runs.values.toList.map(_.commits.flush(deadline)).forall(identity))
     }) && (try flushed.get(math.max(0L, deadline - nanoClock()), TimeUnit.NANOSECONDS).booleanValue
     catch { case _: TimeoutException => false })
@@ -84,8 +84,6 @@ class KafkaOffsetCommitterListener private[spark] (
       try body
       catch { case e: Throwable => log.warn(s"$name failed; no commit for this event", e) }
     }
-
-  private def submit(task: Runnable): Boolean = worker.submit(task)
 
   private def started(queryId: UUID, runId: UUID, execution: Option[AnyRef]): Unit = {
     val run = newRun(queryId, runId, execution)

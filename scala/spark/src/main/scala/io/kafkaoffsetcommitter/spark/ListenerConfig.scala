@@ -29,30 +29,31 @@ private[spark] object ListenerConfig {
    * monitoring aid must not stop the application's queries.
    */
   def fromSparkConf(conf: SparkConf): ListenerConfig = {
-    def setting[T](key: String, default: T)(parse: String => T): T =
+    def setting[T](key: String, default: T)(read: String => T): T =
       conf.getOption(key).fold(default) { raw =>
-        try parse(raw)
+        try read(raw.trim)
         catch {
           case NonFatal(e) =>
             log.error(s"Ignoring $key=$raw (${e.getMessage}); using $default")
             default
         }
       }
-    def positive[T](value: T)(implicit num: Numeric[T]): T = {
-      require(num.gt(value, num.zero), "must be positive")
+    def positive[T](value: T)(implicit number: Numeric[T]): T = {
+      require(number.gt(value, number.zero), "must be positive")
       value
     }
-    def millis(key: String): Long = conf.getTimeAsMs(key)
+    // SparkConf parses durations such as "10s" or "1h" only by key.
+    def positiveMillis(key: String): Long = positive(conf.getTimeAsMs(key))
 
-    val passedThrough = conf.getAllWithPrefix(CommitterSettingsPrefix).map { case (key, value) => s"committer.$key" -> value }.toMap
-    val keepAlive = setting[Option[Long]](KeepAliveIntervalKey, None)(_ => Some(positive(millis(KeepAliveIntervalKey))))
+    val keepAliveMillis = setting(KeepAliveIntervalKey, Option.empty[Long])(_ => Some(positiveMillis(KeepAliveIntervalKey)))
+    val passedThrough = conf.getAllWithPrefix(CommitterSettingsPrefix).map { case (key, value) => s"committer.$key" -> value }
     ListenerConfig(
-      enabled = setting(EnabledKey, DefaultEnabled)(_.trim.toBoolean),
+      enabled = setting(EnabledKey, DefaultEnabled)(_.toBoolean),
       groupIdTemplate = conf.getOption(GroupIdTemplateKey).filter(_.nonEmpty),
       flushTimeoutOnTermination = setting(FlushTimeoutOnTerminationKey, DefaultFlushTimeoutOnTermination)(_ =>
-        Duration.ofMillis(millis(FlushTimeoutOnTerminationKey))),
-      queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.trim.toInt)),
-      committerSettings = passedThrough ++ keepAlive.map(ms => "committer.keepalive.interval.ms" -> ms.toString)
+        Duration.ofMillis(conf.getTimeAsMs(FlushTimeoutOnTerminationKey))),
+      queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.toInt)),
+      committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => "committer.keepalive.interval.ms" -> ms.toString)
     )
   }
 }

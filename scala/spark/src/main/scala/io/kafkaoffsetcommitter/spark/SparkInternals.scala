@@ -14,8 +14,9 @@ import org.apache.spark.sql.SparkSession
  * | what                              | 3.5                         | 4.0                         | 4.1, 4.2, 4.3                       |
  * |-----------------------------------|-----------------------------|-----------------------------|-------------------------------------|
  * | session class with `sharedState()`| `sql.SparkSession`          | `sql.classic.SparkSession`  | `sql.classic.SparkSession`          |
- * | queries of all sessions           | `SharedState.activeStreamingQueries()`, a `ConcurrentHashMap[UUID, StreamExecution]` | same | same |
- * | query of one session (fallback)   | `streams().get(UUID)` gives `ses.StreamingQueryWrapper` | same | `ses.runtime.StreamingQueryWrapper` |
+ * | queries of all sessions           | `sql.internal.SharedState.activeStreamingQueries()`: `ConcurrentHashMap[UUID, StreamExecution]` | same | same |
+ * | query of one session (fallback)   | `streams()`: `sql.streaming.StreamingQueryManager` | `sql.classic.StreamingQueryManager` | as 4.0 |
+ * | its `get(UUID)`                   | `ses.StreamingQueryWrapper` | same                        | `ses.runtime.StreamingQueryWrapper` |
  * | wrapper to execution              | `streamingQuery()`          | same                        | same                                |
  * | sources of a micro-batch query    | `ses.MicroBatchExecution.sources()`: `collection.Seq` | same, `immutable.Seq` | `ses.runtime.MicroBatchExecution.sources()`: `immutable.Seq` |
  * | continuous execution              | `ses.continuous.ContinuousExecution` | same               | same                                |

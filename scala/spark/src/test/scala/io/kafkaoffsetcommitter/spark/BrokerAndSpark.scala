@@ -91,6 +91,11 @@ final class TestKafka(val bootstrap: String) {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap)
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, classOf[StringSerializer].getName)
     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, classOf[StringSerializer].getName)
+    // An idempotent producer whose first send to a new partition meets NOT_LEADER_OR_FOLLOWER can get
+    // stuck on OUT_OF_ORDER_SEQUENCE_NUMBER; one request in flight keeps order without it.
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false")
+    props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1")
+    props.put(ProducerConfig.ACKS_CONFIG, "all")
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000")
     new KafkaProducer[String, String](props)
   }

@@ -220,14 +220,17 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
     }
   }
 
-  test("groupIdTemplate names the group of a source without the option") {
+  test("groupIdTemplate names the group of a source without the option, also for a listener added late") {
     val session = spark.newSession()
-    session.streams.addListener(new KafkaOffsetCommitterListener(
-      Committer.native, () => System.nanoTime(), ListenerConfig(groupIdTemplate = Some("koc-{queryName}"))))
     val topic = kafka.createTopic(unique("template"))
     kafka.produce(topic, 2)
     val query = start(kafkaStream(session, "subscribe" -> topic))
     stopping(query) {
+      query.processAllAvailable()
+      // Added after the query started, this listener never sees its start event.
+      session.streams.addListener(new KafkaOffsetCommitterListener(
+        Committer.native, () => System.nanoTime(), ListenerConfig(groupIdTemplate = Some("koc-{queryName}"))))
+      kafka.produce(topic, 1)
       caughtUp(session, query)
       assert(kafka.committedOffsets(s"koc-${query.name}") == kafka.logEndOffsets(topic))
     }
