@@ -16,17 +16,26 @@ records_per_partition=1000
 checkpoint=$(mktemp -d)
 trap 'rm -rf "$checkpoint"' EXIT
 
-# Prints a command as one shell-quoted line per option, ready to copy.
+# Quotes an argument for a shell only where it needs it, so the printed command stays readable.
+shell_word() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+# Prints a command ready to copy: one line per option, and one for the job and its own options.
 print_command() {
   local line arg
-  line=$(printf '%q' "$1")
+  line=$(shell_word "$1")
   shift
   for arg in "$@"; do
-    if [[ $arg == --* ]]; then
+    if [[ $arg == --* || $arg == *.py ]]; then
       printf '%s \\\n' "$line"
-      line="  $(printf '%q' "$arg")"
+      line="  $(shell_word "$arg")"
     else
-      line+=" $(printf '%q' "$arg")"
+      line+=" $(shell_word "$arg")"
     fi
   done
   printf '%s\n' "$line"

@@ -47,7 +47,7 @@ def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> N
 def test_available_now_query_commits_the_log_end(bootstrap, spark, unique_name, tmp_path):
     topic, group = unique_name("e2e-available-now"), unique_name("e2e-available-now-group")
     kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
-    assert kafka_harness.produce(bootstrap, topic, records_per_partition=500) == {0: 500, 1: 500, 2: 500}
+    assert kafka_harness.produce(bootstrap, topic, records_per_partition=500) == {p: 500 for p in range(PARTITIONS)}
 
     # At most 600 records a batch: the topic's 1500 records take several batches, each committed.
     spark.run(["--bootstrap", bootstrap, "--topic", topic, "--group", group,

@@ -45,8 +45,11 @@ trait BrokerAndSpark extends BeforeAndAfterAll { this: Suite =>
     s"$prefix-${counter.incrementAndGet()}-${UUID.randomUUID().toString.take(8)}"
 
   protected def kafkaStream(session: SparkSession, options: (String, String)*): DataFrame =
+    kafkaStreamFrom(kafka, session, options: _*)
+
+  protected def kafkaStreamFrom(cluster: TestKafka, session: SparkSession, options: (String, String)*): DataFrame =
     session.readStream.format("kafka")
-      .option("kafka.bootstrap.servers", kafka.bootstrap)
+      .option("kafka.bootstrap.servers", cluster.bootstrap)
       .option("startingOffsets", "earliest")
       .options(options.toMap)
       .load()
@@ -157,6 +160,9 @@ final class TestKafka(val bootstrap: String) {
 object TestKafka {
   lazy val bootstrap: Option[String] = sys.env.get("KAFKA_BOOTSTRAP").filter(_.nonEmpty)
   lazy val client: Option[TestKafka] = bootstrap.map(new TestKafka(_))
+
+  /** A second, independent cluster (KAFKA_BOOTSTRAP_2), for queries reading two clusters. */
+  lazy val secondClient: Option[TestKafka] = sys.env.get("KAFKA_BOOTSTRAP_2").filter(_.nonEmpty).map(new TestKafka(_))
 
   private def scalaMap[K, V](map: java.util.Map[K, V]): Map[K, V] = {
     val builder = Map.newBuilder[K, V]

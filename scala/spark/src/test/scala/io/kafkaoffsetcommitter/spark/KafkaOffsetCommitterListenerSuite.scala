@@ -220,6 +220,23 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
     }
   }
 
+  test("one query reading two clusters commits to the group on each") {
+    val other = TestKafka.secondClient.getOrElse(cancel("no second Kafka cluster: KAFKA_BOOTSTRAP_2 is not set"))
+    // Same topic and group names on both clusters: the sources print alike and only their params differ.
+    val (topic, group) = (unique("two-clusters"), unique("group"))
+    kafka.createTopic(topic)
+    other.createTopic(topic, 2)
+    kafka.produce(topic, 3)
+    other.produce(topic, 5)
+    val query = start(kafkaStream(spark, "subscribe" -> topic, GroupOption -> group)
+      .union(kafkaStreamFrom(other, spark, "subscribe" -> topic, GroupOption -> group)))
+    stopping(query) {
+      caughtUp(spark, query)
+      assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      assert(other.committedOffsets(group) == other.logEndOffsets(topic))
+    }
+  }
+
   test("groupIdTemplate names the group of a source without the option, also for a listener added late") {
     val session = spark.newSession()
     val topic = kafka.createTopic(unique("template"))
