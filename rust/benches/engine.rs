@@ -4,6 +4,9 @@
 //! Runs against the real broker when KAFKA_BOOTSTRAP is set (as `make bench` does), else against
 //! librdkafka's mock cluster.
 
+#[path = "../tests/common.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -20,7 +23,7 @@ fn main() {
     let mock;
     let bootstrap = match std::env::var("KAFKA_BOOTSTRAP") {
         Ok(address) => {
-            create_topic(&address, &topic);
+            common::create_topic(&address, &topic, TOPIC_PARTITIONS);
             address
         }
         Err(_) => {
@@ -37,36 +40,6 @@ fn main() {
     threads_per_group(&bootstrap, &topic);
     memory_while_kafka_is_down();
     parser_speed();
-}
-
-fn create_topic(bootstrap: &str, topic: &str) {
-    // The test broker does not create topics on first use.
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin client");
-    let new_topic = NewTopic::new(topic, TOPIC_PARTITIONS, TopicReplication::Fixed(1));
-    let _ = block_on(admin.create_topics([&new_topic], &AdminOptions::new()));
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct ThreadWaker(std::thread::Thread);
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        std::thread::park();
-    }
 }
 
 fn offsets_json(topic: &str, base: i64) -> String {
@@ -167,23 +140,19 @@ fn commit_round_trip(bootstrap: &str, topic: &str) {
     );
 }
 
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
-}
-
 /// Native threads for many groups: one shared client versus one consumer per group.
 fn threads_per_group(bootstrap: &str, topic: &str) {
     let groups = 100;
-    let before = thread_count();
+    let before = common::thread_count();
     let ours = committer(bootstrap, &[("client.id", "bench-threads")]);
     for group in 0..groups {
         ours.commit_async(&format!("bench-threads-{group}"), &offsets_json(topic, group), "").unwrap();
     }
     assert!(ours.flush(Duration::from_secs(120)));
-    let ours_threads = thread_count() - before;
+    let ours_threads = common::thread_count() - before;
     drop(ours);
 
-    let before = thread_count();
+    let before = common::thread_count();
     let consumers: Vec<BaseConsumer> = (0..groups)
         .map(|group| {
             let consumer = consumer(bootstrap, &format!("bench-threads-consumer-{group}"));
@@ -191,7 +160,7 @@ fn threads_per_group(bootstrap: &str, topic: &str) {
             consumer
         })
         .collect();
-    let theirs_threads = thread_count() - before;
+    let theirs_threads = common::thread_count() - before;
     drop(consumers);
     println!(
         "| native threads for {groups} groups (shared client vs consumer per group) | {ours_threads} | {theirs_threads} | {:.0}x fewer |",

@@ -129,6 +129,28 @@ fn read_string(env: &Env<'_>, value: &JString<'_>, what: &str) -> Result<String,
     Ok(value.try_to_string(env)?)
 }
 
+/// The Java strings of a commit call, as Rust strings.
+struct CommitArguments {
+    group: String,
+    offsets_json: String,
+    metadata: String,
+}
+
+impl CommitArguments {
+    fn read(
+        env: &Env<'_>,
+        group: &JString<'_>,
+        offsets_json: &JString<'_>,
+        metadata: &JString<'_>,
+    ) -> Result<Self, BridgeError> {
+        Ok(CommitArguments {
+            group: read_string(env, group, "the group id")?,
+            offsets_json: read_string(env, offsets_json, "the offsets")?,
+            metadata: read_string(env, metadata, "the metadata")?,
+        })
+    }
+}
+
 fn millis(value: jlong) -> Duration {
     Duration::from_millis(value.max(0) as u64)
 }
@@ -176,10 +198,8 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitAsync<'lo
     boundary(&mut env, |env| {
         // SAFETY: see `committer`.
         let committer = unsafe { committer(handle) }?;
-        let group = read_string(env, &group, "the group id")?;
-        let offsets_json = read_string(env, &offsets_json, "the offsets")?;
-        let metadata = read_string(env, &metadata, "the metadata")?;
-        Ok(committer.commit_async(&group, &offsets_json, &metadata)?)
+        let commit = CommitArguments::read(env, &group, &offsets_json, &metadata)?;
+        Ok(committer.commit_async(&commit.group, &commit.offsets_json, &commit.metadata)?)
     })
 }
 
@@ -196,10 +216,9 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitSync<'loc
     boundary(&mut env, |env| {
         // SAFETY: see `committer`.
         let committer = unsafe { committer(handle) }?;
-        let group = read_string(env, &group, "the group id")?;
-        let offsets_json = read_string(env, &offsets_json, "the offsets")?;
-        let metadata = read_string(env, &metadata, "the metadata")?;
-        let outcome = committer.commit_sync(&group, &offsets_json, &metadata, millis(timeout_ms))?;
+        let commit = CommitArguments::read(env, &group, &offsets_json, &metadata)?;
+        let outcome =
+            committer.commit_sync(&commit.group, &commit.offsets_json, &commit.metadata, millis(timeout_ms))?;
         Ok(env.new_string(outcome.to_json())?.into())
     })
 }

@@ -1,18 +1,24 @@
 package io.kafkaoffsetcommitter;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * Process-wide duties of the native core, started once: a daemon thread that forwards native log lines
- * to {@code java.util.logging} (Spark bridges it to its own logging), and a shutdown hook that flushes
- * pending commits and destroys every native Kafka client before the JVM exits.
+ * to {@code java.util.logging} (Spark bridges it to its own logging), and one shutdown hook that first
+ * runs the tasks callers registered (e.g. the Spark listener handing over its last batches), then
+ * flushes pending commits and destroys every native Kafka client before the JVM exits. One hook, because
+ * the JVM runs separate hooks in no fixed order.
  */
 final class NativeRuntime {
     private static final Logger NATIVE_LOG = Logger.getLogger("io.kafkaoffsetcommitter.native");
     private static final long LOG_WAIT_MILLIS = 1000;
     private static final long SHUTDOWN_FLUSH_MILLIS = 5000;
+    private static final List<Runnable> BEFORE_SHUTDOWN = new CopyOnWriteArrayList<>();
     private static boolean started;
+    private static boolean hookInstalled;
 
     private NativeRuntime() {}
 
@@ -25,10 +31,36 @@ final class NativeRuntime {
         Thread forwarder = new Thread(NativeRuntime::forwardLogsForever, "kafka-offset-committer-logs");
         forwarder.setDaemon(true);
         forwarder.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            NativeBridge.shutdownAll(SHUTDOWN_FLUSH_MILLIS);
-            forwardLogs(0);
-        }, "kafka-offset-committer-shutdown"));
+        installShutdownHook();
+    }
+
+    static synchronized void runBeforeShutdown(Runnable task) {
+        BEFORE_SHUTDOWN.add(task);
+        installShutdownHook();
+    }
+
+    private static synchronized void installShutdownHook() {
+        if (!hookInstalled) {
+            hookInstalled = true;
+            Runtime.getRuntime().addShutdownHook(new Thread(NativeRuntime::shutDown, "kafka-offset-committer-shutdown"));
+        }
+    }
+
+    private static void shutDown() {
+        for (Runnable task : BEFORE_SHUTDOWN) {
+            try {
+                task.run();
+            } catch (Throwable error) {
+                NATIVE_LOG.log(Level.WARNING, "a task before the committer's shutdown failed", error);
+            }
+        }
+        synchronized (NativeRuntime.class) {
+            if (!started) {
+                return;
+            }
+        }
+        NativeBridge.shutdownAll(SHUTDOWN_FLUSH_MILLIS);
+        forwardLogs(0);
     }
 
     private static void forwardLogsForever() {

@@ -58,6 +58,14 @@ public final class OffsetCommitter implements AutoCloseable {
         return NativeBridge.version();
     }
 
+    /**
+     * Runs {@code task} at JVM exit before pending commits are flushed and native clients destroyed, so
+     * work that still submits commits (e.g. a listener's queue) is not cut off. Tasks should be bounded.
+     */
+    public static void runBeforeShutdown(Runnable task) {
+        NativeRuntime.runBeforeShutdown(task);
+    }
+
     /** Queues Spark end offsets for {@code groupId} and returns at once. */
     public void commitAsync(String groupId, String sparkOffsetsJson, String metadata) {
         lock.readLock().lock();

@@ -6,6 +6,8 @@ import java.util.concurrent.atomic.AtomicLong
 
 import org.slf4j.LoggerFactory
 
+import io.kafkaoffsetcommitter.OffsetCommitter
+
 /**
  * A daemon thread running tasks in order from a bounded queue. Listener callbacks only submit:
  * submitting never blocks, and a full queue drops the task with a counted, rate-limited warning,
@@ -65,9 +67,8 @@ private[spark] object CommitWorker {
   def sharedWorker(capacity: Int, shutdownWait: Duration): CommitWorker = synchronized {
     if (shared == null) {
       val worker = new CommitWorker(capacity, () => System.nanoTime())
-      Runtime.getRuntime.addShutdownHook(new Thread(new Runnable {
-        def run(): Unit = worker.awaitProcessed(shutdownWait)
-      }, "kafka-offset-committer-shutdown"))
+      // Through the core's own hook, which closes the native clients only after this has run.
+      OffsetCommitter.runBeforeShutdown(new Runnable { def run(): Unit = worker.awaitProcessed(shutdownWait) })
       shared = worker
     }
     shared
