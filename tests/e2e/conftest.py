@@ -29,7 +29,7 @@ def bootstrap() -> str:
     address = os.environ.get("KAFKA_BOOTSTRAP")
     if not address:
         pytest.fail("KAFKA_BOOTSTRAP is not set: run the tests through tests/with-broker.sh "
-                    "(make test and make test-e2e do)", pytrace=False)
+                    "(make test does)", pytrace=False)
     return address
 
 

@@ -17,6 +17,7 @@ Prints one line per batch that read rows, then exits non-zero if the query faile
 """
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -62,10 +63,16 @@ def start_query(spark, args):
 
 
 def end_offsets(progress) -> dict:
-    """The Kafka source's end offsets in a progress entry, {"topic": {"0": 200, ...}}. PySpark 3
-    hands them over parsed, PySpark 4 as JSON text."""
+    """The Kafka source's end offsets in a progress entry, {"topic": {"0": 200, ...}}.
+    PySpark 3.5 hands them over parsed, PySpark 4.2+ as JSON text, and PySpark 4.0 and 4.1 as
+    str() of the parsed dict, which only Python's own literal syntax reads back."""
     offsets = progress["sources"][0]["endOffset"]
-    return json.loads(offsets) if isinstance(offsets, str) else offsets
+    if not isinstance(offsets, str):
+        return offsets
+    try:
+        return json.loads(offsets)
+    except json.JSONDecodeError:
+        return ast.literal_eval(offsets)
 
 
 def stop_once_end_is_reached(query, stop_file: Path) -> None:
