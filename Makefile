@@ -18,6 +18,7 @@ SBT := $(ROOT)/build/sbt
 SPARK_3 := 3.5.7
 SPARK_4 := 4.2.0
 SPARK_COMPAT := 3.5.7 4.0.0 4.1.1 4.2.0 4.3.0
+VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
 FUZZ_SECONDS ?= 600
 # The native library is built once by `native`; sbt packages it without calling cargo again.
@@ -34,7 +35,8 @@ $(CACHE)/venv-spark-%/.ready:
 	$(CACHE)/venv-spark-$*/bin/pip install --quiet pyspark==$* pytest
 	touch $@
 
-test: jars $(VENV_4)/.ready
+# Everything that downloads is done before the brokers start.
+test: jars $(VENV_3)/.ready $(VENV_4)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
 test-tiers: test-rust test-fuzz-short test-jvm test-e2e
@@ -51,8 +53,8 @@ test-jvm:
 	$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test"
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4.
-test-e2e: $(CACHE)/venv-spark-$(SPARK_3)/.ready $(VENV_4)/.ready
-	SPARK_VERSION=$(SPARK_3) $(CACHE)/venv-spark-$(SPARK_3)/bin/pytest -v tests/e2e
+test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready
+	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v tests/e2e
 	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v tests/e2e
 
 demo: jars $(VENV_4)/.ready
