@@ -14,10 +14,11 @@ CACHE := $(ROOT)/.cache
 SBT := $(ROOT)/build/sbt
 # Spark releases the tests run on: the newest of each line whose Kafka connector the Maven
 # registry reachable here carries (it lacks 3.5.8+ for Scala 2.12, and 4.0.1+, 4.1.2+, 4.2.1+, 4.3.x).
-# `make test` covers the newest 3.5 (Scala 2.12) and the newest 4.x; `make compat` every line.
+# `make test` covers the newest 3.5 (Scala 2.12) and the newest 4.x; `make compat` every line, with
+# 3.5.4 for the Scala 2.13 jar on Spark 3.5 and 4.3.0 from pyspark's jars (see tests/compat.sh).
 SPARK_3 := 3.5.7
 SPARK_4 := 4.2.0
-SPARK_COMPAT := 3.5.7 4.0.0 4.1.1 4.2.0 4.3.0
+SPARK_COMPAT := 3.5.7 3.5.4 4.0.0 4.1.1 4.2.0 4.3.0
 VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
 FUZZ_SECONDS ?= 600

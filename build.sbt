@@ -4,6 +4,8 @@
 //   build/sbt core/package core/test           core jar and the native loader tests
 //   build/sbt +spark/package                   one listener jar per Scala binary version
 //   build/sbt -Dspark.test.version=4.2.0 spark/test    listener tests on another Spark
+//   build/sbt -Dspark.test.version=4.3.0 -Dspark.test.jars=<pyspark>/jars:<connector dir> "++2.13 spark/test"
+//                                              the same on Spark jars from folders (a release the registry lacks)
 //
 // KOC_SKIP_CARGO=1 packages the library cargo already built instead of running cargo first.
 
@@ -17,6 +19,7 @@ val scala213 = "2.13.18"
 
 val sparkVersion = settingKey[String]("Spark the listener compiles against; provided by the cluster at run time")
 val sparkTestVersion = settingKey[String]("Spark the listener tests compile and run on (-Dspark.test.version)")
+val sparkTestJarFolders = settingKey[Seq[File]]("Folders whose jars are the tests' Spark instead of the registry's (-Dspark.test.jars)")
 val nativeLibrary = taskKey[File]("The native library for this platform, built by cargo unless KOC_SKIP_CARGO=1")
 
 // Tests resolve their Spark in this configuration of their own. It extends no other configuration, so
@@ -136,17 +139,33 @@ lazy val spark = (project in file("scala/spark"))
       "spark.test.version",
       Map("2.12" -> "3.5.7", "2.13" -> "3.5.4")(scalaBinaryVersion.value)
     ),
+    // For a Spark release the registry lacks: -Dspark.test.jars=<dir>:<dir> names folders of jars (e.g.
+    // pyspark's jars folder, which is a whole Spark distribution, and a Kafka connector folder from
+    // tests/spark-deps) that stand in for the registry's Spark; spark.test.version still names the release.
+    sparkTestJarFolders := sys.props.get("spark.test.jars").toSeq
+      .flatMap(_.split(java.io.File.pathSeparator)).filter(_.nonEmpty).map(file),
     // Spark 4 is published for Scala 2.13 only, so testing on it leaves 2.12 out of `+` commands.
     crossScalaVersions := (if (sparkTestVersion.value.startsWith("3.")) Seq(scala212, scala213) else Seq(scala213)),
     scalacOptions ++= Seq("-deprecation", "-feature", "-unchecked", "-release", "8"),
     libraryDependencies ++= Seq(
       "org.apache.spark" %% "spark-sql" % sparkVersion.value % Provided,
-      "org.apache.spark" %% "spark-sql" % sparkTestVersion.value % SparkTestDependencies,
-      "org.apache.spark" %% "spark-sql-kafka-0-10" % sparkTestVersion.value % SparkTestDependencies,
       "org.scalatest" %% "scalatest" % "3.2.20" % SparkTestDependencies
-    ),
-    Test / managedClasspath :=
-      Classpaths.managedJars(SparkTestDependencies, (Test / classpathTypes).value, update.value),
+    ) ++ (if (sparkTestJarFolders.value.nonEmpty) Nil else Seq(
+      "org.apache.spark" %% "spark-sql" % sparkTestVersion.value % SparkTestDependencies,
+      "org.apache.spark" %% "spark-sql-kafka-0-10" % sparkTestVersion.value % SparkTestDependencies
+    )),
+    Test / managedClasspath := {
+      val registryJars = Classpaths.managedJars(SparkTestDependencies, (Test / classpathTypes).value, update.value)
+      val folderJars = sparkTestJarFolders.value.flatMap { folder =>
+        if (!folder.isDirectory) sys.error(s"-Dspark.test.jars: $folder is not a folder")
+        (folder * "*.jar").get.sortBy(_.getName)
+      }
+      // Spark runs on its folders' jars as shipped; the registry adds only what they lack (scalatest
+      // and the like). A registry jar whose module the folders also hold (scala-library, scala-xml)
+      // is left out, so the classpath carries one copy of each.
+      def inFolders(module: ModuleID) = folderJars.exists(_.getName.matches(s"\\Q${module.name}\\E-\\d.*\\.jar"))
+      Attributed.blankSeq(folderJars) ++ registryJars.filterNot(_.get(moduleID.key).exists(inFolders))
+    },
     // One self-contained jar per Scala version: the listener, core's classes and the native library.
     Compile / packageBin / mappings ++= (core / Compile / packageBin / mappings).value,
     Test / fork := true,

@@ -24,6 +24,16 @@ import spark_submit  # noqa: E402
 SPARK_LOG_TAIL_LINES = 80
 
 
+def pytest_report_header(config) -> str:
+    """Names the Kafka connector the jobs get, which is not always the Spark release's own."""
+    wanted = os.environ.get("SPARK_VERSION")
+    if not wanted:
+        return ""  # the spark_version fixture fails the tests with the explanation
+    connector = spark_submit.connector_version(wanted)
+    stand_in = "" if connector == wanted else f" (stand-in: the registry lacks Spark {wanted}'s)"
+    return f"Spark {wanted}, Kafka connector {connector}{stand_in}"
+
+
 @pytest.fixture(scope="session")
 def bootstrap() -> str:
     address = os.environ.get("KAFKA_BOOTSTRAP")
