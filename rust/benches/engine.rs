@@ -107,7 +107,7 @@ fn caller_cost(bootstrap: &str, topic: &str) {
         .collect();
     let sync = median(samples);
     println!(
-        "| listener-thread cost per batch (commitAsync vs consumer commitSync, median) | {} | {} | {:.0}x less |",
+        "| listener-thread cost per batch (commitAsync, mean of 20,000 calls, vs consumer commitSync, median of 200) | {} | {} | {:.0}x less |",
         format_duration(per_call),
         format_duration(sync),
         sync.as_secs_f64() / per_call.as_secs_f64()
@@ -188,11 +188,10 @@ fn memory_while_kafka_is_down() {
         unreachable.commit_async(&format!("down-{}", batch % 100), &json, "{\"batch\":1}").unwrap();
     }
     let grown = resident_kib().saturating_sub(warm);
+    let kept_kib = kept_bytes / 1024;
+    let ratio = if grown == 0 { "no measurable growth".to_string() } else { format!("{:.0}x less", kept_kib as f64 / grown as f64) };
     println!(
-        "| memory growth after 1,000,000 commits with Kafka down (coalesced vs every batch kept) | {} KiB | {} KiB | {:.0}x less |",
-        grown,
-        kept_bytes / 1024,
-        (kept_bytes / 1024) as f64 / grown.max(1) as f64
+        "| resident memory growth over 1,000,000 commits to 100 groups with Kafka down (coalesced vs every batch kept) | {grown} KiB | {kept_kib} KiB | {ratio} |"
     );
     drop(unreachable);
 }
