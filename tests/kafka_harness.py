@@ -18,8 +18,9 @@ Listeners and principals:
     PLAINTEXT       User:ANONYMOUS, a super user (it must be: the controller listener is plaintext)
     SASL_PLAINTEXT  PLAIN admin/admin-secret (super user), PLAIN alice/alice-secret (no ACLs),
                     SCRAM-SHA-512 scram-user/scram-secret (no ACLs)
-    SSL             client certificate required; CN=client becomes User:client (no ACLs)
-The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false).
+    SSL             client certificate required; CN=client becomes User:client
+The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false); the
+`fixtures` action lets alice read groups/topics named alice-*, and User:client those named ssl-client-*.
 `fixtures` adds the standing ACLs the suites rely on: alice may read (hence describe and commit
 to) the groups and topics whose names start with "alice-", and nothing else.
 
