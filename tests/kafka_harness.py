@@ -16,13 +16,13 @@ KAFKA_HARNESS_WORKDIR and the KAFKA_SSL_* store paths and password.
 
 Listeners and principals:
     PLAINTEXT       User:ANONYMOUS, a super user (it must be: the controller listener is plaintext)
-    SASL_PLAINTEXT  PLAIN admin/admin-secret (super user), PLAIN alice/alice-secret (no ACLs),
+    SASL_PLAINTEXT  PLAIN admin/admin-secret (super user), PLAIN alice/alice-secret,
                     SCRAM-SHA-512 scram-user/scram-secret (no ACLs)
     SSL             client certificate required; CN=client becomes User:client
-The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false); the
-`fixtures` action lets alice read groups/topics named alice-*, and User:client those named ssl-client-*.
+The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false).
 `fixtures` adds the standing ACLs the suites rely on: alice may read (hence describe and commit
-to) the groups and topics whose names start with "alice-", and nothing else.
+to) the groups and topics whose names start with "alice-", User:client those starting with
+"ssl-client-", and nothing else.
 
 Python API: Broker.start(workdir) / .restart() / .stop() / context manager, and helpers that
 talk to a broker through Kafka's own Java client (see create_topic, produce, log_end_offsets,
