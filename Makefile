@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat native jars test-tiers test-rust test-fuzz-short test-jvm test-e2e clean
+.PHONY: test demo bench fuzz compat native jars test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -19,8 +19,12 @@ SBT := $(ROOT)/build/sbt
 SPARK_3 := 3.5.7
 SPARK_4 := 4.2.0
 SPARK_COMPAT := 3.5.7 3.5.4 4.0.0 4.1.1 4.2.0 4.3.0
+# The newest Spark of all: only pyspark carries it, so it runs as its `make compat` cell does
+# (Spark from pyspark's jars, a stand-in Kafka connector), under `make test` too.
+SPARK_NEWEST := 4.3.0
 VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
+VENV_NEWEST := $(CACHE)/venv-spark-$(SPARK_NEWEST)
 FUZZ_SECONDS ?= 600
 # The native library is built once by `native`; sbt packages it without calling cargo again.
 export KOC_SKIP_CARGO := 1
@@ -37,10 +41,10 @@ $(CACHE)/venv-spark-%/.ready:
 	touch $@
 
 # Everything that downloads is done before the brokers start.
-test: jars $(VENV_3)/.ready $(VENV_4)/.ready
+test: jars $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
-test-tiers: test-rust test-fuzz-short test-jvm test-e2e
+test-tiers: test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
 
 test-rust:
 	cargo test --release
@@ -57,6 +61,9 @@ test-jvm:
 test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v tests/e2e
 	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v tests/e2e
+
+test-newest-spark: $(VENV_NEWEST)/.ready
+	tests/compat.sh $(SPARK_NEWEST)
 
 demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
