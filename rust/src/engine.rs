@@ -161,6 +161,24 @@ struct Shared {
     wake: Notifier,
 }
 
+impl Shared {
+    /// Waits until each of `groups` has settled what was submitted to it so far (see
+    /// [`GroupState::settled`]), the cluster stops, or `timeout` passes; returns the state so the
+    /// caller can judge the outcome under the same lock.
+    fn wait_until_settled(&self, groups: &[String], timeout: Duration) -> MutexGuard<'_, State> {
+        let state = lock(&self.state);
+        let targets: Vec<(&String, u64)> =
+            groups.iter().filter_map(|g| state.groups.get(g).map(|s| (g, s.submitted_seq))).collect();
+        let (state, _) = self
+            .progressed
+            .wait_timeout_while(state, timeout, |s| {
+                !s.stopping && targets.iter().any(|(g, target)| !s.groups[*g].settled(*target))
+            })
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state
+    }
+}
+
 /// One Kafka cluster: its client lives on the worker thread.
 pub struct Cluster {
     shared: Arc<Shared>,
@@ -330,22 +348,11 @@ impl Committer {
     /// of it is committed; false on timeout or when a group is parked after a permanent failure.
     pub fn flush(&self, timeout: Duration) -> bool {
         let groups: Vec<String> = lock(&self.groups).iter().cloned().collect();
-        let shared = &self.cluster.shared;
-        let state = lock(&shared.state);
-        let targets: Vec<(String, u64)> = groups
-            .into_iter()
-            .filter_map(|g| state.groups.get(&g).map(|s| (g, s.submitted_seq)))
-            .collect();
-        let (state, _) = shared
-            .progressed
-            .wait_timeout_while(state, timeout, |s| {
-                !s.stopping && targets.iter().any(|(g, target)| !s.groups[g].settled(*target))
-            })
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        targets.iter().all(|(g, _)| {
-            let group = &state.groups[g];
-            group.pending.is_empty() && group.in_flight.is_none()
-        })
+        let state = self.cluster.shared.wait_until_settled(&groups, timeout);
+        groups
+            .iter()
+            .filter_map(|g| state.groups.get(g))
+            .all(|group| group.pending.is_empty() && group.in_flight.is_none())
     }
 
     /// This committer's groups: last commit, last error, counters and latency, as JSON.
@@ -411,12 +418,9 @@ pub fn shut_down_all(timeout: Duration) {
     let deadline = Instant::now() + timeout;
     for cluster in &clusters {
         let shared = &cluster.shared;
-        let state = lock(&shared.state);
-        let targets: Vec<(String, u64)> = state.groups.iter().map(|(g, s)| (g.clone(), s.submitted_seq)).collect();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let _ = shared.progressed.wait_timeout_while(state, remaining, |s| {
-            !s.stopping && targets.iter().any(|(g, target)| !s.groups[g].settled(*target))
-        });
+        let groups: Vec<String> = lock(&shared.state).groups.keys().cloned().collect();
+        // Only the wait matters here: whatever is still pending is given up with the client.
+        drop(shared.wait_until_settled(&groups, deadline.saturating_duration_since(Instant::now())));
     }
     for cluster in clusters {
         cluster.shut_down();
