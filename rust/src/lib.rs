@@ -9,6 +9,7 @@ pub mod admin;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod helper;
 pub mod jni;
 pub mod logging;
 pub mod offsets;
