@@ -50,6 +50,7 @@ fn offsets_json(topic: &str, base: i64) -> String {
 fn committer(bootstrap: &str, extra: &[(&str, &str)]) -> Committer {
     let mut settings = vec![("bootstrap.servers".to_string(), bootstrap.to_string())];
     settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    kafka_offset_committer::helper::use_executable(env!("CARGO_BIN_EXE_kafka-offset-committer-helper"));
     Committer::open(&settings).expect("committer")
 }
 

@@ -18,65 +18,8 @@ use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext}
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
-use crate::config::ClientSettings;
+use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, PartitionResponse};
 use crate::logging::{self, Level};
-
-/// A Kafka error code with librdkafka's explanation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KafkaFailure {
-    pub code: RDKafkaErrorCode,
-    pub message: String,
-}
-
-impl KafkaFailure {
-    /// Whether trying again later can succeed without anyone changing anything.
-    pub fn is_retriable(&self) -> bool {
-        use RDKafkaErrorCode::*;
-        matches!(
-            self.code,
-            OperationTimedOut
-                | RequestTimedOut
-                | BrokerTransportFailure
-                | AllBrokersDown
-                | NetworkException
-                | WaitingForCoordinator
-                | CoordinatorLoadInProgress
-                | CoordinatorNotAvailable
-                | NotCoordinator
-                | LeaderNotAvailable
-                | NotLeaderForPartition
-                | NotEnoughReplicas
-                | NotEnoughReplicasAfterAppend
-                | KafkaStorageError
-                | RebalanceInProgress
-                | ThrottlingQuotaExceeded
-                | Resolve
-        )
-    }
-
-    /// The error's name as users find it in Kafka documentation, e.g. `GroupAuthorizationFailed`.
-    pub fn kind(&self) -> String {
-        format!("{:?}", self.code)
-    }
-}
-
-/// One partition's outcome inside a commit response.
-#[derive(Clone, Debug)]
-pub struct PartitionResponse {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub failure: Option<KafkaFailure>,
-}
-
-/// The broker's answer to one AlterConsumerGroupOffsets request.
-#[derive(Clone, Debug)]
-pub struct CommitResponse {
-    pub request_id: u64,
-    /// Set when the whole request failed (timeout, coordinator lookup, group authorization).
-    pub request_failure: Option<KafkaFailure>,
-    pub partitions: Vec<PartitionResponse>,
-}
 
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
 /// away) are logged at most this often.
@@ -164,9 +107,9 @@ unsafe extern "C" fn wake_trampoline(_rk: *mut rdsys::rd_kafka_t, opaque: *mut c
 impl AdminConnection {
     /// Creates the client. librdkafka validates every setting here, so a bad value fails at
     /// configuration time with librdkafka's own message.
-    pub fn connect(settings: &ClientSettings, cluster_label: &str, wake: Arc<WakeFn>) -> Result<Self, String> {
+    pub fn connect(settings: &[(String, String)], cluster_label: &str, wake: Arc<WakeFn>) -> Result<Self, String> {
         let mut config = ClientConfig::new();
-        for (key, value) in settings.iter() {
+        for (key, value) in settings {
             config.set(key, value);
         }
         config.set_log_level(RDKafkaLogLevel::Info);
@@ -190,25 +133,18 @@ impl AdminConnection {
     }
 
     /// Sends one commit request without waiting; its answer comes from `poll_response`.
-    pub fn send_commit(
-        &self,
-        request_id: u64,
-        group: &str,
-        offsets: &[(String, i32, i64)],
-        metadata: &str,
-        timeout: Duration,
-    ) -> Result<(), String> {
-        let mut partitions = TopicPartitionList::with_capacity(offsets.len());
-        for (topic, partition, offset) in offsets {
+    pub fn send_commit(&self, request: &CommitRequest) -> Result<(), String> {
+        let mut partitions = TopicPartitionList::with_capacity(request.offsets.len());
+        for (topic, partition, offset) in &request.offsets {
             partitions
                 .add_partition_offset(topic, *partition, rdkafka::Offset::Offset(*offset))
                 .map_err(|e| e.to_string())?;
         }
         for mut element in partitions.elements() {
-            element.set_metadata(metadata);
+            element.set_metadata(&request.metadata);
         }
-        let group = CString::new(group).map_err(|_| "group id contains a NUL character".to_string())?;
-        let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let group = CString::new(request.group.as_str()).map_err(|_| "group id contains a NUL character".to_string())?;
+        let timeout_ms = i32::try_from(request.timeout_ms).unwrap_or(i32::MAX);
         let mut errstr = [0 as c_char; 256];
         // SAFETY: every pointer passed is valid for the call; librdkafka copies the request and
         // the options, so both are destroyed right after it returns.
@@ -220,10 +156,10 @@ impl AdminConnection {
                 rdsys::rd_kafka_AdminOptions_destroy(options);
                 return Err(CStr::from_ptr(errstr.as_ptr()).to_string_lossy().into_owned());
             }
-            rdsys::rd_kafka_AdminOptions_set_opaque(options, request_id as usize as *mut c_void);
-            let mut request = rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), partitions.ptr());
-            rdsys::rd_kafka_AlterConsumerGroupOffsets(rk, &mut request, 1, options, self.results);
-            rdsys::rd_kafka_AlterConsumerGroupOffsets_destroy(request);
+            rdsys::rd_kafka_AdminOptions_set_opaque(options, request.request_id as usize as *mut c_void);
+            let mut alter = rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), partitions.ptr());
+            rdsys::rd_kafka_AlterConsumerGroupOffsets(rk, &mut alter, 1, options, self.results);
+            rdsys::rd_kafka_AlterConsumerGroupOffsets_destroy(alter);
             rdsys::rd_kafka_AdminOptions_destroy(options);
         }
         Ok(())
@@ -306,6 +242,7 @@ unsafe fn read_response(event: *mut rdsys::rd_kafka_event_t) -> Option<CommitRes
         request_id,
         request_failure: failure_from(rdsys::rd_kafka_event_error(event), rdsys::rd_kafka_event_error_string(event)),
         partitions: Vec::new(),
+        client_error: None,
     };
     let result = rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result(event);
     if result.is_null() {

@@ -11,6 +11,8 @@ pub enum CommitterError {
     InvalidConfig(ConfigError),
     /// Malformed end offsets or oversized metadata handed in by the caller.
     InvalidOffsets(OffsetsError),
+    /// A caller passed an unusable argument (an empty group id, a null string).
+    InvalidArgument(String),
     /// The committer was closed before the call.
     Closed,
     /// A synchronous wait ran out of time; the commit itself stays queued.
@@ -24,6 +26,7 @@ impl fmt::Display for CommitterError {
         match self {
             CommitterError::InvalidConfig(e) => write!(f, "{e}"),
             CommitterError::InvalidOffsets(e) => write!(f, "{e}"),
+            CommitterError::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             CommitterError::Closed => write!(f, "the offset committer is closed"),
             CommitterError::Timeout(what) => write!(f, "timed out: {what}"),
             CommitterError::Client(reason) => write!(f, "cannot create the Kafka client: {reason}"),

@@ -8,13 +8,15 @@
 use std::time::Duration;
 
 use jni::errors::ErrorPolicy;
-use jni::objects::{JClass, JObject, JObjectArray, JString};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jlong};
 use jni::strings::JNIString;
 use jni::{jni_str, Env, EnvUnowned};
 
+use crate::config::ConfigError;
 use crate::engine::{self, Committer};
 use crate::error::CommitterError;
+use crate::helper::{self, protocol::Fault};
 use crate::logging;
 
 const PACKAGE: &str = "io/kafkaoffsetcommitter/";
@@ -39,11 +41,13 @@ impl From<CommitterError> for BridgeError {
     }
 }
 
-/// The Java exception class (simple name in our package) and message for an error.
+/// The Java exception class (simple name in our package) and message for an error: the one place
+/// where Rust errors meet Java classes.
 fn exception_for(error: &CommitterError) -> (&'static str, String) {
     let class = match error {
         CommitterError::InvalidConfig(_) => "InvalidConfigException",
         CommitterError::InvalidOffsets(_) => "InvalidOffsetsException",
+        CommitterError::InvalidArgument(_) => "InvalidArgumentException",
         CommitterError::Closed => "CommitterClosedException",
         CommitterError::Timeout(_) => "CommitTimeoutException",
         CommitterError::Client(_) => "OffsetCommitterException",
@@ -124,9 +128,24 @@ unsafe fn committer<'a>(handle: jlong) -> Result<&'a Committer, BridgeError> {
 
 fn read_string(env: &Env<'_>, value: &JString<'_>, what: &str) -> Result<String, BridgeError> {
     if value.is_null() {
-        return Err(CommitterError::InvalidOffsets(crate::offsets::OffsetsError(format!("{what} is null"))).into());
+        return Err(CommitterError::InvalidArgument(format!("{what} is null")).into());
     }
     Ok(value.try_to_string(env)?)
+}
+
+/// One Kafka setting; a null key or value is a configuration error naming the setting.
+fn read_setting(env: &Env<'_>, key: &JString<'_>, value: &JString<'_>) -> Result<(String, String), BridgeError> {
+    let null = |key: &str, reason: &str| -> BridgeError {
+        CommitterError::InvalidConfig(ConfigError { key: key.to_string(), reason: reason.to_string() }).into()
+    };
+    if key.is_null() {
+        return Err(null("(null)", "a setting key is null"));
+    }
+    let key = key.try_to_string(env)?;
+    if value.is_null() {
+        return Err(null(&key, "the value is null"));
+    }
+    Ok((key, value.try_to_string(env)?))
 }
 
 /// The Java strings of a commit call, as Rust strings.
@@ -173,13 +192,17 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_open<'local>(
     boundary(&mut env, |env| {
         let count = keys.len(env)?;
         if values.len(env)? != count {
-            return Err(CommitterError::Client("keys and values differ in length".into()).into());
+            return Err(CommitterError::InvalidArgument("keys and values differ in length".into()).into());
         }
         let mut settings = Vec::with_capacity(count);
         for index in 0..count {
-            let key = keys.get_element(env, index)?;
-            let value = values.get_element(env, index)?;
-            settings.push((read_string(env, &key, "a setting key")?, read_string(env, &value, "a setting value")?));
+            // One local frame per element, so a long settings list never piles up local references.
+            let setting = env.with_local_frame(2, |env| -> Result<_, BridgeError> {
+                let key = keys.get_element(env, index)?;
+                let value = values.get_element(env, index)?;
+                read_setting(env, &key, &value)
+            })?;
+            settings.push(setting);
         }
         let committer = Committer::open(&settings)?;
         Ok(Box::into_raw(Box::new(committer)) as jlong)
@@ -289,9 +312,63 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_drainLogs<'loca
         let lines = logging::drain(millis(wait_ms));
         let array = env.new_object_array(lines.len() as i32, jni_str!("java/lang/String"), JObject::null())?;
         for (index, line) in lines.iter().enumerate() {
-            let line = env.new_string(line)?;
-            array.set_element(env, index, &line)?;
+            env.with_local_frame(1, |env| -> Result<_, BridgeError> {
+                let line = env.new_string(line)?;
+                Ok(array.set_element(env, index, &line)?)
+            })?;
         }
         Ok(array.into())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_useHelper<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    path: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        helper::use_executable(read_string(env, &path, "the helper path")?);
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_installHelper<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    image: JByteArray<'local>,
+    fallback_directory: JString<'local>,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        if image.is_null() {
+            return Err(CommitterError::InvalidArgument("the helper image is null".into()).into());
+        }
+        let bytes = env.convert_byte_array(&image)?;
+        let directory = read_string(env, &fallback_directory, "the helper directory")?;
+        let path = helper::install_image(&bytes, std::path::Path::new(&directory)).map_err(CommitterError::Client)?;
+        Ok(env.new_string(path.display().to_string())?.into())
+    })
+}
+
+/// Test-only: `abort` or `segfault` crash the cluster's helper right after its next commit reaches
+/// librdkafka; `panic` panics inside this native call (the boundary must turn it into an exception).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_injectFault<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    kind: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        match read_string(env, &kind, "the fault kind")?.as_str() {
+            "abort" => committer.inject_helper_fault(Fault::Abort),
+            "segfault" => committer.inject_helper_fault(Fault::Segfault),
+            "panic" => panic!("injected panic (test-only)"),
+            other => return Err(CommitterError::InvalidArgument(format!("unknown fault `{other}`")).into()),
+        }
+        Ok(())
     })
 }

@@ -1,11 +1,13 @@
 //! Native core of kafka-offset-committer: commits streaming end offsets to Kafka consumer groups.
 //!
 //! One module per concept: [`config`] translates Java Kafka client settings to librdkafka,
-//! [`offsets`] parses Spark's end-offset JSON, [`engine`] runs the asynchronous commits, [`admin`]
-//! holds the only raw librdkafka calls, [`jni`] is the JVM boundary, [`logging`] buffers log lines
-//! until the JVM collects them.
+//! [`offsets`] parses Spark's end-offset JSON, [`engine`] runs the asynchronous commits, [`commit`]
+//! is one commit request and its answer, [`helper`] runs librdkafka in a supervised child process,
+//! `admin` holds the only raw librdkafka calls (used in that child only), [`jni`] is the JVM
+//! boundary, [`logging`] buffers log lines until the JVM collects them.
 
-pub mod admin;
+mod admin;
+pub mod commit;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -14,7 +16,7 @@ pub mod jni;
 pub mod logging;
 pub mod offsets;
 
-pub use engine::{Committer, CommitOutcome, PartitionResult};
+pub use engine::{CommitOutcome, Committer, PartitionResult};
 pub use error::CommitterError;
 
 /// The crate version, reported to the JVM and written into every commit's metadata.

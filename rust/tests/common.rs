@@ -16,8 +16,24 @@ pub fn settings(bootstrap: &str, extra: &[(&str, &str)]) -> Vec<(String, String)
     settings
 }
 
+/// Points the library at the helper executable cargo built alongside the tests.
+pub fn use_built_helper() {
+    kafka_offset_committer::helper::use_executable(env!("CARGO_BIN_EXE_kafka-offset-committer-helper"));
+}
+
 pub fn open(bootstrap: &str, extra: &[(&str, &str)]) -> Committer {
+    use_built_helper();
     Committer::open(&settings(bootstrap, extra)).expect("committer opens")
+}
+
+/// The pid of the helper process serving a committer's cluster.
+pub fn helper_pid(committer: &Committer) -> u32 {
+    status(committer)["helper"]["pid"].as_u64().expect("a running helper") as u32
+}
+
+/// Threads of one process (the helper's own, not this test process's).
+pub fn process_thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
 }
 
 /// Reads a group's committed offsets with a separate librdkafka consumer (never part of the group).
@@ -64,6 +80,7 @@ pub fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     condition()
 }
 
+/// Threads of this process; for the benchmarks, which run alone.
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }

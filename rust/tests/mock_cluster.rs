@@ -114,7 +114,16 @@ fn a_group_with_an_active_member_is_refused_without_retrying_hot() {
     let outcome = committer.commit_sync("g7", &offsets_json("shared", &[1]), "", WAIT).unwrap();
     let error = outcome.partitions[0].error.clone().expect("refused");
     assert_eq!(error.0, "UnknownMemberId", "{error:?}");
-    assert_eq!(group_status(&committer, "g7")["lastError"]["retriable"], false);
+    // More batches while the member stays: answered from the parked state, never sent again.
+    for offset in 2..5 {
+        let outcome = committer.commit_sync("g7", &offsets_json("shared", &[offset]), "", WAIT).unwrap();
+        assert_eq!(outcome.partitions[0].error.as_ref().map(|e| e.0.as_str()), Some("UnknownMemberId"));
+    }
+    assert!(!committer.flush(WAIT), "a refused group is not flushed");
+    let status = group_status(&committer, "g7");
+    assert_eq!(status["lastError"]["retriable"], false);
+    assert_eq!(status["parked"], true);
+    assert_eq!(status["commitsFailed"], 1, "one attempt, no hot retries: {status}");
 }
 
 #[test]
@@ -123,13 +132,16 @@ fn clients_are_shared_per_cluster_whatever_the_number_of_groups() {
     let committer = open(&cluster.bootstrap_servers(), &[]);
     committer.commit_async("warm-up", &offsets_json("many", &[1]), "").unwrap();
     assert!(committer.flush(WAIT));
-    let before = thread_count();
+    // The helper process serves this cluster only, so its threads are this test's alone to count.
+    let helper = helper_pid(&committer);
+    let before = process_thread_count(helper);
     for group in 0..500 {
         committer.commit_async(&format!("group-{group}"), &offsets_json("many", &[group]), "").unwrap();
     }
     assert!(committer.flush(Duration::from_secs(60)));
-    let after = thread_count();
-    assert!(after <= before + 2, "threads grew from {before} to {after} for 500 groups");
+    let after = process_thread_count(helper);
+    assert_eq!(helper_pid(&committer), helper, "one helper for every group");
+    assert!(before > 0 && after <= before + 2, "helper threads grew from {before} to {after} for 500 groups");
     assert_eq!(committed_offsets(&cluster.bootstrap_servers(), &[], "group-499", "many", 1), vec![499]);
 }
 

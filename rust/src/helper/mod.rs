@@ -1,3 +1,13 @@
-//! The commit helper process: the JVM side supervises it, the child side runs librdkafka.
+//! librdkafka runs in a helper process, never in the caller's: an `abort()` from one of its
+//! assertions, a segmentation fault or an out-of-memory kill ends the helper, and the supervisor
+//! restarts it and re-sends what it had not answered. The helper is built from this crate
+//! (`src/bin/kafka-offset-committer-helper.rs`) and shipped beside the JNI library.
 
+pub mod executable;
+mod os;
+pub mod protocol;
+mod restart;
 pub mod server;
+pub(crate) mod supervisor;
+
+pub use executable::{install_image, use_executable};

@@ -1,10 +1,169 @@
-//! The child side of the helper: runs librdkafka clients on behalf of the supervising parent.
+//! The child side: one librdkafka client, driven by the frames the parent writes to our stdin,
+//! answered on our stdout. Whatever librdkafka does wrong ends this process only; the parent
+//! notices, restarts us and re-sends what was unanswered.
+//!
+//! Threads: `main` owns the client (librdkafka handles are used from one thread); a reader turns
+//! stdin frames into commands and ends the process when stdin closes (the parent is gone, also
+//! after `kill -9`); a forwarder moves the log buffer's lines to the parent.
 
-/// Runs the helper until its parent goes away; returns the process exit code.
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::os;
+use super::protocol::{read_frame, write_frame, Fault, FromHelper, ToHelper};
+use crate::admin::AdminConnection;
+use crate::commit::{CommitResponse, KafkaFailure};
+use crate::logging;
+
+/// librdkafka's log and error events are served at least this often.
+const CALLBACK_INTERVAL: Duration = Duration::from_millis(500);
+/// A permanent client error older than a request's timeout plus this no longer explains it.
+const CLIENT_ERROR_WINDOW_MARGIN: Duration = Duration::from_secs(10);
+
+/// Exit codes the parent reports.
+const EXIT_PROTOCOL: i32 = 2;
+const EXIT_OPEN_FAILED: i32 = 3;
+
+/// Runs the helper until the parent closes it or goes away; returns the process exit code.
 pub fn run() -> i32 {
     if std::env::args().nth(1).as_deref() == Some("--version") {
-        println!("{}", crate::VERSION);
+        println!("kafka-offset-committer-helper {}", crate::VERSION);
         return 0;
     }
-    0
+    let output = Arc::new(Mutex::new(BufWriter::new(io::stdout())));
+    let mut input = BufReader::new(io::stdin());
+    let open = match read_frame::<ToHelper>(&mut input) {
+        Ok(Some(ToHelper::Open(open))) => open,
+        Ok(None) => return 0,
+        other => {
+            eprintln!("kafka-offset-committer-helper: expected an Open frame first, got {other:?}");
+            return EXIT_PROTOCOL;
+        }
+    };
+    let inbox = Arc::new(Inbox::default());
+    let waker = inbox.clone();
+    let connection = match AdminConnection::connect(&open.settings, &open.cluster_label, Arc::new(move || waker.wake())) {
+        Ok(connection) => connection,
+        Err(reason) => {
+            send(&output, &FromHelper::OpenFailed(reason));
+            return EXIT_OPEN_FAILED;
+        }
+    };
+    send(&output, &FromHelper::Ready);
+    let log_output = output.clone();
+    std::thread::Builder::new()
+        .name("forward-logs".into())
+        .spawn(move || loop {
+            for line in logging::drain(Duration::from_secs(1)) {
+                send(&log_output, &FromHelper::Log(line));
+            }
+        })
+        .expect("cannot start the log forwarder");
+    let reader_inbox = inbox.clone();
+    std::thread::Builder::new()
+        .name("read-commands".into())
+        .spawn(move || read_commands(input, &reader_inbox))
+        .expect("cannot start the command reader");
+    serve(connection, &inbox, &output)
+}
+
+fn serve(connection: AdminConnection, inbox: &Inbox, output: &Mutex<BufWriter<io::Stdout>>) -> i32 {
+    let mut timeouts: HashMap<u64, Duration> = HashMap::new();
+    let mut armed_fault: Option<Fault> = None;
+    loop {
+        connection.serve_callbacks();
+        while let Some(mut response) = connection.poll_response() {
+            let window = timeouts.remove(&response.request_id).unwrap_or_default() + CLIENT_ERROR_WINDOW_MARGIN;
+            response.client_error = connection.recent_permanent_client_error(window);
+            send(output, &FromHelper::Response(response));
+        }
+        for command in inbox.take(CALLBACK_INTERVAL) {
+            match command {
+                ToHelper::Commit(request) => {
+                    if let Err(reason) = connection.send_commit(&request) {
+                        // Only a malformed request fails here (e.g. a NUL byte): retrying cannot help.
+                        let failure = KafkaFailure::new(RDKafkaErrorCode::InvalidArgument, reason);
+                        send(output, &FromHelper::Response(CommitResponse::failed(request.request_id, failure)));
+                    } else {
+                        timeouts.insert(request.request_id, Duration::from_millis(request.timeout_ms));
+                    }
+                    if let Some(fault) = armed_fault.take() {
+                        crash(fault);
+                    }
+                }
+                ToHelper::Fault(fault) => armed_fault = Some(fault),
+                ToHelper::Close => {
+                    drop(connection);
+                    return 0;
+                }
+                ToHelper::Open(_) => {
+                    eprintln!("kafka-offset-committer-helper: a second Open frame");
+                    return EXIT_PROTOCOL;
+                }
+            }
+        }
+    }
+}
+
+fn crash(fault: Fault) -> ! {
+    match fault {
+        Fault::Abort => std::process::abort(),
+        Fault::Segfault => os::segfault(),
+    }
+}
+
+/// Commands from the parent, and the wake-ups from librdkafka's result queue.
+#[derive(Default)]
+struct Inbox {
+    state: Mutex<(VecDeque<ToHelper>, bool)>,
+    arrived: Condvar,
+}
+
+impl Inbox {
+    fn push(&self, command: ToHelper) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0.push_back(command);
+        self.arrived.notify_one();
+    }
+
+    fn wake(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.arrived.notify_one();
+    }
+
+    /// Every queued command, waiting up to `wait` for a command or a wake-up.
+    fn take(&self, wait: Duration) -> Vec<ToHelper> {
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut state, _) = self
+            .arrived
+            .wait_timeout_while(guard, wait, |(commands, woken)| commands.is_empty() && !*woken)
+            .unwrap_or_else(|p| p.into_inner());
+        state.1 = false;
+        state.0.drain(..).collect()
+    }
+}
+
+fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
+    loop {
+        match read_frame::<ToHelper>(&mut input) {
+            Ok(Some(command)) => inbox.push(command),
+            // The parent closed our stdin: it exited or was killed. Nobody is left to serve.
+            Ok(None) => os::exit_now(0),
+            Err(error) => {
+                eprintln!("kafka-offset-committer-helper: cannot read from the parent: {error}");
+                os::exit_now(EXIT_PROTOCOL);
+            }
+        }
+    }
+}
+
+fn send(output: &Mutex<BufWriter<io::Stdout>>, message: &FromHelper) {
+    let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+    if write_frame(&mut *output, message).and_then(|_| output.flush()).is_err() {
+        // The parent no longer reads us: it is gone.
+        os::exit_now(0);
+    }
 }

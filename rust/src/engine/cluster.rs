@@ -1,0 +1,142 @@
+//! One Kafka cluster: its groups' state, shared by every committer on the cluster, and the worker
+//! thread that owns the cluster's helper process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::group::Group;
+use super::worker;
+use crate::config::{EngineSettings, Translated};
+use crate::error::CommitterError;
+use crate::helper::protocol::Fault;
+use crate::helper::supervisor::{HelperStatus, Supervisor};
+use crate::logging::{self, Level};
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Wakes the worker; a wake-up that arrives while the worker is busy is kept, never lost.
+#[derive(Default)]
+pub(super) struct Notifier {
+    signalled: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl Notifier {
+    pub(super) fn notify(&self) {
+        *lock(&self.signalled) = true;
+        self.condvar.notify_one();
+    }
+
+    pub(super) fn wait(&self, timeout: Duration) {
+        let guard = lock(&self.signalled);
+        let (mut signalled, _) = self
+            .condvar
+            .wait_timeout_while(guard, timeout, |signalled| !*signalled)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *signalled = false;
+    }
+}
+
+pub(super) struct State {
+    pub(super) groups: HashMap<String, Group>,
+    pub(super) next_request_id: u64,
+    pub(super) stopping: bool,
+    /// The helper as the worker last saw it.
+    pub(super) helper: HelperStatus,
+    /// Test-only faults for the worker to hand to the helper.
+    pub(super) faults: Vec<Fault>,
+}
+
+pub(super) struct Shared {
+    pub(super) label: String,
+    pub(super) settings: EngineSettings,
+    pub(super) state: Mutex<State>,
+    /// Signalled whenever a group's progress changes; `flush` and `commit_sync` wait on it.
+    pub(super) progressed: Condvar,
+    pub(super) wake: Notifier,
+}
+
+impl Shared {
+    /// Waits until each of `groups` has settled what was submitted to it so far (see
+    /// [`Group::settled`]), the cluster stops, or `timeout` passes; returns the state so the
+    /// caller can judge the outcome under the same lock.
+    pub(super) fn wait_until_settled(&self, groups: &[String], timeout: Duration) -> MutexGuard<'_, State> {
+        let state = lock(&self.state);
+        let targets: Vec<(&String, u64)> =
+            groups.iter().filter_map(|g| state.groups.get(g).map(|s| (g, s.submitted_seq()))).collect();
+        let (state, _) = self
+            .progressed
+            .wait_timeout_while(state, timeout, |s| {
+                !s.stopping && targets.iter().any(|(g, target)| s.groups.get(*g).is_some_and(|group| !group.settled(*target)))
+            })
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state
+    }
+}
+
+pub struct Cluster {
+    pub(super) shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Cluster {
+    /// Starts the cluster's helper (librdkafka validates the settings there) and its worker.
+    pub(super) fn open(settings: &Translated) -> Result<Arc<Cluster>, CommitterError> {
+        let label = settings.client.get("bootstrap.servers").map(|servers| servers.expose().to_string()).unwrap_or_default();
+        let shared = Arc::new(Shared {
+            label: label.clone(),
+            settings: settings.engine.clone(),
+            state: Mutex::new(State {
+                groups: HashMap::new(),
+                next_request_id: 1,
+                stopping: false,
+                helper: HelperStatus::default(),
+                faults: Vec::new(),
+            }),
+            progressed: Condvar::new(),
+            wake: Notifier::default(),
+        });
+        let waker = Arc::downgrade(&shared);
+        let client_settings = settings.client.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let supervisor = Supervisor::start(
+            &label,
+            client_settings,
+            Arc::new(move || {
+                if let Some(shared) = waker.upgrade() {
+                    shared.wake.notify();
+                }
+            }),
+        )
+        .map_err(CommitterError::Client)?;
+        lock(&shared.state).helper = supervisor.status();
+        let worker_shared = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("kafka-offset-committer[{label}]"))
+            .spawn(move || worker::run(worker_shared, supervisor))
+            .map_err(|e| CommitterError::Client(format!("cannot start the commit thread: {e}")))?;
+        for (key, reason) in &settings.dropped {
+            logging::log(Level::Info, format!("[{label}] setting `{key}` is not passed to librdkafka: {reason}"));
+        }
+        Ok(Arc::new(Cluster { shared, worker: Mutex::new(Some(worker)) }))
+    }
+
+    /// Stops the worker and the helper; later submissions fail with `Closed`.
+    pub(super) fn shut_down(&self) {
+        lock(&self.shared.state).stopping = true;
+        self.shared.wake.notify();
+        self.shared.progressed.notify_all();
+        if let Some(worker) = lock(&self.worker).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}

@@ -1,0 +1,240 @@
+//! The group state machine, driven with a hand-held clock: no broker, no sleeps.
+
+use super::*;
+use crate::commit::PartitionResponse;
+
+fn settings() -> EngineSettings {
+    EngineSettings {
+        request_timeout: Duration::from_secs(5),
+        retry_backoff: Duration::from_millis(100),
+        retry_backoff_max: Duration::from_secs(1),
+        retry_max_attempts: 3,
+        failure_cooldown: Duration::from_secs(60),
+        keepalive_interval: Duration::from_secs(3600),
+    }
+}
+
+fn offsets(list: &[(&str, i32, i64)]) -> Vec<PartitionOffset> {
+    list.iter().map(|(t, p, o)| PartitionOffset { topic: t.to_string(), partition: *p, offset: *o }).collect()
+}
+
+fn at(now: Instant) -> Moment {
+    Moment { now, epoch_ms: 1, jitter: 0.5 }
+}
+
+fn ok(request_id: u64, list: &[(&str, i32, i64)]) -> CommitResponse {
+    CommitResponse {
+        request_id,
+        request_failure: None,
+        partitions: list
+            .iter()
+            .map(|(t, p, o)| PartitionResponse { topic: t.to_string(), partition: *p, offset: *o, failure: None })
+            .collect(),
+        client_error: None,
+    }
+}
+
+fn failed(request_id: u64, code: RDKafkaErrorCode) -> CommitResponse {
+    CommitResponse::failed(request_id, KafkaFailure::new(code, "refused"))
+}
+
+#[test]
+fn a_commit_is_sent_once_and_settles_on_success() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    let seq = group.submit(offsets(&[("t", 0, 10), ("t", 1, 20)]), "m", t0);
+    assert!(!group.settled(seq));
+    let sent = group.start_request(1, t0, &s).expect("due");
+    assert_eq!(sent, Outgoing { offsets: vec![("t".into(), 0, 10), ("t".into(), 1, 20)], metadata: "m".into() });
+    assert!(group.start_request(2, t0, &s).is_none(), "one request in flight at most");
+    assert!(group.complete("g", &ok(1, &[("t", 0, 10), ("t", 1, 20)]), at(t0), &s).is_none());
+    assert!(group.settled(seq) && group.flushed());
+    assert_eq!(group.succeeded, 1);
+    // Unchanged offsets are not sent again.
+    let seq = group.submit(offsets(&[("t", 0, 10)]), "m", t0);
+    assert!(group.start_request(3, t0, &s).is_none());
+    assert!(group.settled(seq));
+}
+
+#[test]
+fn newer_offsets_coalesce_while_a_request_is_in_flight() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 10)]), "a", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.submit(offsets(&[("t", 0, 11)]), "b", t0);
+    let seq = group.submit(offsets(&[("t", 0, 12)]), "c", t0);
+    // The first request fails: the newer offset must win over the failed older one.
+    group.complete("g", &failed(1, RDKafkaErrorCode::RequestTimedOut), at(t0), &s);
+    let retry_at = group.next_attempt_at().unwrap();
+    assert!(group.start_request(2, t0, &s).is_none(), "backoff first");
+    let sent = group.start_request(2, retry_at, &s).unwrap();
+    assert_eq!(sent.offsets, vec![("t".into(), 0, 12)]);
+    assert_eq!(sent.metadata, "c");
+    group.complete("g", &ok(2, &[("t", 0, 12)]), at(retry_at), &s);
+    assert!(group.settled(seq));
+}
+
+#[test]
+fn retry_max_attempts_counts_every_attempt_then_parks() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    let mut now = t0;
+    let mut attempts = 0;
+    while let Some(_request) = group.start_request(attempts + 1, now, &s) {
+        attempts += 1;
+        group.complete("g", &failed(attempts, RDKafkaErrorCode::RequestTimedOut), at(now), &s);
+        if group.parked() {
+            break;
+        }
+        now = group.next_attempt_at().unwrap();
+    }
+    assert_eq!(attempts, u64::from(s.retry_max_attempts), "retry.max.attempts is the total");
+    assert!(group.parked());
+}
+
+#[test]
+fn backoff_grows_exponentially_with_bounded_jitter() {
+    let s = settings();
+    for attempt in 1..=12 {
+        let exponential = (s.retry_backoff * (1 << (attempt - 1))).min(s.retry_backoff_max);
+        for jitter in [0.0, 0.5, 0.999] {
+            let delay = backoff(&s, attempt, jitter);
+            assert!(delay >= exponential / 2 && delay <= exponential, "attempt {attempt}: {delay:?}");
+        }
+    }
+}
+
+#[test]
+fn a_permanent_failure_parks_and_settles_at_once() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    let line = group.complete("g", &failed(1, RDKafkaErrorCode::GroupAuthorizationFailed), at(t0), &s);
+    assert!(matches!(line, Some((Level::Error, ref text)) if text.contains("GroupAuthorizationFailed")), "{line:?}");
+    // A new batch for a parked group settles at once (flush and commit_sync do not wait out the
+    // cool-down) and answers with the known error.
+    let seq = group.submit(offsets(&[("t", 0, 2)]), "", t0);
+    assert!(group.start_request(2, t0, &s).is_none());
+    assert!(group.settled(seq) && !group.flushed());
+    let results = group.results_for(&[("t".into(), 0)], seq);
+    assert_eq!(results[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed");
+    assert_eq!(results[0].offset, 2);
+    // After the cool-down the latest offset is tried again; success un-parks.
+    let later = t0 + s.failure_cooldown;
+    let sent = group.start_request(3, later, &s).unwrap();
+    assert_eq!(sent.offsets, vec![("t".into(), 0, 2)]);
+    group.complete("g", &ok(3, &[("t", 0, 2)]), at(later), &s);
+    assert!(!group.parked() && group.flushed());
+}
+
+#[test]
+fn repeated_failures_are_logged_once_a_minute() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    let mut logged = 0;
+    for i in 0..10u64 {
+        let now = t0 + s.failure_cooldown * i as u32;
+        group.submit(offsets(&[("t", 0, i as i64)]), "", now);
+        if group.start_request(i + 1, now, &s).is_some() {
+            logged += group.complete("g", &failed(i + 1, RDKafkaErrorCode::GroupAuthorizationFailed), at(now), &s).iter().count();
+        }
+    }
+    assert_eq!(logged, 10, "one per cool-down period (60 s apart)");
+    let s = EngineSettings { retry_max_attempts: 100, ..settings() };
+    let mut group = Group::default();
+    let mut logged = 0;
+    for i in 0..10u64 {
+        group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
+        let now = group.next_attempt_at().unwrap_or(t0);
+        if group.start_request(i + 1, now, &s).is_some() {
+            logged += group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s).iter().count();
+        }
+    }
+    assert_eq!(logged, 1, "retries within a minute log once");
+}
+
+#[test]
+fn a_refused_partition_does_not_hold_the_group_back() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("gone", 0, 5), ("t", 0, 7)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    let mut response = ok(1, &[("gone", 0, 5), ("t", 0, 7)]);
+    response.partitions[0].failure = Some(KafkaFailure::new(RDKafkaErrorCode::UnknownTopicOrPartition, "deleted"));
+    group.complete("g", &response, at(t0), &s);
+    assert!(!group.parked(), "the group is not parked");
+    assert!(group.flushed(), "the refused partition is not retried");
+    assert_eq!(group.committed.get(&("t".to_string(), 0)), Some(&7));
+    assert_eq!(group.last_error.as_ref().unwrap().failure.code, RDKafkaErrorCode::UnknownTopicOrPartition);
+    // The next batch goes out without cool-down.
+    group.submit(offsets(&[("t", 0, 8)]), "", t0);
+    assert!(group.start_request(2, t0, &s).is_some());
+}
+
+#[test]
+fn a_group_level_refusal_reported_per_partition_parks_the_group() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 5)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    let mut response = ok(1, &[("t", 0, 5)]);
+    response.partitions[0].failure = Some(KafkaFailure::new(RDKafkaErrorCode::GroupAuthorizationFailed, "denied"));
+    group.complete("g", &response, at(t0), &s);
+    assert!(group.parked(), "the group waits out the cool-down");
+    assert_eq!(group.pending.get(&("t".to_string(), 0)), Some(&5), "offsets kept");
+}
+
+#[test]
+fn the_watchdog_gives_up_an_unanswered_request() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    let deadline = t0 + s.request_timeout + WATCHDOG_MARGIN;
+    assert_eq!(group.next_due(&s), Some(deadline));
+    assert_eq!(group.overdue_request(deadline, &s), None);
+    let late = deadline + Duration::from_millis(1);
+    assert_eq!(group.overdue_request(late, &s), Some(1));
+    group.complete("g", &failed(1, RDKafkaErrorCode::OperationTimedOut), at(late), &s);
+    assert!(!group.in_flight() && !group.flushed(), "offsets stay pending for the retry");
+    // A late answer to the abandoned request changes nothing.
+    assert!(group.complete("g", &ok(1, &[("t", 0, 1)]), at(late), &s).is_none());
+    assert!(group.committed.is_empty());
+}
+
+#[test]
+fn keepalive_recommits_unchanged_offsets_when_due() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "m", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.complete("g", &ok(1, &[("t", 0, 1)]), at(t0), &s);
+    let due = t0 + s.keepalive_interval;
+    assert_eq!(group.next_due(&s), Some(due));
+    assert!(group.start_request(2, due - Duration::from_millis(1), &s).is_none());
+    let sent = group.start_request(2, due, &s).unwrap();
+    assert_eq!(sent, Outgoing { offsets: vec![("t".into(), 0, 1)], metadata: "m".into() });
+}
+
+#[test]
+fn ownership_ends_with_the_last_owner() {
+    let mut group = Group::default();
+    group.acquire();
+    group.acquire();
+    assert!(!group.release());
+    assert!(group.release());
+}
+
+#[test]
+fn timeouts_are_explained_by_a_permanent_client_error() {
+    let timeout = KafkaFailure::new(RDKafkaErrorCode::OperationTimedOut, "timed out");
+    let auth = KafkaFailure::new(RDKafkaErrorCode::Authentication, "SASL authentication error: Authentication failed");
+    let explained = explain_failure(timeout.clone(), Some(&auth));
+    assert_eq!(explained.code, auth.code);
+    assert!(!explained.is_retriable());
+    assert!(explained.message.contains("timed out"));
+    assert_eq!(explain_failure(timeout.clone(), None), timeout);
+}

@@ -1,0 +1,174 @@
+//! The commit engine: one helper process and one worker thread per cluster, shared by every
+//! committer and group on that cluster.
+//!
+//! Callers only merge offsets into per-group state under a mutex and wake the worker, so a
+//! submission never waits on the network or on the helper.
+
+mod cluster;
+mod group;
+mod status;
+mod worker;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+
+use self::cluster::{lock, Cluster};
+use self::group::TopicPartition;
+pub use self::group::PartitionResult;
+pub use self::status::CommitOutcome;
+use crate::config;
+use crate::error::CommitterError;
+use crate::helper::protocol::Fault;
+use crate::offsets::{self, PartitionOffset};
+
+/// Clusters by identity (connection + security settings + engine settings). Weak, so a cluster's
+/// helper is stopped when its last committer is closed.
+static CLUSTERS: Lazy<Mutex<HashMap<String, Weak<Cluster>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// A handle on a shared cluster, owning the groups it committed to: its `flush` and `status`
+/// speak of those only, and when the last owner of a group closes, the group's state goes (no
+/// keep-alive ever re-creates a group nobody commits to).
+pub struct Committer {
+    cluster: Arc<Cluster>,
+    groups: Mutex<BTreeSet<String>>,
+}
+
+impl Committer {
+    /// Creates a committer from Java-client-style Kafka settings. Invalid settings fail here,
+    /// never at commit time.
+    pub fn open(java_settings: &[(String, String)]) -> Result<Committer, CommitterError> {
+        let translated = config::translate(java_settings)?;
+        let identity = format!("{}|{:?}", translated.client.cluster_key(), translated.engine);
+        let mut clusters = lock(&CLUSTERS);
+        clusters.retain(|_, cluster| cluster.strong_count() > 0);
+        let cluster = match clusters.get(&identity).and_then(Weak::upgrade) {
+            Some(cluster) => cluster,
+            None => {
+                let cluster = Cluster::open(&translated)?;
+                clusters.insert(identity, Arc::downgrade(&cluster));
+                cluster
+            }
+        };
+        Ok(Committer { cluster, groups: Mutex::new(BTreeSet::new()) })
+    }
+
+    /// Queues offsets (Spark's end-offset JSON) for `group`; returns without touching the network.
+    pub fn commit_async(&self, group: &str, offsets_json: &str, metadata: &str) -> Result<(), CommitterError> {
+        let offsets = offsets::parse_end_offsets(offsets_json)?;
+        self.submit(group, offsets, metadata).map(|_| ())
+    }
+
+    /// Queues offsets and waits until they have been attempted, returning each partition's result;
+    /// a group parked after a permanent failure answers at once with that failure.
+    pub fn commit_sync(
+        &self,
+        group: &str,
+        offsets_json: &str,
+        metadata: &str,
+        timeout: Duration,
+    ) -> Result<CommitOutcome, CommitterError> {
+        let offsets = offsets::parse_end_offsets(offsets_json)?;
+        let wanted: Vec<TopicPartition> = offsets.iter().map(|o| (o.topic.clone(), o.partition)).collect();
+        let seq = self.submit(group, offsets, metadata)?;
+        let shared = &self.cluster.shared;
+        let state = lock(&shared.state);
+        let (state, timed_out) = shared
+            .progressed
+            .wait_timeout_while(state, timeout, |s| !s.stopping && s.groups.get(group).is_some_and(|g| !g.settled(seq)))
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.stopping {
+            return Err(CommitterError::Closed);
+        }
+        if timed_out.timed_out() {
+            return Err(CommitterError::Timeout(format!(
+                "the commit for group `{group}` was not answered within {} ms; it stays queued",
+                timeout.as_millis()
+            )));
+        }
+        let partitions = state.groups.get(group).map(|g| g.results_for(&wanted, seq)).unwrap_or_default();
+        Ok(CommitOutcome { partitions })
+    }
+
+    fn submit(&self, group: &str, offsets: Vec<PartitionOffset>, metadata: &str) -> Result<u64, CommitterError> {
+        if group.trim().is_empty() {
+            return Err(CommitterError::InvalidArgument("the group id is empty".into()));
+        }
+        offsets::validate_metadata(metadata)?;
+        let shared = &self.cluster.shared;
+        let seq = {
+            let mut groups = lock(&self.groups);
+            let mut state = lock(&shared.state);
+            if state.stopping {
+                return Err(CommitterError::Closed);
+            }
+            let group_state = state.groups.entry(group.to_string()).or_default();
+            if groups.insert(group.to_string()) {
+                group_state.acquire();
+            }
+            group_state.submit(offsets, metadata, Instant::now())
+        };
+        shared.wake.notify();
+        Ok(seq)
+    }
+
+    /// Waits until everything this committer submitted has been attempted. Returns true when all
+    /// of it is committed; false on timeout or when a group is parked after a permanent failure.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let groups: Vec<String> = lock(&self.groups).iter().cloned().collect();
+        let state = self.cluster.shared.wait_until_settled(&groups, timeout);
+        groups.iter().filter_map(|g| state.groups.get(g)).all(|group| group.flushed())
+    }
+
+    /// This committer's groups (last commit, last error, counters, latency) and the helper, as JSON.
+    pub fn status_json(&self) -> String {
+        let groups: Vec<String> = lock(&self.groups).iter().cloned().collect();
+        let shared = &self.cluster.shared;
+        let state = lock(&shared.state);
+        status::render(&shared.label, &state, &groups, Instant::now())
+    }
+
+    /// Flushes, then lets go of its groups and of the shared cluster (whose helper stops with its
+    /// last committer).
+    pub fn close(self, timeout: Duration) -> bool {
+        self.flush(timeout)
+    }
+
+    /// Test-only: makes this cluster's helper process crash right after its next commit reaches
+    /// librdkafka, to prove that nothing but the helper dies.
+    #[doc(hidden)]
+    pub fn inject_helper_fault(&self, fault: Fault) {
+        lock(&self.cluster.shared.state).faults.push(fault);
+        self.cluster.shared.wake.notify();
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        let groups = std::mem::take(&mut *lock(&self.groups));
+        let mut state = lock(&self.cluster.shared.state);
+        for name in groups {
+            if state.groups.get_mut(&name).is_some_and(|group| group.release()) {
+                state.groups.remove(&name);
+            }
+        }
+    }
+}
+
+/// Shuts every cluster down: pending commits are flushed up to `timeout` (all clusters in the same
+/// window), then every helper is closed. Called from the JVM's shutdown hook.
+pub fn shut_down_all(timeout: Duration) {
+    let clusters: Vec<Arc<Cluster>> = lock(&CLUSTERS).values().filter_map(Weak::upgrade).collect();
+    let deadline = Instant::now() + timeout;
+    for cluster in &clusters {
+        let shared = &cluster.shared;
+        let groups: Vec<String> = lock(&shared.state).groups.keys().cloned().collect();
+        // Only the wait matters here: whatever is still pending is given up with the helper.
+        drop(shared.wait_until_settled(&groups, deadline.saturating_duration_since(Instant::now())));
+    }
+    for cluster in clusters {
+        cluster.shut_down();
+    }
+}

@@ -1,0 +1,134 @@
+//! What the supervising parent and the helper process say to each other over the helper's stdin
+//! and stdout: length-prefixed JSON frames, so a frame cut short by a dying helper is detected as
+//! such, never misread.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::commit::{CommitRequest, CommitResponse};
+
+/// A frame larger than this is garbage, not a message (a commit of 100,000 partitions is ~5 MB).
+const MAX_FRAME_BYTES: u32 = 64 << 20;
+
+/// Parent to helper.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToHelper {
+    /// The first frame: the librdkafka client to create.
+    Open(OpenClient),
+    Commit(CommitRequest),
+    /// Test-only: crash in the given way right after handing the next commit to librdkafka.
+    Fault(Fault),
+    /// Destroy the client and exit.
+    Close,
+}
+
+/// The helper's one librdkafka client. Values may hold passwords: `Debug` shows keys only.
+#[derive(Serialize, Deserialize)]
+pub struct OpenClient {
+    pub cluster_label: String,
+    pub settings: Vec<(String, String)>,
+}
+
+impl fmt::Debug for OpenClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.settings.iter().map(|(key, _)| key.as_str()).collect();
+        f.debug_struct("OpenClient").field("cluster_label", &self.cluster_label).field("keys", &keys).finish()
+    }
+}
+
+/// Ways to make the helper die, for the tests that prove the JVM outlives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// `abort()`, as librdkafka's failed assertions do.
+    Abort,
+    /// A segmentation fault.
+    Segfault,
+}
+
+/// Helper to parent.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum FromHelper {
+    /// The client exists; commits may follow.
+    Ready,
+    /// librdkafka refused the settings; the helper exits after this.
+    OpenFailed(String),
+    Response(CommitResponse),
+    /// A log line, `LEVEL message` as the crate's log buffer renders it.
+    Log(String),
+}
+
+pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
+    let body = serde_json::to_vec(message).map_err(io::Error::other)?;
+    let length = u32::try_from(body.len()).ok().filter(|n| *n <= MAX_FRAME_BYTES).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("a {} byte frame is too large", body.len()))
+    })?;
+    out.write_all(&length.to_be_bytes())?;
+    out.write_all(&body)?;
+    out.flush()
+}
+
+/// Reads one frame; `Ok(None)` when the stream ends cleanly between frames.
+pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Option<T>> {
+    let mut length = [0u8; 4];
+    let mut filled = 0;
+    while filled < length.len() {
+        match input.read(&mut length[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let length = u32::from_be_bytes(length);
+    if length > MAX_FRAME_BYTES {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame claims {length} bytes")));
+    }
+    let mut body = vec![0u8; length as usize];
+    input.read_exact(&mut body)?;
+    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_a_cut_frame_is_an_error() {
+        let mut buffer = Vec::new();
+        let request = CommitRequest {
+            request_id: 7,
+            group: "g".into(),
+            offsets: vec![("t".into(), 0, 42)],
+            metadata: "m".into(),
+            timeout_ms: 1000,
+        };
+        write_frame(&mut buffer, &ToHelper::Commit(request.clone())).unwrap();
+        write_frame(&mut buffer, &ToHelper::Close).unwrap();
+        let mut input = buffer.as_slice();
+        assert!(matches!(read_frame(&mut input).unwrap(), Some(ToHelper::Commit(r)) if r == request));
+        assert!(matches!(read_frame(&mut input).unwrap(), Some(ToHelper::Close)));
+        assert!(read_frame::<ToHelper>(&mut input).unwrap().is_none());
+
+        let cut = &buffer[..buffer.len() - 3];
+        let mut input = cut;
+        read_frame::<ToHelper>(&mut input).unwrap();
+        assert!(read_frame::<ToHelper>(&mut input).is_err());
+
+        let mut oversized = &(MAX_FRAME_BYTES + 1).to_be_bytes()[..];
+        assert_eq!(read_frame::<ToHelper>(&mut oversized).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn settings_values_never_show_in_debug() {
+        let open = OpenClient {
+            cluster_label: "b:9092".into(),
+            settings: vec![("sasl.password".into(), "hunter2".into())],
+        };
+        let shown = format!("{:?}", ToHelper::Open(open));
+        assert!(shown.contains("sasl.password") && !shown.contains("hunter2"), "{shown}");
+    }
+}
