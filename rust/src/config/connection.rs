@@ -114,51 +114,17 @@ mod tests {
     fn bad_bootstrap_servers_are_refused() {
         let servers = |list| vec![("bootstrap.servers", list)];
         let missing = Contains("at least one host:port");
-        assert_refusals(&[
-            (
-                "not set",
-                vec![("client.id", "x")],
-                "bootstrap.servers",
-                missing,
-            ),
+        #[rustfmt::skip]
+        let rows = [
+            ("not set", vec![("client.id", "x")], "bootstrap.servers", missing),
             ("only commas", servers(" , ,"), "bootstrap.servers", missing),
             ("only blanks", servers("   "), "bootstrap.servers", missing),
-            (
-                "no port",
-                servers("broker"),
-                "bootstrap.servers",
-                Contains("`broker` is not a host:port"),
-            ),
-            (
-                "empty port",
-                servers("broker:"),
-                "bootstrap.servers",
-                Contains("not a host:port"),
-            ),
-            (
-                "no host",
-                servers(":9092"),
-                "bootstrap.servers",
-                Contains("not a host:port"),
-            ),
-            (
-                "port 0",
-                servers("b:0"),
-                "bootstrap.servers",
-                Contains("outside 1-65535"),
-            ),
-            (
-                "port 65536",
-                servers("b:65536"),
-                "bootstrap.servers",
-                Contains("outside 1-65535"),
-            ),
-            (
-                "the bad entry is named",
-                servers("b:1,c"),
-                "bootstrap.servers",
-                Contains("`c`"),
-            ),
+            ("no port", servers("broker"), "bootstrap.servers", Contains("`broker` is not a host:port")),
+            ("empty port", servers("broker:"), "bootstrap.servers", Contains("not a host:port")),
+            ("no host", servers(":9092"), "bootstrap.servers", Contains("not a host:port")),
+            ("port 0", servers("b:0"), "bootstrap.servers", Contains("outside 1-65535")),
+            ("port 65536", servers("b:65536"), "bootstrap.servers", Contains("outside 1-65535")),
+            ("the bad entry is named", servers("b:1,c"), "bootstrap.servers", Contains("`c`")),
             (
                 "unknown DNS lookup",
                 with_bootstrap(&[("client.dns.lookup", "default")]),
@@ -166,7 +132,8 @@ mod tests {
                 Is("`default` is not one of use_all_dns_ips, \
                     resolve_canonical_bootstrap_servers_only"),
             ),
-        ]);
+        ];
+        assert_refusals(&rows);
     }
 
     #[test]

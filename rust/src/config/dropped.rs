@@ -239,26 +239,13 @@ mod tests {
         let jaas = plain_jaas(SECRET);
         let mut new_sasl_feature = sasl_ssl("PLAIN", &jaas);
         new_sasl_feature.push(("sasl.new.feature", "x"));
-        assert_refusals(&[
-            (
-                "a Java SSL engine factory",
-                ssl(&[("ssl.engine.factory.class", "com.example.F")]),
-                "ssl.engine.factory.class",
-                Is("a Java SSL engine factory cannot run in librdkafka"),
-            ),
-            (
-                "an unknown TLS setting",
-                ssl(&[("ssl.something.new", "x")]),
-                "ssl.something.new",
-                Is("TLS setting not supported by the native Kafka client"),
-            ),
-            (
-                "an unknown SASL setting",
-                new_sasl_feature,
-                "sasl.new.feature",
-                Is("SASL setting not supported by the native Kafka client"),
-            ),
-        ]);
+        #[rustfmt::skip]
+        let rows = [
+            ("a Java SSL engine factory", ssl(&[("ssl.engine.factory.class", "com.example.F")]), "ssl.engine.factory.class", Is("a Java SSL engine factory cannot run in librdkafka")),
+            ("an unknown TLS setting", ssl(&[("ssl.something.new", "x")]), "ssl.something.new", Is("TLS setting not supported by the native Kafka client")),
+            ("an unknown SASL setting", new_sasl_feature, "sasl.new.feature", Is("SASL setting not supported by the native Kafka client")),
+        ];
+        assert_refusals(&rows);
     }
 
     #[test]

@@ -217,7 +217,8 @@ mod tests {
     #[test]
     fn engine_settings_are_validated() {
         let engine = |key, value| with_bootstrap(&[(key, value)]);
-        assert_refusals(&[
+        #[rustfmt::skip]
+        let rows = [
             (
                 "a misspelt key, listing the known ones",
                 engine("committer.retry.backof.ms", "5"),
@@ -229,55 +230,16 @@ mod tests {
                     committer.keepalive.interval.ms",
                 ),
             ),
-            (
-                "negative milliseconds",
-                engine("committer.retry.backoff.ms", "-1"),
-                "committer.retry.backoff.ms",
-                Contains("from 0 to 2147483647"),
-            ),
-            (
-                "milliseconds beyond Java's int",
-                engine("committer.retry.backoff.ms", "2147483648"),
-                "committer.retry.backoff.ms",
-                Contains("from 0 to"),
-            ),
-            (
-                "fractional milliseconds",
-                engine("committer.retry.backoff.ms", "1.5"),
-                "committer.retry.backoff.ms",
-                Contains("from 0 to"),
-            ),
-            (
-                "no request timeout",
-                engine("committer.request.timeout.ms", "0"),
-                "committer.request.timeout.ms",
-                Contains("at least 1 ms"),
-            ),
-            (
-                "no attempt",
-                engine("committer.retry.max.attempts", "0"),
-                "committer.retry.max.attempts",
-                Contains("from 1 to"),
-            ),
-            (
-                "attempts not a number",
-                engine("committer.retry.max.attempts", "x"),
-                "committer.retry.max.attempts",
-                Contains("from 1 to"),
-            ),
-            (
-                "no cool-down: a tight retry loop",
-                engine("committer.failure.cooldown.ms", "0"),
-                "committer.failure.cooldown.ms",
-                Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop"),
-            ),
-            (
-                "no keep-alive interval: a tight commit loop",
-                engine("committer.keepalive.interval.ms", "0"),
-                "committer.keepalive.interval.ms",
-                Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop"),
-            ),
-        ]);
+            ("negative milliseconds", engine("committer.retry.backoff.ms", "-1"), "committer.retry.backoff.ms", Contains("from 0 to 2147483647")),
+            ("milliseconds beyond Java's int", engine("committer.retry.backoff.ms", "2147483648"), "committer.retry.backoff.ms", Contains("from 0 to")),
+            ("fractional milliseconds", engine("committer.retry.backoff.ms", "1.5"), "committer.retry.backoff.ms", Contains("from 0 to")),
+            ("no request timeout", engine("committer.request.timeout.ms", "0"), "committer.request.timeout.ms", Contains("at least 1 ms")),
+            ("no attempt", engine("committer.retry.max.attempts", "0"), "committer.retry.max.attempts", Contains("from 1 to")),
+            ("attempts not a number", engine("committer.retry.max.attempts", "x"), "committer.retry.max.attempts", Contains("from 1 to")),
+            ("no cool-down: a tight retry loop", engine("committer.failure.cooldown.ms", "0"), "committer.failure.cooldown.ms", Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
+            ("no keep-alive interval: a tight commit loop", engine("committer.keepalive.interval.ms", "0"), "committer.keepalive.interval.ms", Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
+        ];
+        assert_refusals(&rows);
     }
 
     #[test]

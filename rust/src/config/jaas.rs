@@ -274,57 +274,18 @@ mod tests {
     fn malformed_jaas_is_reported_by_position_without_its_text() {
         let module = "org.apache.kafka.common.security.plain.PlainLoginModule";
         // (what is wrong, JAAS text, what the reason says)
+        #[rustfmt::skip]
         let cases = [
-            (
-                "no `;`",
-                format!("{module} required username=\"u\" password=\"{SECRET}\""),
-                "at its end: the entry is not terminated by `;`",
-            ),
-            (
-                "an unknown flag",
-                format!("{module} mandatory password=\"{SECRET}\";"),
-                "at character 57: the control flag must be required",
-            ),
-            (
-                "an open quote",
-                format!("{module} required password=\"{SECRET}"),
-                "a quoted string is not closed",
-            ),
-            (
-                "no `=`",
-                format!("{module} required password \"{SECRET}\";"),
-                "expected `=` after an option name",
-            ),
-            (
-                "no value",
-                format!("{module} required password=;{SECRET}"),
-                "an option has no value",
-            ),
-            (
-                "no option name",
-                format!("{module} required = \"{SECRET}\";"),
-                "expected an option name",
-            ),
-            (
-                "two entries",
-                format!("{module} required password=\"{SECRET}\"; Other required;"),
-                "only one login module entry",
-            ),
-            (
-                "no flag",
-                format!("\"{SECRET}\""),
-                "the control flag is missing",
-            ),
-            (
-                "no module",
-                format!("; {SECRET}"),
-                "expected a login module class name",
-            ),
-            (
-                "only comments",
-                "   // nothing\n /* at all */".to_string(),
-                "no login module entry",
-            ),
+            ("no `;`", format!("{module} required username=\"u\" password=\"{SECRET}\""), "at its end: the entry is not terminated by `;`"),
+            ("an unknown flag", format!("{module} mandatory password=\"{SECRET}\";"), "at character 57: the control flag must be required"),
+            ("an open quote", format!("{module} required password=\"{SECRET}"), "a quoted string is not closed"),
+            ("no `=`", format!("{module} required password \"{SECRET}\";"), "expected `=` after an option name"),
+            ("no value", format!("{module} required password=;{SECRET}"), "an option has no value"),
+            ("no option name", format!("{module} required = \"{SECRET}\";"), "expected an option name"),
+            ("two entries", format!("{module} required password=\"{SECRET}\"; Other required;"), "only one login module entry"),
+            ("no flag", format!("\"{SECRET}\""), "the control flag is missing"),
+            ("no module", format!("; {SECRET}"), "expected a login module class name"),
+            ("only comments", "   // nothing\n /* at all */".to_string(), "no login module entry"),
         ];
         let rows: Vec<_> = cases
             .iter()

@@ -124,48 +124,16 @@ mod tests {
 
     #[test]
     fn unusable_settings_are_refused() {
-        assert_refusals(&[
-            (
-                "an empty name",
-                with_bootstrap(&[("", "x")]),
-                "",
-                Is("a setting has a blank name"),
-            ),
-            (
-                "a blank name",
-                with_bootstrap(&[(" \t", "x")]),
-                " \t",
-                Is("a setting has a blank name"),
-            ),
-            (
-                "a NUL in a value",
-                with_bootstrap(&[("ssl.key.password", "pa\0ss")]),
-                "ssl.key.password",
-                Is("contains a NUL character"),
-            ),
-            (
-                "a NUL in a name",
-                with_bootstrap(&[("client.id\0", "x")]),
-                "client.id\0",
-                Is("contains a NUL character"),
-            ),
-            (
-                "repeated with another value",
-                vec![("bootstrap.servers", "b:1"), ("Bootstrap.Servers", "c:1")],
-                "bootstrap.servers",
-                Contains("more than once"),
-            ),
-            (
-                "a repeated secret, without echoing it",
-                vec![
-                    ("bootstrap.servers", "b:1"),
-                    ("ssl.key.password", SECRET),
-                    ("SSL.KEY.PASSWORD", "other"),
-                ],
-                "ssl.key.password",
-                Contains("more than once"),
-            ),
-        ]);
+        #[rustfmt::skip]
+        let rows = [
+            ("an empty name", with_bootstrap(&[("", "x")]), "", Is("a setting has a blank name")),
+            ("a blank name", with_bootstrap(&[(" \t", "x")]), " \t", Is("a setting has a blank name")),
+            ("a NUL in a value", with_bootstrap(&[("ssl.key.password", "pa\0ss")]), "ssl.key.password", Is("contains a NUL character")),
+            ("a NUL in a name", with_bootstrap(&[("client.id\0", "x")]), "client.id\0", Is("contains a NUL character")),
+            ("repeated with another value", vec![("bootstrap.servers", "b:1"), ("Bootstrap.Servers", "c:1")], "bootstrap.servers", Contains("more than once")),
+            ("a repeated secret, without echoing it", vec![("bootstrap.servers", "b:1"), ("ssl.key.password", SECRET), ("SSL.KEY.PASSWORD", "other")], "ssl.key.password", Contains("more than once")),
+        ];
+        assert_refusals(&rows);
     }
 
     #[test]

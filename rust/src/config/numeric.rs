@@ -139,19 +139,11 @@ mod tests {
 
     #[test]
     fn numeric_settings_must_be_integers() {
-        assert_refusals(&[
-            (
-                "a unit",
-                with_bootstrap(&[("request.timeout.ms", "30s")]),
-                "request.timeout.ms",
-                Is("`30s` is not an integer"),
-            ),
-            (
-                "a fraction",
-                with_bootstrap(&[("send.buffer.bytes", "1.5")]),
-                "send.buffer.bytes",
-                Contains("not an integer"),
-            ),
-        ]);
+        #[rustfmt::skip]
+        let rows = [
+            ("a unit", with_bootstrap(&[("request.timeout.ms", "30s")]), "request.timeout.ms", Is("`30s` is not an integer")),
+            ("a fraction", with_bootstrap(&[("send.buffer.bytes", "1.5")]), "send.buffer.bytes", Contains("not an integer")),
+        ];
+        assert_refusals(&rows);
     }
 }

@@ -166,37 +166,14 @@ mod tests {
         let bare = format!("{MODULE} required;");
         let bad_extension =
             format!("{MODULE} required clientId=c clientSecret=\"{SECRET}\" extension_a=\"x,y\";");
-        assert_refusals(&[
-            (
-                "an unsecured subject of two words",
-                oauth(&spaced, &[]),
-                JAAS_KEY,
-                Contains("one non-empty word"),
-            ),
-            (
-                "client credentials without a token endpoint",
-                oauth(&credentials, &[]),
-                TOKEN_URL,
-                Is("required for OAUTHBEARER logins with clientId and clientSecret"),
-            ),
-            (
-                "a token file instead of an endpoint",
-                oauth(&credentials, &[(TOKEN_URL, "file:///tmp/token")]),
-                TOKEN_URL,
-                Contains("http(s) URL"),
-            ),
-            (
-                "neither a subject nor client credentials",
-                oauth(&bare, &[]),
-                JAAS_KEY,
-                Contains("unsecuredLoginStringClaim_sub"),
-            ),
-            (
-                "an extension value with a comma",
-                oauth(&bad_extension, &[(TOKEN_URL, "https://idp/token")]),
-                JAAS_KEY,
-                Contains("must not contain"),
-            ),
-        ]);
+        #[rustfmt::skip]
+        let rows = [
+            ("an unsecured subject of two words", oauth(&spaced, &[]), JAAS_KEY, Contains("one non-empty word")),
+            ("client credentials without a token endpoint", oauth(&credentials, &[]), TOKEN_URL, Is("required for OAUTHBEARER logins with clientId and clientSecret")),
+            ("a token file instead of an endpoint", oauth(&credentials, &[(TOKEN_URL, "file:///tmp/token")]), TOKEN_URL, Contains("http(s) URL")),
+            ("neither a subject nor client credentials", oauth(&bare, &[]), JAAS_KEY, Contains("unsecuredLoginStringClaim_sub")),
+            ("an extension value with a comma", oauth(&bad_extension, &[(TOKEN_URL, "https://idp/token")]), JAAS_KEY, Contains("must not contain")),
+        ];
+        assert_refusals(&rows);
     }
 }

@@ -219,73 +219,19 @@ mod tests {
         let custom = format!("com.example.CustomLoginModule required secret=\"{SECRET}\";");
         let kerberos = "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
                         keyTab=\"/k.keytab\" principal=\"u@R\";";
-        assert_refusals(&[
-            (
-                "no JAAS configuration",
-                with_bootstrap(&[
-                    ("security.protocol", "SASL_SSL"),
-                    ("sasl.mechanism", "PLAIN"),
-                ]),
-                JAAS_KEY,
-                Is("sasl.jaas.config is required (the JVM-wide JAAS file is not read)"),
-            ),
-            (
-                "no mechanism means GSSAPI",
-                with_bootstrap(&[
-                    ("security.protocol", "SASL_PLAINTEXT"),
-                    ("sasl.jaas.config", &plain),
-                ]),
-                MECHANISM,
-                Contains("Kerberos (GSSAPI) is not supported by this build"),
-            ),
-            (
-                "GSSAPI",
-                sasl_ssl("gssapi", &plain),
-                MECHANISM,
-                Is(KERBEROS_UNSUPPORTED),
-            ),
-            (
-                "an unknown mechanism",
-                sasl_ssl("AWS_MSK_IAM", &plain),
-                MECHANISM,
-                Contains("`AWS_MSK_IAM` is not one of"),
-            ),
-            (
-                "SCRAM delegation tokens",
-                sasl_ssl("SCRAM-SHA-512", &token),
-                JAAS_KEY,
-                Is("delegation tokens are not supported by librdkafka; use a SCRAM user"),
-            ),
-            (
-                "a password without a username",
-                sasl_ssl("PLAIN", &no_username),
-                JAAS_KEY,
-                Contains("username and the password"),
-            ),
-            (
-                "OAUTHBEARER with the Plain module",
-                sasl_ssl("OAUTHBEARER", &plain),
-                JAAS_KEY,
-                Contains("needs OAuthBearerLoginModule"),
-            ),
-            (
-                "PLAIN with the OAuthBearer module",
-                sasl_ssl("PLAIN", &oauth),
-                JAAS_KEY,
-                Contains("needs PlainLoginModule or ScramLoginModule"),
-            ),
-            (
-                "a custom login module",
-                sasl_ssl("PLAIN", &custom),
-                JAAS_KEY,
-                Contains("not one of PlainLoginModule"),
-            ),
-            (
-                "the Kerberos login module",
-                sasl_ssl("PLAIN", kerberos),
-                JAAS_KEY,
-                Is(KERBEROS_UNSUPPORTED),
-            ),
-        ]);
+        #[rustfmt::skip]
+        let rows = [
+            ("no JAAS configuration", with_bootstrap(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "PLAIN")]), JAAS_KEY, Is("sasl.jaas.config is required (the JVM-wide JAAS file is not read)")),
+            ("no mechanism means GSSAPI", with_bootstrap(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.jaas.config", &plain)]), MECHANISM, Contains("Kerberos (GSSAPI) is not supported by this build")),
+            ("GSSAPI", sasl_ssl("gssapi", &plain), MECHANISM, Is(KERBEROS_UNSUPPORTED)),
+            ("an unknown mechanism", sasl_ssl("AWS_MSK_IAM", &plain), MECHANISM, Contains("`AWS_MSK_IAM` is not one of")),
+            ("SCRAM delegation tokens", sasl_ssl("SCRAM-SHA-512", &token), JAAS_KEY, Is("delegation tokens are not supported by librdkafka; use a SCRAM user")),
+            ("a password without a username", sasl_ssl("PLAIN", &no_username), JAAS_KEY, Contains("username and the password")),
+            ("OAUTHBEARER with the Plain module", sasl_ssl("OAUTHBEARER", &plain), JAAS_KEY, Contains("needs OAuthBearerLoginModule")),
+            ("PLAIN with the OAuthBearer module", sasl_ssl("PLAIN", &oauth), JAAS_KEY, Contains("needs PlainLoginModule or ScramLoginModule")),
+            ("a custom login module", sasl_ssl("PLAIN", &custom), JAAS_KEY, Contains("not one of PlainLoginModule")),
+            ("the Kerberos login module", sasl_ssl("PLAIN", kerberos), JAAS_KEY, Is(KERBEROS_UNSUPPORTED)),
+        ];
+        assert_refusals(&rows);
     }
 }

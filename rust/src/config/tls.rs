@@ -7,6 +7,7 @@ use super::{invalid, ConfigError, Output};
 pub(super) const HOSTNAME_CHECK: &str = "ssl.endpoint.identification.algorithm";
 const PEM: &str = "PEM";
 const KEY_PASSWORD: &str = "ssl.key.password";
+const STORE_PASSWORD: &str = "ssl.keystore.password";
 
 // Why a store password is left out.
 const PEM_NEEDS_NO_STORE_PASSWORD: &str = "not used with PEM trust and key material";
@@ -32,11 +33,17 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
     translate_keystore(input, out)
 }
 
-/// The store type Java would use: `JKS` unless set, compared case-insensitively.
-fn take_store_type(input: &mut JavaSettings, key: &str) -> String {
-    input
-        .take(key)
-        .map_or_else(|| "JKS".to_string(), |kind| kind.to_ascii_uppercase())
+/// A store's type as Java would use it (`JKS` unless set, compared case-insensitively) and its
+/// location.
+fn take_store(
+    input: &mut JavaSettings,
+    type_key: &str,
+    location_key: &str,
+) -> (String, Option<String>) {
+    let store_type = input
+        .take(type_key)
+        .map_or_else(|| "JKS".to_string(), |kind| kind.to_ascii_uppercase());
+    (store_type, input.take(location_key))
 }
 
 /// Why a Java store at `location` is refused.
@@ -56,8 +63,7 @@ fn translate_truststore(input: &mut JavaSettings, out: &mut Output) -> Result<()
     const LOCATION: &str = "ssl.truststore.location";
     const CERTIFICATES: &str = "ssl.truststore.certificates";
     const PASSWORD: &str = "ssl.truststore.password";
-    let store_type = take_store_type(input, "ssl.truststore.type");
-    let location = input.take(LOCATION);
+    let (store_type, location) = take_store(input, "ssl.truststore.type", LOCATION);
     let certificates = input.take_secret(CERTIFICATES);
     let configured = location.is_some() || certificates.is_some();
     match (location, certificates) {
@@ -94,9 +100,7 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
     const LOCATION: &str = "ssl.keystore.location";
     const KEY: &str = "ssl.keystore.key";
     const CHAIN: &str = "ssl.keystore.certificate.chain";
-    const STORE_PASSWORD: &str = "ssl.keystore.password";
-    let store_type = take_store_type(input, "ssl.keystore.type");
-    let location = input.take(LOCATION);
+    let (store_type, location) = take_store(input, "ssl.keystore.type", LOCATION);
     let key = input.take_secret(KEY);
     let chain = input.take_secret(CHAIN);
     let store_password = input.take_secret(STORE_PASSWORD);
@@ -116,13 +120,7 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
         (None, Some(key), Some(chain)) => {
             out.client.set_secret("ssl.key.pem", key);
             out.client.set_secret("ssl.certificate.pem", chain);
-            set_key_password(out, key_password);
-            leave_out_if_set(
-                out,
-                STORE_PASSWORD,
-                store_password.as_ref(),
-                PEM_NEEDS_NO_STORE_PASSWORD,
-            );
+            pem_passwords(out, key_password, store_password.as_ref());
         }
         (None, Some(_), None) => {
             return Err(invalid(CHAIN, format!("must be set together with {KEY}")))
@@ -135,18 +133,12 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
             out.client
                 .set_plain("ssl.certificate.location", location.clone());
             out.client.set_plain("ssl.key.location", location);
-            set_key_password(out, key_password);
-            leave_out_if_set(
-                out,
-                STORE_PASSWORD,
-                store_password.as_ref(),
-                PEM_NEEDS_NO_STORE_PASSWORD,
-            );
+            pem_passwords(out, key_password, store_password.as_ref());
         }
         (Some(location), _, _) if store_type == "PKCS12" => {
             out.client.set_plain("ssl.keystore.location", location);
             if let Some(password) = store_password {
-                out.client.set_secret("ssl.keystore.password", password);
+                out.client.set_secret(STORE_PASSWORD, password);
             }
             leave_out_if_set(
                 out,
@@ -164,10 +156,17 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
     Ok(())
 }
 
-fn set_key_password(out: &mut Output, password: Option<Secret>) {
-    if let Some(password) = password {
+/// PEM key material: the key password protects the key, a store password has no use.
+fn pem_passwords(out: &mut Output, key_password: Option<Secret>, store_password: Option<&Secret>) {
+    if let Some(password) = key_password {
         out.client.set_secret(KEY_PASSWORD, password);
     }
+    leave_out_if_set(
+        out,
+        STORE_PASSWORD,
+        store_password,
+        PEM_NEEDS_NO_STORE_PASSWORD,
+    );
 }
 
 fn leave_out_if_set(out: &mut Output, key: &str, value: Option<&Secret>, reason: &'static str) {
@@ -291,13 +290,9 @@ mod tests {
 
     #[test]
     fn tls_settings_openssl_cannot_honour_are_refused() {
-        assert_refusals(&[
-            (
-                "an unknown hostname check",
-                ssl(&[(HOSTNAME_CHECK, "ldaps")]),
-                HOSTNAME_CHECK,
-                Is("`ldaps` is not supported; use https or an empty value"),
-            ),
+        #[rustfmt::skip]
+        let rows = [
+            ("an unknown hostname check", ssl(&[(HOSTNAME_CHECK, "ldaps")]), HOSTNAME_CHECK, Is("`ldaps` is not supported; use https or an empty value")),
             (
                 "a JKS truststore, which the JVM converts",
                 ssl(&[
@@ -310,75 +305,15 @@ mod tests {
                     does this automatically",
                 ),
             ),
-            (
-                "a PKCS12 truststore",
-                ssl(&[
-                    ("ssl.truststore.location", "/ts.p12"),
-                    ("ssl.truststore.type", "pkcs12"),
-                ]),
-                "ssl.truststore.location",
-                Contains("of type PKCS12 must be converted to PEM"),
-            ),
-            (
-                "certificates without the PEM type",
-                ssl(&[("ssl.truststore.certificates", "pem")]),
-                "ssl.truststore.certificates",
-                Contains("ssl.truststore.type=PEM"),
-            ),
-            (
-                "certificates and a truststore file",
-                ssl(&[
-                    ("ssl.truststore.type", "PEM"),
-                    ("ssl.truststore.certificates", "pem"),
-                    ("ssl.truststore.location", "/ca.pem"),
-                ]),
-                "ssl.truststore.certificates",
-                Contains("not both"),
-            ),
-            (
-                "a PEM key without its chain",
-                ssl(&[("ssl.keystore.type", "PEM"), ("ssl.keystore.key", SECRET)]),
-                "ssl.keystore.certificate.chain",
-                Is("must be set together with ssl.keystore.key"),
-            ),
-            (
-                "a PEM chain without its key",
-                ssl(&[
-                    ("ssl.keystore.type", "PEM"),
-                    ("ssl.keystore.certificate.chain", "c"),
-                ]),
-                "ssl.keystore.key",
-                Is("must be set together with ssl.keystore.certificate.chain"),
-            ),
-            (
-                "a PEM key and chain without the PEM type",
-                ssl(&[
-                    ("ssl.keystore.key", SECRET),
-                    ("ssl.keystore.certificate.chain", "c"),
-                ]),
-                "ssl.keystore.key",
-                Contains("ssl.keystore.type=PEM"),
-            ),
-            (
-                "a PEM key and chain and a keystore file",
-                ssl(&[
-                    ("ssl.keystore.type", "PEM"),
-                    ("ssl.keystore.location", "/k.pem"),
-                    ("ssl.keystore.key", SECRET),
-                    ("ssl.keystore.certificate.chain", "c"),
-                ]),
-                "ssl.keystore.key",
-                Contains("not both"),
-            ),
-            (
-                "a JKS keystore, which the JVM converts",
-                ssl(&[
-                    ("ssl.keystore.location", "/k.jks"),
-                    ("ssl.keystore.password", SECRET),
-                ]),
-                "ssl.keystore.location",
-                Contains("of type JKS must be converted to PEM"),
-            ),
-        ]);
+            ("a PKCS12 truststore", ssl(&[("ssl.truststore.location", "/ts.p12"), ("ssl.truststore.type", "pkcs12")]), "ssl.truststore.location", Contains("of type PKCS12 must be converted to PEM")),
+            ("certificates without the PEM type", ssl(&[("ssl.truststore.certificates", "pem")]), "ssl.truststore.certificates", Contains("ssl.truststore.type=PEM")),
+            ("certificates and a truststore file", ssl(&[("ssl.truststore.type", "PEM"), ("ssl.truststore.certificates", "pem"), ("ssl.truststore.location", "/ca.pem")]), "ssl.truststore.certificates", Contains("not both")),
+            ("a PEM key without its chain", ssl(&[("ssl.keystore.type", "PEM"), ("ssl.keystore.key", SECRET)]), "ssl.keystore.certificate.chain", Is("must be set together with ssl.keystore.key")),
+            ("a PEM chain without its key", ssl(&[("ssl.keystore.type", "PEM"), ("ssl.keystore.certificate.chain", "c")]), "ssl.keystore.key", Is("must be set together with ssl.keystore.certificate.chain")),
+            ("a PEM key and chain without the PEM type", ssl(&[("ssl.keystore.key", SECRET), ("ssl.keystore.certificate.chain", "c")]), "ssl.keystore.key", Contains("ssl.keystore.type=PEM")),
+            ("a PEM key and chain and a keystore file", ssl(&[("ssl.keystore.type", "PEM"), ("ssl.keystore.location", "/k.pem"), ("ssl.keystore.key", SECRET), ("ssl.keystore.certificate.chain", "c")]), "ssl.keystore.key", Contains("not both")),
+            ("a JKS keystore, which the JVM converts", ssl(&[("ssl.keystore.location", "/k.jks"), ("ssl.keystore.password", SECRET)]), "ssl.keystore.location", Contains("of type JKS must be converted to PEM")),
+        ];
+        assert_refusals(&rows);
     }
 }
