@@ -187,17 +187,17 @@ mod tests {
         let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
         let chain = "-----BEGIN CERTIFICATE-----\nchain\n-----END CERTIFICATE-----";
         let key = format!("-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----");
-        let hostname_check = |given, sent| Accepted {
-            label: given,
+        let hostname_check = |label, given, sent| Accepted {
+            label,
             settings: ssl(&[(HOSTNAME_CHECK, given)]),
             values: vec![(HOSTNAME_CHECK, Some(sent))],
             secrets: vec![],
             dropped: vec![],
         };
         assert_accepted(&[
-            hostname_check("", "none"),
-            hostname_check("  ", "none"),
-            hostname_check("HTTPS", "https"),
+            hostname_check("hostname checks off: empty", "", "none"),
+            hostname_check("hostname checks off: blank", "  ", "none"),
+            hostname_check("hostname checks: HTTPS", "HTTPS", "https"),
             Accepted {
                 label: "PEM certificates, typed PASSWORD in Java",
                 settings: ssl(&[
