@@ -3,7 +3,7 @@
 //! setting never shows in an error, in Debug output or in the cluster key.
 #![no_main]
 
-#[path = "../../src/config.rs"]
+#[path = "../../src/config/mod.rs"]
 mod config;
 
 use config::{ConfigValue, Translated};

@@ -1,0 +1,290 @@
+//! Settings of the commit engine itself: the `committer.*` keys, never sent to librdkafka.
+
+use std::time::Duration;
+
+use super::normalize::JavaSettings;
+use super::{invalid, ConfigError, Output};
+
+const PREFIX: &str = "committer.";
+const REQUEST_TIMEOUT: &str = "committer.request.timeout.ms";
+const RETRY_BACKOFF: &str = "committer.retry.backoff.ms";
+const RETRY_BACKOFF_MAX: &str = "committer.retry.backoff.max.ms";
+pub(super) const RETRY_MAX_ATTEMPTS: &str = "committer.retry.max.attempts";
+const FAILURE_COOLDOWN: &str = "committer.failure.cooldown.ms";
+const KEEPALIVE_INTERVAL: &str = "committer.keepalive.interval.ms";
+/// Every engine setting, in the order error messages list them.
+const KEYS: [&str; 6] = [
+    REQUEST_TIMEOUT,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    RETRY_MAX_ATTEMPTS,
+    FAILURE_COOLDOWN,
+    KEEPALIVE_INTERVAL,
+];
+
+/// Java's bound on blocking API calls: the closest analogue of a commit request deadline.
+const DEFAULT_API_TIMEOUT: &str = "default.api.timeout.ms";
+
+// Why `default.api.timeout.ms` is not used.
+const ZERO_REQUEST_TIMEOUT: &str =
+    "zero cannot serve as the commit request timeout; the default is used";
+const OVERRIDDEN_BY_COMMITTER: &str = "committer.request.timeout.ms takes precedence";
+
+/// Settings of the commit engine itself (`committer.*` keys), never sent to librdkafka.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Deadline of one commit request (`committer.request.timeout.ms`, else Java's
+    /// `default.api.timeout.ms`).
+    pub request_timeout: Duration,
+    /// First pause before retrying a failed commit; never above `retry_backoff_max` (as in
+    /// Java's clients, a larger value is lowered to the maximum).
+    pub retry_backoff: Duration,
+    pub retry_backoff_max: Duration,
+    /// `committer.retry.max.attempts`: total attempts per failure episode, including the first;
+    /// at least 1. An episode starts with the first failed attempt after a success (or after
+    /// a cool-down) and ends with a success; when its attempts are spent (or a failure is not
+    /// retriable) the cluster waits `failure_cooldown`. So 1 means no retry, and 8 means the
+    /// first attempt and at most 7 retries.
+    pub retry_max_attempts: u32,
+    /// How long a cluster whose client failed is left alone before trying again; at least
+    /// 1 ms, so that a failing cluster is never retried in a tight loop.
+    pub failure_cooldown: Duration,
+    /// Period of re-committing unchanged offsets so that the broker does not expire them; at
+    /// least 1 ms, so that unchanged offsets are never re-committed in a tight loop.
+    pub keepalive_interval: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            request_timeout: Duration::from_secs(30),
+            retry_backoff: Duration::from_millis(200),
+            retry_backoff_max: Duration::from_secs(10),
+            retry_max_attempts: 8,
+            failure_cooldown: Duration::from_secs(60),
+            keepalive_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Takes the `committer.*` settings, and `default.api.timeout.ms` as the fallback request
+/// timeout.
+pub(super) fn take(
+    input: &mut JavaSettings,
+    out: &mut Output,
+) -> Result<EngineSettings, ConfigError> {
+    let mut engine = EngineSettings::default();
+    let mut request_timeout_set = false;
+    for (key, value) in input.take_prefixed(PREFIX) {
+        match key.as_str() {
+            REQUEST_TIMEOUT => {
+                engine.request_timeout = positive_millis(&key, &value, "must be at least 1 ms")?;
+                request_timeout_set = true;
+            }
+            RETRY_BACKOFF => engine.retry_backoff = millis(&key, &value)?,
+            RETRY_BACKOFF_MAX => engine.retry_backoff_max = millis(&key, &value)?,
+            RETRY_MAX_ATTEMPTS => {
+                engine.retry_max_attempts = value
+                    .parse()
+                    .ok()
+                    .filter(|attempts| *attempts >= 1)
+                    .ok_or_else(|| {
+                        invalid(
+                            &key,
+                            format!("`{value}` is not a whole number from 1 to {}", u32::MAX),
+                        )
+                    })?;
+            }
+            FAILURE_COOLDOWN => {
+                engine.failure_cooldown = positive_millis(
+                    &key,
+                    &value,
+                    "must be at least 1 ms; 0 would retry a failing cluster in a tight loop",
+                )?;
+            }
+            KEEPALIVE_INTERVAL => {
+                engine.keepalive_interval = positive_millis(
+                    &key,
+                    &value,
+                    "must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop",
+                )?;
+            }
+            _ => {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "unknown committer setting; the known ones are {}",
+                        KEYS.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    engine.retry_backoff = engine.retry_backoff.min(engine.retry_backoff_max);
+
+    if let Some(value) = input.take(DEFAULT_API_TIMEOUT) {
+        let timeout = millis(DEFAULT_API_TIMEOUT, &value)?;
+        if request_timeout_set {
+            out.leave_out(DEFAULT_API_TIMEOUT, OVERRIDDEN_BY_COMMITTER);
+        } else if timeout.is_zero() {
+            out.leave_out(DEFAULT_API_TIMEOUT, ZERO_REQUEST_TIMEOUT);
+        } else {
+            engine.request_timeout = timeout;
+        }
+    }
+    Ok(engine)
+}
+
+/// Milliseconds within Java's int range, which also keeps deadline arithmetic far from overflow.
+fn millis(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms <= i32::MAX as u64)
+        .map(Duration::from_millis)
+        .ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "`{value}` is not a whole number of milliseconds from 0 to {}",
+                    i32::MAX
+                ),
+            )
+        })
+}
+
+/// Like [`millis`], but zero is refused with `zero_reason`.
+fn positive_millis(key: &str, value: &str, zero_reason: &str) -> Result<Duration, ConfigError> {
+    match millis(key, value)? {
+        zero if zero.is_zero() => Err(invalid(key, zero_reason)),
+        duration => Ok(duration),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_support::{
+        assert_refusals, dropped_reason, translated, value, with_bootstrap, Reason::Contains,
+        Reason::Is,
+    };
+
+    #[test]
+    fn engine_defaults_are_the_documented_ones() {
+        let engine = EngineSettings::default();
+        assert_eq!(engine.request_timeout, Duration::from_secs(30));
+        assert_eq!(engine.retry_backoff, Duration::from_millis(200));
+        assert_eq!(engine.retry_backoff_max, Duration::from_secs(10));
+        assert_eq!(engine.retry_max_attempts, 8);
+        assert_eq!(engine.failure_cooldown, Duration::from_secs(60));
+        assert_eq!(engine.keepalive_interval, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn engine_settings_are_read_from_committer_keys() {
+        let t = translated(&with_bootstrap(&[
+            ("committer.request.timeout.ms", "15000"),
+            ("Committer.Retry.Backoff.Ms", "50"),
+            ("committer.retry.backoff.max.ms", "2000"),
+            ("committer.retry.max.attempts", "3"),
+            ("committer.failure.cooldown.ms", "1"),
+            ("committer.keepalive.interval.ms", "600000"),
+        ]));
+        assert_eq!(
+            t.engine,
+            EngineSettings {
+                request_timeout: Duration::from_millis(15000),
+                retry_backoff: Duration::from_millis(50),
+                retry_backoff_max: Duration::from_millis(2000),
+                retry_max_attempts: 3,
+                failure_cooldown: Duration::from_millis(1),
+                keepalive_interval: Duration::from_millis(600_000),
+            }
+        );
+        assert!(t
+            .client
+            .iter()
+            .all(|(key, _)| !key.starts_with("committer")));
+        assert!(t.dropped.is_empty(), "{:?}", t.dropped);
+    }
+
+    #[test]
+    fn one_attempt_means_no_retry() {
+        let t = translated(&with_bootstrap(&[("committer.retry.max.attempts", "1")]));
+        assert_eq!(t.engine.retry_max_attempts, 1);
+    }
+
+    #[test]
+    fn engine_settings_are_validated() {
+        let engine = |key, value| with_bootstrap(&[(key, value)]);
+        #[rustfmt::skip]
+        let rows = [
+            (
+                "a misspelt key, listing the known ones",
+                engine("committer.retry.backof.ms", "5"),
+                "committer.retry.backof.ms",
+                Is(
+                    "unknown committer setting; the known ones are committer.request.timeout.ms, \
+                    committer.retry.backoff.ms, committer.retry.backoff.max.ms, \
+                    committer.retry.max.attempts, committer.failure.cooldown.ms, \
+                    committer.keepalive.interval.ms",
+                ),
+            ),
+            ("negative milliseconds", engine("committer.retry.backoff.ms", "-1"), "committer.retry.backoff.ms", Contains("from 0 to 2147483647")),
+            ("milliseconds beyond Java's int", engine("committer.retry.backoff.ms", "2147483648"), "committer.retry.backoff.ms", Contains("from 0 to")),
+            ("fractional milliseconds", engine("committer.retry.backoff.ms", "1.5"), "committer.retry.backoff.ms", Contains("from 0 to")),
+            ("no request timeout", engine("committer.request.timeout.ms", "0"), "committer.request.timeout.ms", Contains("at least 1 ms")),
+            ("no attempt", engine("committer.retry.max.attempts", "0"), "committer.retry.max.attempts", Contains("from 1 to")),
+            ("attempts not a number", engine("committer.retry.max.attempts", "x"), "committer.retry.max.attempts", Contains("from 1 to")),
+            ("no cool-down: a tight retry loop", engine("committer.failure.cooldown.ms", "0"), "committer.failure.cooldown.ms", Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
+            ("no keep-alive interval: a tight commit loop", engine("committer.keepalive.interval.ms", "0"), "committer.keepalive.interval.ms", Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
+        ];
+        assert_refusals(&rows);
+    }
+
+    #[test]
+    fn retry_backoff_never_exceeds_its_maximum() {
+        let t = translated(&with_bootstrap(&[("committer.retry.backoff.ms", "20000")]));
+        assert_eq!(t.engine.retry_backoff, t.engine.retry_backoff_max);
+    }
+
+    #[test]
+    fn default_api_timeout_is_the_fallback_request_timeout() {
+        let default = EngineSettings::default().request_timeout;
+        // (label, settings, request timeout, why default.api.timeout.ms is dropped)
+        let cases = [
+            (
+                "used when committer.request.timeout.ms is not set",
+                vec![("default.api.timeout.ms", "45000")],
+                Duration::from_secs(45),
+                None,
+            ),
+            (
+                "overridden",
+                vec![
+                    ("default.api.timeout.ms", "45000"),
+                    ("committer.request.timeout.ms", "5000"),
+                ],
+                Duration::from_secs(5),
+                Some(OVERRIDDEN_BY_COMMITTER),
+            ),
+            (
+                "zero",
+                vec![("default.api.timeout.ms", "0")],
+                default,
+                Some(ZERO_REQUEST_TIMEOUT),
+            ),
+        ];
+        for (label, pairs, timeout, reason) in cases {
+            let t = translated(&with_bootstrap(&pairs));
+            assert_eq!(t.engine.request_timeout, timeout, "{label}");
+            assert_eq!(
+                dropped_reason(&t, "default.api.timeout.ms"),
+                reason,
+                "{label}"
+            );
+            assert_eq!(t.dropped.len(), usize::from(reason.is_some()), "{label}");
+            assert_eq!(value(&t, "default.api.timeout.ms"), None, "{label}");
+        }
+    }
+}
