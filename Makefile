@@ -52,8 +52,10 @@ test-rust:
 test-fuzz-short:
 	rust/fuzz/run.sh 15
 
+# The JVM API suite runs with -Xcheck:jni; any JNI warning it prints fails the run.
 test-jvm:
-	$(SBT) core/test
+	$(SBT) core/test 2>&1 | tee $(CACHE)/core-test.log
+	tests/check-jni-warnings.sh $(CACHE)/core-test.log
 	$(SBT) -Dspark.test.version=$(SPARK_3) "++2.12 spark/test"
 	$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test"
 

@@ -107,9 +107,13 @@ lazy val core = (project in file("scala/core"))
       library
     },
     Compile / resourceGenerators += Def.task {
-      val bundled = (Compile / resourceManaged).value / NativePlatform.resourcePath()
-      IO.copyFile(nativeLibrary.value, bundled)
-      Seq(bundled)
+      val library = nativeLibrary.value
+      val bundledLibrary = (Compile / resourceManaged).value / NativePlatform.resourcePath()
+      val bundledHelper = (Compile / resourceManaged).value / NativePlatform.helperResourcePath()
+      IO.copyFile(library, bundledLibrary)
+      // The helper executable cargo built beside the library (librdkafka runs in it, outside the JVM).
+      IO.copyFile(library.getParentFile / NativePlatform.HELPER_FILE_NAME, bundledHelper)
+      Seq(bundledLibrary, bundledHelper)
     }.taskValue,
     libraryDependencies ++= Seq(
       "com.github.sbt" % "junit-interface" % "0.13.3" % Test,

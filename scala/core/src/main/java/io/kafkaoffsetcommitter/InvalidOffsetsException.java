@@ -1,6 +1,6 @@
 package io.kafkaoffsetcommitter;
 
-/** Malformed end offsets, an empty group id or oversized commit metadata. */
+/** Malformed end offsets or oversized commit metadata. */
 public class InvalidOffsetsException extends OffsetCommitterException {
     private static final long serialVersionUID = 1L;
 

@@ -24,4 +24,16 @@ final class NativeBridge {
     static native void shutdownAll(long timeoutMs);
 
     static native String[] drainLogs(long waitMs);
+
+    /** Runs the helper executable at {@code path} (an override, or the file beside an overriding library). */
+    static native void useHelper(String path);
+
+    /**
+     * Installs the helper from its bytes (the jar's copy) in an in-memory file, else in
+     * {@code fallbackDirectory}; returns where it runs from.
+     */
+    static native String installHelper(byte[] image, String fallbackDirectory);
+
+    /** Test-only: {@code abort} or {@code segfault} crash the helper at its next commit; {@code panic} panics here. */
+    static native void injectFault(long handle, String kind);
 }

@@ -39,6 +39,17 @@ public final class NativePlatform {
         return RESOURCE_ROOT + "/" + folder() + "/" + libraryFileName();
     }
 
+    /**
+     * The helper executable that runs librdkafka outside the JVM; it sits beside the library, in the jar
+     * and wherever an overriding library path points.
+     */
+    public static final String HELPER_FILE_NAME = "kafka-offset-committer-helper";
+
+    /** Where the jar carries the helper executable for this platform. */
+    public static String helperResourcePath() {
+        return RESOURCE_ROOT + "/" + folder() + "/" + HELPER_FILE_NAME;
+    }
+
     static String folder(String osName, String osArch, boolean muslLibc) {
         String os = normalizeOs(osName);
         return (muslLibc ? os + "-musl" : os) + "-" + normalizeArch(osArch);

@@ -30,8 +30,12 @@ public final class OffsetCommitter implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private long handle;
 
+    // Releases the native side if this committer becomes unreachable without close().
+    private final LeakGuard leakGuard;
+
     private OffsetCommitter(long handle) {
         this.handle = handle;
+        this.leakGuard = LeakGuard.watch(this, handle);
     }
 
     /**
@@ -129,6 +133,17 @@ public final class OffsetCommitter implements AutoCloseable {
 
     /** Flushes up to {@code timeout}, then releases the committer. Returns the flush result; idempotent. */
     public boolean close(Duration timeout) {
+        // Flush under the read lock, so concurrent commitAsync calls go on meanwhile; only the hand-over
+        // of the handle takes the write lock, and it does not wait on the network.
+        lock.readLock().lock();
+        try {
+            if (handle == 0) {
+                return true;
+            }
+            NativeBridge.flush(handle, timeout.toMillis());
+        } finally {
+            lock.readLock().unlock();
+        }
         lock.writeLock().lock();
         try {
             if (handle == 0) {
@@ -136,7 +151,8 @@ public final class OffsetCommitter implements AutoCloseable {
             }
             long closing = handle;
             handle = 0;
-            return NativeBridge.close(closing, timeout.toMillis());
+            leakGuard.closed();
+            return NativeBridge.close(closing, 0);
         } finally {
             lock.writeLock().unlock();
         }
@@ -145,6 +161,34 @@ public final class OffsetCommitter implements AutoCloseable {
     @Override
     public void close() {
         close(DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    /** How many times the helper process of this committer's cluster was restarted after it died. */
+    public long helperRestarts() {
+        return ((Number) helperField("restarts")).longValue();
+    }
+
+    /** How the last helper process of this cluster ended (e.g. killed by SIGABRT), or null if none has. */
+    @SuppressWarnings("unchecked")
+    public String helperLastExit() {
+        Map<String, Object> lastExit = (Map<String, Object>) helperField("lastExit");
+        return lastExit == null ? null : (String) lastExit.get("description");
+    }
+
+    @SuppressWarnings("unchecked")
+    private Object helperField(String name) {
+        Map<String, Object> document = (Map<String, Object>) Json.parse(statusJson());
+        return ((Map<String, Object>) document.get("helper")).get(name);
+    }
+
+    /** Test-only: see {@link NativeBridge#injectFault}. */
+    void injectFault(String kind) {
+        lock.readLock().lock();
+        try {
+            NativeBridge.injectFault(openHandle(), kind);
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     private long openHandle() {

@@ -1,0 +1,214 @@
+package io.kafkaoffsetcommitter;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * librdkafka runs in a helper process: whatever kills the helper (an abort as librdkafka's assertions do, a
+ * segmentation fault, kill -9) leaves this JVM running, the helper is restarted, the commits resume and the
+ * status says so; and a JVM killed with -9 leaves no helper behind. Real broker, real processes.
+ */
+public class HelperContainmentTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static String bootstrap;
+    private static Admin admin;
+
+    @BeforeClass
+    public static void connect() {
+        bootstrap = System.getenv("KAFKA_BOOTSTRAP");
+        if (bootstrap == null) {
+            throw new IllegalStateException("KAFKA_BOOTSTRAP is not set: run through `make test` or tests/with-broker.sh");
+        }
+        Properties properties = new Properties();
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        admin = Admin.create(properties);
+    }
+
+    @AfterClass
+    public static void disconnect() {
+        if (admin != null) {
+            admin.close();
+        }
+    }
+
+    private static String createTopic() throws Exception {
+        String topic = "containment-" + UUID.randomUUID();
+        admin.createTopics(Collections.singleton(new NewTopic(topic, 2, (short) 1))).all().get();
+        return topic;
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> committed(String group) throws Exception {
+        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+    }
+
+    /** A committer with its own cluster identity (client.id), so it gets a helper of its own. */
+    private static OffsetCommitter committer(String clientId) {
+        Map<String, String> settings = new HashMap<>();
+        settings.put("bootstrap.servers", bootstrap);
+        settings.put("client.id", clientId);
+        return OffsetCommitter.create(settings);
+    }
+
+    private static long helperPid(OffsetCommitter committer) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> helper = (Map<String, Object>) ((Map<String, Object>) Json.parse(committer.statusJson())).get("helper");
+        Object pid = helper.get("pid");
+        return pid == null ? -1 : ((Number) pid).longValue();
+    }
+
+    private static String offsets(String topic, long offset) {
+        return "{\"" + topic + "\":{\"0\":" + offset + ",\"1\":" + (offset + 1) + "}}";
+    }
+
+    private static void assertCommitted(String group, String topic, long offset) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> offsets = committed(group);
+        assertEquals(offset, offsets.get(new TopicPartition(topic, 0)).offset());
+        assertEquals(offset + 1, offsets.get(new TopicPartition(topic, 1)).offset());
+    }
+
+    /** The helper dies in the given way while a commit is in flight; the JVM lives and the commits land. */
+    private void survivesHelperDeath(String fault, String expectedExit) throws Exception {
+        String topic = createTopic();
+        String group = "containment-" + fault + "-" + UUID.randomUUID();
+        try (OffsetCommitter committer = committer("containment-" + fault)) {
+            committer.commitAsync(group, offsets(topic, 10), "");
+            assertTrue(committer.flush(WAIT));
+            long firstHelper = helperPid(committer);
+            committer.injectFault(fault);
+            committer.commitAsync(group, offsets(topic, 20), "");
+            // The helper crashed right after the commit reached librdkafka; the new one got it again.
+            assertTrue("the re-sent commit lands", committer.flush(WAIT));
+            assertCommitted(group, topic, 20);
+            assertEquals(1, committer.helperRestarts());
+            assertTrue(committer.helperLastExit(), committer.helperLastExit().contains(expectedExit));
+            assertNotEquals(firstHelper, helperPid(committer));
+            committer.commitAsync(group, offsets(topic, 30), "");
+            assertTrue(committer.flush(WAIT));
+            assertCommitted(group, topic, 30);
+        }
+    }
+
+    @Test
+    public void anAbortInTheHelperLeavesTheJvmRunningAndCommitsResume() throws Exception {
+        survivesHelperDeath("abort", "SIGABRT");
+    }
+
+    @Test
+    public void aSegfaultInTheHelperLeavesTheJvmRunningAndCommitsResume() throws Exception {
+        survivesHelperDeath("segfault", "SIGSEGV");
+    }
+
+    @Test
+    public void killingTheHelperLeavesTheJvmRunningAndCommitsResume() throws Exception {
+        String topic = createTopic();
+        String group = "containment-kill-" + UUID.randomUUID();
+        try (OffsetCommitter committer = committer("containment-kill")) {
+            committer.commitAsync(group, offsets(topic, 5), "");
+            assertTrue(committer.flush(WAIT));
+            long helper = helperPid(committer);
+            Process kill = new ProcessBuilder("kill", "-9", Long.toString(helper)).inheritIO().start();
+            assertEquals(0, kill.waitFor());
+            committer.commitAsync(group, offsets(topic, 6), "");
+            assertTrue(committer.flush(WAIT));
+            assertCommitted(group, topic, 6);
+            assertEquals(1, committer.helperRestarts());
+            assertTrue(committer.helperLastExit(), committer.helperLastExit().contains("SIGKILL"));
+        }
+    }
+
+    @Test
+    public void aPanicInsideANativeCallIsAJavaExceptionAndOtherGroupsGoOn() throws Exception {
+        String topic = createTopic();
+        String group = "containment-panic-" + UUID.randomUUID();
+        try (OffsetCommitter committer = committer("containment-panic")) {
+            OffsetCommitterException panic = assertThrows(OffsetCommitterException.class, () -> committer.injectFault("panic"));
+            assertTrue(panic.getMessage(), panic.getMessage().contains("injected panic"));
+            committer.commitAsync(group, offsets(topic, 8), "");
+            assertTrue(committer.flush(WAIT));
+            assertCommitted(group, topic, 8);
+            assertEquals(0, committer.helperRestarts());
+        }
+    }
+
+    /** Run in a child JVM by {@link #aJvmKilledWithSignalNineLeavesNoHelperBehind}: opens a committer, prints its helper's pid, waits. */
+    public static void main(String[] args) throws Exception {
+        bootstrap = args[0];
+        OffsetCommitter committer = committer("containment-orphan");
+        String jvmPid = java.lang.management.ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+        System.out.println("helper-pid " + helperPid(committer) + " jvm-pid " + jvmPid);
+        System.out.flush();
+        Thread.sleep(TimeUnit.MINUTES.toMillis(5));
+    }
+
+    @Test
+    public void aJvmKilledWithSignalNineLeavesNoHelperBehind() throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        for (String property : new String[] {NativeLoader.PATH_PROPERTY, "koc.test.native.library"}) {
+            if (System.getProperty(property) != null) {
+                command.add("-D" + property + "=" + System.getProperty(property));
+            }
+        }
+        command.add(HelperContainmentTest.class.getName());
+        command.add(bootstrap);
+        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long helper;
+        try (BufferedReader output = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line = output.readLine();
+            assertNotNull("the child JVM printed nothing", line);
+            assertTrue(line, line.startsWith("helper-pid "));
+            String[] words = line.split(" ");
+            helper = Long.parseLong(words[1]);
+            assertTrue("the helper runs", alive(helper));
+            Process kill = new ProcessBuilder("kill", "-9", words[3]).inheritIO().start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (alive(helper) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue("helper " + helper + " outlived its JVM", !alive(helper));
+    }
+
+    /** Whether a process runs (exists and is not a zombie waiting to be reaped). */
+    private static boolean alive(long pid) throws java.io.IOException {
+        java.nio.file.Path stat = java.nio.file.Paths.get("/proc/" + pid + "/stat");
+        if (!java.nio.file.Files.exists(stat)) {
+            return false;
+        }
+        try {
+            String text = new String(java.nio.file.Files.readAllBytes(stat), StandardCharsets.UTF_8);
+            return text.charAt(text.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
+        }
+    }
+}
