@@ -37,10 +37,9 @@ pub struct CommitterContext {
 impl ClientContext for CommitterContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         let level = match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => Level::Error,
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                Level::Error
+            }
             RDKafkaLogLevel::Warning => Level::Warn,
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
             RDKafkaLogLevel::Debug => Level::Debug,
@@ -118,8 +117,7 @@ impl AdminConnection {
             last_permanent_error: Mutex::new(None),
             last_logged_error: Mutex::new(None),
         };
-        let client: BaseProducer<CommitterContext> =
-            config.create_with_context(context).map_err(|e| e.to_string())?;
+        let client: BaseProducer<CommitterContext> = config.create_with_context(context).map_err(|e| e.to_string())?;
         let wake = Box::into_raw(Box::new(wake));
         // SAFETY: the client pointer is valid for the client's lifetime; the queues and the
         // callback are torn down in `Drop` before the client.
@@ -143,15 +141,24 @@ impl AdminConnection {
         for mut element in partitions.elements() {
             element.set_metadata(&request.metadata);
         }
-        let group = CString::new(request.group.as_str()).map_err(|_| "group id contains a NUL character".to_string())?;
+        let group =
+            CString::new(request.group.as_str()).map_err(|_| "group id contains a NUL character".to_string())?;
         let timeout_ms = i32::try_from(request.timeout_ms).unwrap_or(i32::MAX);
         let mut errstr = [0 as c_char; 256];
         // SAFETY: every pointer passed is valid for the call; librdkafka copies the request and
         // the options, so both are destroyed right after it returns.
         unsafe {
             let rk = self.client.client().native_ptr();
-            let options = rdsys::rd_kafka_AdminOptions_new(rk, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-            let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr.as_mut_ptr(), errstr.len());
+            let options = rdsys::rd_kafka_AdminOptions_new(
+                rk,
+                rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS,
+            );
+            let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(
+                options,
+                timeout_ms,
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            );
             if set != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
                 rdsys::rd_kafka_AdminOptions_destroy(options);
                 return Err(CStr::from_ptr(errstr.as_ptr()).to_string_lossy().into_owned());

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
-use jni::sys::{jboolean, jlong};
 use jni::strings::JNIString;
+use jni::sys::{jboolean, jlong};
 use jni::{jni_str, Env, EnvUnowned};
 
 use crate::config::ConfigError;

@@ -57,10 +57,7 @@ pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsErro
         let topic = parser.string()?;
         check_topic_name(&topic)?;
         if !seen_topics.insert(topic.clone()) {
-            return Err(OffsetsError(format!(
-                "topic {} appears twice (byte {topic_at})",
-                quoted(&topic)
-            )));
+            return Err(OffsetsError(format!("topic {} appears twice (byte {topic_at})", quoted(&topic))));
         }
         parser.expect_byte(b':')?;
         parser.expect_object_start(&format!("topic {}", quoted(&topic)))?;
@@ -71,11 +68,7 @@ pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsErro
             let partition = partition_number(&topic, &key)?;
             parser.expect_byte(b':')?;
             let offset = parser.offset(&topic, partition)?;
-            offsets.push(PartitionOffset {
-                topic: topic.clone(),
-                partition,
-                offset,
-            });
+            offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
             more_partitions = parser.comma_or_object_end()?;
         }
         check_unique_partitions(&topic, &mut offsets[first_of_topic..])?;
@@ -108,10 +101,7 @@ pub fn validate_metadata(metadata: &str) -> Result<(), OffsetsError> {
 pub fn offsets_to_json(offsets: &[PartitionOffset]) -> String {
     let mut by_topic: BTreeMap<&str, BTreeMap<i32, i64>> = BTreeMap::new();
     for entry in offsets {
-        by_topic
-            .entry(&entry.topic)
-            .or_default()
-            .insert(entry.partition, entry.offset);
+        by_topic.entry(&entry.topic).or_default().insert(entry.partition, entry.offset);
     }
     let mut json = String::from("{");
     for (topic_index, (topic, partitions)) in by_topic.iter().enumerate() {
@@ -149,10 +139,7 @@ fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
         return Err(OffsetsError("a topic name is empty".to_string()));
     }
     if topic == "." || topic == ".." {
-        return Err(OffsetsError(format!(
-            "topic name {} is not allowed by Kafka",
-            quoted(topic)
-        )));
+        return Err(OffsetsError(format!("topic name {} is not allowed by Kafka", quoted(topic))));
     }
     if topic.len() > MAX_TOPIC_NAME_CHARS {
         return Err(OffsetsError(format!(
@@ -180,39 +167,21 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
             return Err(OffsetsError(format!("{} is negative", at_fault())));
         }
     }
-    let canonical = !key.is_empty()
-        && key.bytes().all(|b| b.is_ascii_digit())
-        && (key == "0" || !key.starts_with('0'));
+    let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
-        return Err(OffsetsError(format!(
-            "{} is not a plain decimal partition number",
-            at_fault()
-        )));
+        return Err(OffsetsError(format!("{} is not a plain decimal partition number", at_fault())));
     }
-    key.parse::<i32>().map_err(|_| {
-        OffsetsError(format!(
-            "{} exceeds the largest partition number {}",
-            at_fault(),
-            i32::MAX
-        ))
-    })
+    key.parse::<i32>()
+        .map_err(|_| OffsetsError(format!("{} exceeds the largest partition number {}", at_fault(), i32::MAX)))
 }
 
 /// `partitions` holds one topic's entries; sorting them lets neighbours reveal a duplicate.
-fn check_unique_partitions(
-    topic: &str,
-    partitions: &mut [PartitionOffset],
-) -> Result<(), OffsetsError> {
+fn check_unique_partitions(topic: &str, partitions: &mut [PartitionOffset]) -> Result<(), OffsetsError> {
     partitions.sort_unstable_by_key(|entry| entry.partition);
-    match partitions
-        .windows(2)
-        .find(|pair| pair[0].partition == pair[1].partition)
-    {
-        Some(pair) => Err(OffsetsError(format!(
-            "partition {} of topic {} appears twice",
-            pair[0].partition,
-            quoted(topic)
-        ))),
+    match partitions.windows(2).find(|pair| pair[0].partition == pair[1].partition) {
+        Some(pair) => {
+            Err(OffsetsError(format!("partition {} of topic {} appears twice", pair[0].partition, quoted(topic))))
+        }
         None => Ok(()),
     }
 }
@@ -256,10 +225,7 @@ impl Parser<'_> {
     fn syntax_error(&self, expected: &str) -> OffsetsError {
         match self.bytes().get(self.pos) {
             None => OffsetsError(format!("the JSON ends early, expected {expected}")),
-            Some(_) => OffsetsError(format!(
-                "invalid JSON at byte {}: expected {expected}",
-                self.pos
-            )),
+            Some(_) => OffsetsError(format!("invalid JSON at byte {}: expected {expected}", self.pos)),
         }
     }
 
@@ -279,9 +245,7 @@ impl Parser<'_> {
             return Ok(());
         }
         match next.and_then(value_kind) {
-            Some(kind) => Err(OffsetsError(format!(
-                "{what} must be a JSON object, found {kind}"
-            ))),
+            Some(kind) => Err(OffsetsError(format!("{what} must be a JSON object, found {kind}"))),
             None => Err(self.syntax_error(&format!("a JSON object for {what}"))),
         }
     }
@@ -313,10 +277,7 @@ impl Parser<'_> {
     fn expect_end(&mut self) -> Result<(), OffsetsError> {
         match self.peek() {
             None => Ok(()),
-            Some(_) => Err(OffsetsError(format!(
-                "unexpected content after the JSON object at byte {}",
-                self.pos
-            ))),
+            Some(_) => Err(OffsetsError(format!("unexpected content after the JSON object at byte {}", self.pos))),
         }
     }
 
@@ -407,21 +368,14 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => {}
             Some(byte) => {
                 let found = value_kind(byte).unwrap_or("invalid JSON");
-                return Err(OffsetsError(format!(
-                    "{} must be an integer, found {found}",
-                    at_fault()
-                )));
+                return Err(OffsetsError(format!("{} must be an integer, found {found}", at_fault())));
             }
             None => return Err(self.syntax_error("an offset")),
         }
         let number = self.number_token()?;
         let fractional = number.contains(['.', 'e', 'E']);
         if fractional {
-            return Err(OffsetsError(format!(
-                "{} must be an integer, found {}",
-                at_fault(),
-                quoted(number)
-            )));
+            return Err(OffsetsError(format!("{} must be an integer, found {}", at_fault(), quoted(number))));
         }
         if number.starts_with('-') {
             return Err(OffsetsError(format!(
@@ -507,11 +461,7 @@ mod tests {
     use super::*;
 
     fn offset(topic: &str, partition: i32, offset: i64) -> PartitionOffset {
-        PartitionOffset {
-            topic: topic.to_string(),
-            partition,
-            offset,
-        }
+        PartitionOffset { topic: topic.to_string(), partition, offset }
     }
 
     fn parse_error(json: &str) -> String {
@@ -524,15 +474,7 @@ mod tests {
     #[test]
     fn parses_spark_offsets_sorted_by_topic_then_partition() {
         let parsed = parse_end_offsets(r#"{"b":{"1":456,"0":123},"a":{"10":7,"2":9}}"#).unwrap();
-        assert_eq!(
-            parsed,
-            vec![
-                offset("a", 2, 9),
-                offset("a", 10, 7),
-                offset("b", 0, 123),
-                offset("b", 1, 456)
-            ]
-        );
+        assert_eq!(parsed, vec![offset("a", 2, 9), offset("a", 10, 7), offset("b", 0, 123), offset("b", 1, 456)]);
     }
 
     #[test]
@@ -555,30 +497,18 @@ mod tests {
     #[test]
     fn accepts_extreme_values() {
         let json = format!(r#"{{"t":{{"{}":{},"0":0}}}}"#, i32::MAX, i64::MAX);
-        assert_eq!(
-            parse_end_offsets(&json).unwrap(),
-            vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)]
-        );
+        assert_eq!(parse_end_offsets(&json).unwrap(), vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)]);
     }
 
     #[test]
     fn accepts_escaped_topic_names() {
-        assert_eq!(
-            parse_end_offsets(r#"{"a\u002eb":{"0":1}}"#).unwrap(),
-            vec![offset("a.b", 0, 1)]
-        );
+        assert_eq!(parse_end_offsets(r#"{"a\u002eb":{"0":1}}"#).unwrap(), vec![offset("a.b", 0, 1)]);
     }
 
     #[test]
     fn parses_thousands_of_partitions() {
-        let partitions: Vec<String> = (0..5000)
-            .rev()
-            .map(|p| format!("\"{p}\":{}", p * 3))
-            .collect();
-        let json = format!(
-            r#"{{"big":{{{}}},"small":{{"0":1}}}}"#,
-            partitions.join(",")
-        );
+        let partitions: Vec<String> = (0..5000).rev().map(|p| format!("\"{p}\":{}", p * 3)).collect();
+        let json = format!(r#"{{"big":{{{}}},"small":{{"0":1}}}}"#, partitions.join(","));
         let parsed = parse_end_offsets(&json).unwrap();
         assert_eq!(parsed.len(), 5001);
         assert_eq!(parsed[0], offset("big", 0, 0));
@@ -599,10 +529,7 @@ mod tests {
     #[test]
     fn rejects_topic_values_that_are_not_objects() {
         let message = parse_error(r#"{"t":5}"#);
-        assert!(
-            message.contains("topic `t` must be a JSON object, found a number"),
-            "{message}"
-        );
+        assert!(message.contains("topic `t` must be a JSON object, found a number"), "{message}");
         assert!(parse_error(r#"{"t":[1]}"#).contains("found an array"));
         assert!(parse_error(r#"{"t":null}"#).contains("found null"));
     }
@@ -610,14 +537,8 @@ mod tests {
     #[test]
     fn rejects_bad_partition_keys() {
         let message = parse_error(r#"{"t":{"x":1}}"#);
-        assert!(
-            message.contains("partition key `x` of topic `t`"),
-            "{message}"
-        );
-        assert!(
-            message.contains("not a plain decimal partition number"),
-            "{message}"
-        );
+        assert!(message.contains("partition key `x` of topic `t`"), "{message}");
+        assert!(message.contains("not a plain decimal partition number"), "{message}");
         assert!(parse_error(r#"{"t":{"-1":1}}"#).contains("`-1` of topic `t` is negative"));
         assert!(parse_error(r#"{"t":{"":1}}"#).contains("not a plain decimal"));
         assert!(parse_error(r#"{"t":{"01":1}}"#).contains("not a plain decimal"));
@@ -625,19 +546,13 @@ mod tests {
         assert!(parse_error(r#"{"t":{" 1":1}}"#).contains("not a plain decimal"));
         assert!(parse_error(r#"{"t":{"1.0":1}}"#).contains("not a plain decimal"));
         let too_big = parse_error(r#"{"t":{"2147483648":1}}"#);
-        assert!(
-            too_big.contains("exceeds the largest partition number 2147483647"),
-            "{too_big}"
-        );
+        assert!(too_big.contains("exceeds the largest partition number 2147483647"), "{too_big}");
     }
 
     #[test]
     fn rejects_offsets_that_are_not_integers() {
         let message = parse_error(r#"{"t":{"3":1.5}}"#);
-        assert!(
-            message.contains("offset of topic `t` partition 3 must be an integer, found `1.5`"),
-            "{message}"
-        );
+        assert!(message.contains("offset of topic `t` partition 3 must be an integer, found `1.5`"), "{message}");
         assert!(parse_error(r#"{"t":{"0":1e3}}"#).contains("found `1e3`"));
         assert!(parse_error(r#"{"t":{"0":1.0}}"#).contains("found `1.0`"));
         assert!(parse_error(r#"{"t":{"0":"5"}}"#).contains("found a string"));
@@ -653,10 +568,7 @@ mod tests {
     #[test]
     fn rejects_negative_offsets_explaining_why() {
         let message = parse_error(r#"{"t":{"0":-1}}"#);
-        assert!(
-            message.contains("offset of topic `t` partition 0 is `-1`"),
-            "{message}"
-        );
+        assert!(message.contains("offset of topic `t` partition 0 is `-1`"), "{message}");
         assert!(message.contains("never negative"), "{message}");
         assert!(message.contains("starting offsets"), "{message}");
         assert!(parse_error(r#"{"t":{"0":-2}}"#).contains("never negative"));
@@ -665,10 +577,7 @@ mod tests {
     #[test]
     fn rejects_offsets_beyond_i64() {
         let message = parse_error(r#"{"t":{"0":9223372036854775808}}"#);
-        assert!(
-            message.contains("larger than the largest Kafka offset"),
-            "{message}"
-        );
+        assert!(message.contains("larger than the largest Kafka offset"), "{message}");
     }
 
     #[test]
@@ -678,14 +587,8 @@ mod tests {
         assert!(parse_error(r#"{"a b":{"0":1}}"#).contains("characters Kafka does not allow"));
         let long = "t".repeat(250);
         let message = parse_error(&format!(r#"{{"{long}":{{"0":1}}}}"#));
-        assert!(
-            message.contains("longer than Kafka's limit of 249"),
-            "{message}"
-        );
-        assert!(
-            message.len() < 200,
-            "long names are shortened in messages: {message}"
-        );
+        assert!(message.contains("longer than Kafka's limit of 249"), "{message}");
+        assert!(message.len() < 200, "long names are shortened in messages: {message}");
         assert!(parse_end_offsets(&format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(249))).is_ok());
     }
 
@@ -698,10 +601,7 @@ mod tests {
     #[test]
     fn rejects_duplicate_partitions() {
         let message = parse_error(r#"{"t":{"1":1,"0":3,"1":2}}"#);
-        assert!(
-            message.contains("partition 1 of topic `t` appears twice"),
-            "{message}"
-        );
+        assert!(message.contains("partition 1 of topic `t` appears twice"), "{message}");
     }
 
     #[test]
@@ -732,12 +632,7 @@ mod tests {
 
     #[test]
     fn renders_spark_shape_in_order() {
-        let json = offsets_to_json(&[
-            offset("b", 1, 456),
-            offset("a", 10, 7),
-            offset("b", 0, 123),
-            offset("a", 2, 9),
-        ]);
+        let json = offsets_to_json(&[offset("b", 1, 456), offset("a", 10, 7), offset("b", 0, 123), offset("a", 2, 9)]);
         assert_eq!(json, r#"{"a":{"2":9,"10":7},"b":{"0":123,"1":456}}"#);
         assert_eq!(offsets_to_json(&[]), "{}");
     }
@@ -760,9 +655,7 @@ mod tests {
     fn metadata_up_to_the_broker_default_limit_is_accepted() {
         assert!(validate_metadata("").is_ok());
         assert!(validate_metadata(&"m".repeat(MAX_METADATA_BYTES)).is_ok());
-        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1))
-            .unwrap_err()
-            .to_string();
+        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1)).unwrap_err().to_string();
         assert!(message.contains("4097 bytes"), "{message}");
         assert!(message.contains("offset.metadata.max.bytes"), "{message}");
     }
@@ -803,10 +696,7 @@ mod tests {
             let topic: String = (0..name_len)
                 .map(|_| char::from(TOPIC_CHARS[random.below(TOPIC_CHARS.len() as u64) as usize]))
                 .collect();
-            if topic == "."
-                || topic == ".."
-                || offsets.iter().any(|o: &PartitionOffset| o.topic == topic)
-            {
+            if topic == "." || topic == ".." || offsets.iter().any(|o: &PartitionOffset| o.topic == topic) {
                 continue;
             }
             let mut partitions = HashSet::new();
@@ -821,11 +711,7 @@ mod tests {
                     _ => (random.next() >> random.below(64)) as i64 & i64::MAX,
                 };
                 if partitions.insert(partition) {
-                    offsets.push(PartitionOffset {
-                        topic: topic.clone(),
-                        partition,
-                        offset,
-                    });
+                    offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
                 }
             }
         }
@@ -876,11 +762,7 @@ mod tests {
             offsets.sort();
             assert_eq!(parse_end_offsets(&shuffled).unwrap(), offsets, "{shuffled}");
             let canonical = offsets_to_json(&offsets);
-            assert_eq!(
-                parse_end_offsets(&canonical).unwrap(),
-                offsets,
-                "{canonical}"
-            );
+            assert_eq!(parse_end_offsets(&canonical).unwrap(), offsets, "{canonical}");
             let value: serde_json::Value = serde_json::from_str(&canonical).unwrap();
             assert_eq!(value.as_object().unwrap().len(), {
                 let mut topics: Vec<&str> = offsets.iter().map(|o| o.topic.as_str()).collect();

@@ -37,7 +37,13 @@ pub fn process_thread_count(pid: u32) -> usize {
 }
 
 /// Reads a group's committed offsets with a separate librdkafka consumer (never part of the group).
-pub fn committed_offsets(bootstrap: &str, extra: &[(&str, &str)], group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+pub fn committed_offsets(
+    bootstrap: &str,
+    extra: &[(&str, &str)],
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> Vec<i64> {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap).set("group.id", group);
     for (key, value) in extra {

@@ -72,7 +72,10 @@ fn retriable_errors_are_retried_until_the_commit_lands() {
     let cluster = cluster_with_topic("flaky", 1);
     cluster.request_errors(
         RDKafkaApiKey::OffsetCommit,
-        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT],
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+        ],
     );
     let committer = open(&cluster.bootstrap_servers(), &[("committer.retry.backoff.ms", "10")]);
     committer.commit_async("g5", &offsets_json("flaky", &[42]), "").unwrap();
@@ -83,7 +86,8 @@ fn retriable_errors_are_retried_until_the_commit_lands() {
 #[test]
 fn permanent_errors_are_reported_and_the_offsets_kept_for_later() {
     let cluster = cluster_with_topic("denied", 1);
-    cluster.request_errors(RDKafkaApiKey::OffsetCommit, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED]);
+    cluster
+        .request_errors(RDKafkaApiKey::OffsetCommit, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED]);
     let committer = open(&cluster.bootstrap_servers(), &[("committer.failure.cooldown.ms", "500")]);
     let outcome = committer.commit_sync("g6", &offsets_json("denied", &[3]), "", WAIT).unwrap();
     assert_eq!(outcome.partitions[0].error.as_ref().map(|e| e.0.as_str()), Some("GroupAuthorizationFailed"));

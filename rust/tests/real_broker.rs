@@ -51,7 +51,8 @@ fn commits_to_a_real_broker_and_reads_back_independently() {
     let topic = unique("orders");
     create_topic(&bootstrap, &topic, 3);
     let committer = open(&bootstrap, &[]);
-    let outcome = committer.commit_sync("real-g1", &offsets_json(&topic, &[11, 22, 33]), "{\"batch\":7}", WAIT).unwrap();
+    let outcome =
+        committer.commit_sync("real-g1", &offsets_json(&topic, &[11, 22, 33]), "{\"batch\":7}", WAIT).unwrap();
     assert!(outcome.partitions.iter().all(|p| p.error.is_none()), "{outcome:?}");
     assert_eq!(committed_offsets(&bootstrap, &[], "real-g1", &topic, 3), vec![11, 22, 33]);
     committer.commit_async("real-g1", &offsets_json(&topic, &[12, 22, 40]), "{\"batch\":8}").unwrap();
@@ -95,12 +96,16 @@ fn sasl_plain_commits_and_acls_are_enforced() {
     let allowed_group = unique("alice-group");
     let outcome = committer.commit_sync(&allowed_group, &offsets_json(&allowed_topic, &[5]), "", WAIT).unwrap();
     assert!(outcome.partitions[0].error.is_none(), "{outcome:?}");
-    assert_eq!(committed_offsets(&sasl_bootstrap, &librdkafka_admin_login(), &allowed_group, &allowed_topic, 1), vec![5]);
+    assert_eq!(
+        committed_offsets(&sasl_bootstrap, &librdkafka_admin_login(), &allowed_group, &allowed_topic, 1),
+        vec![5]
+    );
 
     let outcome = committer.commit_sync(&unique("other-group"), &offsets_json(&allowed_topic, &[5]), "", WAIT).unwrap();
     assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed", "{outcome:?}");
 
-    let outcome = committer.commit_sync(&unique("alice-group"), &offsets_json(&forbidden_topic, &[5]), "", WAIT).unwrap();
+    let outcome =
+        committer.commit_sync(&unique("alice-group"), &offsets_json(&forbidden_topic, &[5]), "", WAIT).unwrap();
     assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "TopicAuthorizationFailed", "{outcome:?}");
 }
 

@@ -16,9 +16,7 @@ pub struct ClientSettings {
 impl ClientSettings {
     /// Every setting with its clear value, for building librdkafka's configuration.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
-            .iter()
-            .map(|(key, value)| (*key, value.expose()))
+        self.entries.iter().map(|(key, value)| (*key, value.expose()))
     }
 
     pub fn get(&self, key: &str) -> Option<&ConfigValue> {
@@ -38,9 +36,7 @@ impl ClientSettings {
             .map(|(key, value)| {
                 let shown = match value {
                     ConfigValue::Secret(secret) => secret.fingerprint(),
-                    ConfigValue::Plain(servers) if *key == BOOTSTRAP_SERVERS => {
-                        normalised_server_list(servers)
-                    }
+                    ConfigValue::Plain(servers) if *key == BOOTSTRAP_SERVERS => normalised_server_list(servers),
                     ConfigValue::Plain(plain) => plain.clone(),
                 };
                 (key.to_string(), serde_json::Value::String(shown))
@@ -69,10 +65,8 @@ impl fmt::Debug for ClientSettings {
 }
 
 fn is_identity_key(key: &str) -> bool {
-    matches!(
-        key,
-        BOOTSTRAP_SERVERS | CLIENT_ID | DNS_LOOKUP | SecurityProtocol::KEY
-    ) || key.starts_with("ssl.")
+    matches!(key, BOOTSTRAP_SERVERS | CLIENT_ID | DNS_LOOKUP | SecurityProtocol::KEY)
+        || key.starts_with("ssl.")
         || key.starts_with("sasl.")
         || key.starts_with("enable.sasl.")
 }
@@ -105,10 +99,7 @@ mod tests {
         ]);
         let spark_executor = key(&[
             ("sasl.jaas.config", &jaas),
-            (
-                "key.deserializer",
-                "org.apache.kafka.common.serialization.ByteArrayDeserializer",
-            ),
+            ("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer"),
             ("sasl.mechanism", "plain"),
             ("group.id", "spark-kafka-source-1-executor"),
             ("auto.offset.reset", "none"),
@@ -132,43 +123,20 @@ mod tests {
         let plain = [("bootstrap.servers", "a:1")];
         // (label, settings, other settings, whether both name the same client)
         let cases: [(&str, Pairs, Pairs, bool); 6] = [
-            (
-                "another password",
-                sasl_ssl("PLAIN", &jaas_a),
-                sasl_ssl("PLAIN", &jaas_b),
-                false,
-            ),
-            (
-                "another mechanism",
-                sasl_ssl("PLAIN", &jaas_a),
-                sasl_ssl("SCRAM-SHA-256", &jaas_a),
-                false,
-            ),
-            (
-                "another broker",
-                plain.to_vec(),
-                vec![("bootstrap.servers", "b:1")],
-                false,
-            ),
+            ("another password", sasl_ssl("PLAIN", &jaas_a), sasl_ssl("PLAIN", &jaas_b), false),
+            ("another mechanism", sasl_ssl("PLAIN", &jaas_a), sasl_ssl("SCRAM-SHA-256", &jaas_a), false),
+            ("another broker", plain.to_vec(), vec![("bootstrap.servers", "b:1")], false),
             (
                 "another security protocol",
                 plain.to_vec(),
                 vec![("bootstrap.servers", "a:1"), ("security.protocol", "SSL")],
                 false,
             ),
-            (
-                "another client id",
-                plain.to_vec(),
-                vec![("bootstrap.servers", "a:1"), ("client.id", "other")],
-                false,
-            ),
+            ("another client id", plain.to_vec(), vec![("bootstrap.servers", "a:1"), ("client.id", "other")], false),
             (
                 "PLAINTEXT spelled out",
                 plain.to_vec(),
-                vec![
-                    ("bootstrap.servers", "a:1"),
-                    ("security.protocol", "PLAINTEXT"),
-                ],
+                vec![("bootstrap.servers", "a:1"), ("security.protocol", "PLAINTEXT")],
                 true,
             ),
         ];

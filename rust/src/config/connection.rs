@@ -7,15 +7,11 @@ pub(super) const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
 pub(super) const CLIENT_ID: &str = "client.id";
 const CLIENT_RACK: &str = "client.rack";
 pub(super) const DNS_LOOKUP: &str = "client.dns.lookup";
-const DNS_LOOKUPS: [&str; 2] = [
-    "use_all_dns_ips",
-    "resolve_canonical_bootstrap_servers_only",
-];
+const DNS_LOOKUPS: [&str; 2] = ["use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"];
 
 pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<(), ConfigError> {
     let servers = input.take(BOOTSTRAP_SERVERS).unwrap_or_default();
-    let servers =
-        parse_bootstrap_servers(&servers).map_err(|reason| invalid(BOOTSTRAP_SERVERS, reason))?;
+    let servers = parse_bootstrap_servers(&servers).map_err(|reason| invalid(BOOTSTRAP_SERVERS, reason))?;
     out.client.set_plain(BOOTSTRAP_SERVERS, servers.join(","));
 
     for key in [CLIENT_ID, CLIENT_RACK] {
@@ -27,10 +23,7 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
     if let Some(value) = input.take(DNS_LOOKUP) {
         let lookup = value.to_ascii_lowercase();
         if !DNS_LOOKUPS.contains(&lookup.as_str()) {
-            return Err(invalid(
-                DNS_LOOKUP,
-                format!("`{value}` is not one of {}", DNS_LOOKUPS.join(", ")),
-            ));
+            return Err(invalid(DNS_LOOKUP, format!("`{value}` is not one of {}", DNS_LOOKUPS.join(", "))));
         }
         out.client.set_plain(DNS_LOOKUP, lookup);
     }
@@ -43,24 +36,15 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
 /// `security.protocol`, so the prefix is removed.
 fn parse_bootstrap_servers(value: &str) -> Result<Vec<String>, String> {
     let mut servers = Vec::new();
-    for entry in value
-        .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-    {
-        let (host, port) = java_host_and_port(entry)
-            .ok_or_else(|| format!("`{entry}` is not a host:port address"))?;
+    for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let (host, port) = java_host_and_port(entry).ok_or_else(|| format!("`{entry}` is not a host:port address"))?;
         let port: u16 = port
             .parse()
             .ok()
             .filter(|port| *port > 0)
             .ok_or_else(|| format!("`{entry}` has a port outside 1-65535"))?;
         // IPv6 literals need brackets so that the port stays separable.
-        servers.push(if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        });
+        servers.push(if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") });
     }
     if servers.is_empty() {
         return Err("missing; it must list at least one host:port".to_string());
@@ -141,17 +125,11 @@ mod tests {
         let t = translated(&with_bootstrap(&[
             ("client.id", "spark-committer"),
             ("client.rack", "rack-1"),
-            (
-                "client.dns.lookup",
-                "RESOLVE_CANONICAL_BOOTSTRAP_SERVERS_ONLY",
-            ),
+            ("client.dns.lookup", "RESOLVE_CANONICAL_BOOTSTRAP_SERVERS_ONLY"),
         ]));
         assert_eq!(value(&t, "client.id"), Some("spark-committer"));
         assert_eq!(value(&t, "client.rack"), Some("rack-1"));
-        assert_eq!(
-            value(&t, "client.dns.lookup"),
-            Some("resolve_canonical_bootstrap_servers_only")
-        );
+        assert_eq!(value(&t, "client.dns.lookup"), Some("resolve_canonical_bootstrap_servers_only"));
         assert!(t.dropped.is_empty(), "{:?}", t.dropped);
     }
 }

@@ -8,8 +8,7 @@ use super::protocol::SecurityProtocol;
 const NOT_USED: &str = "not used by the commit client";
 pub(super) const COMMIT_GROUP: &str = "the commit group is given with each commit";
 const OWN_OPTION: &str = "an option of the offset committer, not a Kafka setting";
-const GROUP_MEMBERSHIP: &str =
-    "group membership setting; commits are made without joining the group";
+const GROUP_MEMBERSHIP: &str = "group membership setting; commits are made without joining the group";
 const READS_NO_RECORDS: &str = "consumer fetch setting; the commit client reads no records";
 const JAVA_CLASSES: &str = "names Java classes, which the native client cannot load";
 const JAVA_METRICS: &str = "Java client metrics setting";
@@ -17,33 +16,20 @@ const JAVA_METRICS: &str = "Java client metrics setting";
 const RETRIES: &str = "commit retries are set by committer.retry.max.attempts";
 const JAVA_SECURITY_PROVIDER: &str = "Java security provider setting; OpenSSL is used";
 const TLS_VERSIONS: &str = "TLS versions are negotiated by OpenSSL";
-const CIPHER_SUITES: &str =
-    "Java (IANA) cipher suite names differ from OpenSSL's; OpenSSL's default suites are used";
+const CIPHER_SUITES: &str = "Java (IANA) cipher suite names differ from OpenSSL's; OpenSSL's default suites are used";
 const TLS_NOT_USED: &str = "TLS setting; security.protocol does not use TLS";
 const SASL_NOT_USED: &str = "SASL setting; security.protocol does not use SASL";
 const KERBEROS_NOT_USED: &str = "Kerberos setting; sasl.mechanism is not GSSAPI";
-pub(super) const JAVA_LOGIN_TUNING: &str =
-    "Java login setting; librdkafka refreshes credentials itself";
+pub(super) const JAVA_LOGIN_TUNING: &str = "Java login setting; librdkafka refreshes credentials itself";
 const TOKEN_VALIDATION: &str = "Java token validation setting";
 
 /// Why a setting that no translation step consumed is left out, or (`Err`) why it cannot be.
-pub(super) fn leftover_reason(
-    key: &str,
-    protocol: SecurityProtocol,
-) -> Result<&'static str, &'static str> {
+pub(super) fn leftover_reason(key: &str, protocol: SecurityProtocol) -> Result<&'static str, &'static str> {
     if key.starts_with("ssl.") {
-        return if protocol.uses_tls() {
-            tls_leftover_reason(key)
-        } else {
-            Ok(TLS_NOT_USED)
-        };
+        return if protocol.uses_tls() { tls_leftover_reason(key) } else { Ok(TLS_NOT_USED) };
     }
     if key.starts_with("sasl.") {
-        return if protocol.uses_sasl() {
-            sasl_leftover_reason(key)
-        } else {
-            Ok(SASL_NOT_USED)
-        };
+        return if protocol.uses_sasl() { sasl_leftover_reason(key) } else { Ok(SASL_NOT_USED) };
     }
     Ok(match key {
         "group.id" => COMMIT_GROUP,
@@ -115,8 +101,8 @@ mod tests {
     use super::*;
     use crate::config::engine::RETRY_MAX_ATTEMPTS;
     use crate::config::test_support::{
-        assert_no_secret, assert_refusals, plain_jaas, sasl_ssl, settings, ssl, translated, value,
-        with_bootstrap, Reason::Is, SECRET,
+        assert_no_secret, assert_refusals, plain_jaas, sasl_ssl, settings, ssl, translated, value, with_bootstrap,
+        Reason::Is, SECRET,
     };
     use crate::config::translate;
 
@@ -176,11 +162,7 @@ mod tests {
             let result = translate(&settings(&pairs));
             let t = result.as_ref().unwrap_or_else(|e| panic!("{key}: {e}"));
             assert_eq!(t.dropped, [(key.to_string(), reason)], "{key}");
-            assert_eq!(
-                t.client,
-                translated(context).client,
-                "{key} changed the client"
-            );
+            assert_eq!(t.client, translated(context).client, "{key} changed the client");
             assert_no_secret(key, &result);
         }
     }
@@ -189,14 +171,8 @@ mod tests {
     fn settings_spark_adds_are_dropped_in_key_order() {
         let t = translated(&with_bootstrap(&[
             ("group.id", "spark-kafka-source-123-executor"),
-            (
-                "key.deserializer",
-                "org.apache.kafka.common.serialization.ByteArrayDeserializer",
-            ),
-            (
-                "value.deserializer",
-                "org.apache.kafka.common.serialization.ByteArrayDeserializer",
-            ),
+            ("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer"),
+            ("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer"),
             ("auto.offset.reset", "none"),
             ("enable.auto.commit", "false"),
             ("max.poll.records", "1"),
@@ -204,11 +180,7 @@ mod tests {
             ("consumer.commit.groupid", "my-group"),
             ("some.future.setting", "1"),
         ]));
-        let dropped: Vec<(&str, &str)> = t
-            .dropped
-            .iter()
-            .map(|(key, reason)| (key.as_str(), *reason))
-            .collect();
+        let dropped: Vec<(&str, &str)> = t.dropped.iter().map(|(key, reason)| (key.as_str(), *reason)).collect();
         assert_eq!(
             dropped,
             [
@@ -226,11 +198,7 @@ mod tests {
         assert_eq!(value(&t, "socket.receive.buffer.bytes"), Some("65536"));
         assert_eq!(value(&t, "group.id"), None);
         for key in ["enable.auto.commit", "enable.auto.offset.store"] {
-            assert_eq!(
-                value(&t, key),
-                None,
-                "consumer-only key on an admin client: {key}"
-            );
+            assert_eq!(value(&t, key), None, "consumer-only key on an admin client: {key}");
         }
     }
 

@@ -13,21 +13,14 @@ pub(super) const RETRY_MAX_ATTEMPTS: &str = "committer.retry.max.attempts";
 const FAILURE_COOLDOWN: &str = "committer.failure.cooldown.ms";
 const KEEPALIVE_INTERVAL: &str = "committer.keepalive.interval.ms";
 /// Every engine setting, in the order error messages list them.
-const KEYS: [&str; 6] = [
-    REQUEST_TIMEOUT,
-    RETRY_BACKOFF,
-    RETRY_BACKOFF_MAX,
-    RETRY_MAX_ATTEMPTS,
-    FAILURE_COOLDOWN,
-    KEEPALIVE_INTERVAL,
-];
+const KEYS: [&str; 6] =
+    [REQUEST_TIMEOUT, RETRY_BACKOFF, RETRY_BACKOFF_MAX, RETRY_MAX_ATTEMPTS, FAILURE_COOLDOWN, KEEPALIVE_INTERVAL];
 
 /// Java's bound on blocking API calls: the closest analogue of a commit request deadline.
 const DEFAULT_API_TIMEOUT: &str = "default.api.timeout.ms";
 
 // Why `default.api.timeout.ms` is not used.
-const ZERO_REQUEST_TIMEOUT: &str =
-    "zero cannot serve as the commit request timeout; the default is used";
+const ZERO_REQUEST_TIMEOUT: &str = "zero cannot serve as the commit request timeout; the default is used";
 const OVERRIDDEN_BY_COMMITTER: &str = "committer.request.timeout.ms takes precedence";
 
 /// Settings of the commit engine itself (`committer.*` keys), never sent to librdkafka.
@@ -69,10 +62,7 @@ impl Default for EngineSettings {
 
 /// Takes the `committer.*` settings, and `default.api.timeout.ms` as the fallback request
 /// timeout.
-pub(super) fn take(
-    input: &mut JavaSettings,
-    out: &mut Output,
-) -> Result<EngineSettings, ConfigError> {
+pub(super) fn take(input: &mut JavaSettings, out: &mut Output) -> Result<EngineSettings, ConfigError> {
     let mut engine = EngineSettings::default();
     let mut request_timeout_set = false;
     for (key, value) in input.take_prefixed(PREFIX) {
@@ -84,15 +74,9 @@ pub(super) fn take(
             RETRY_BACKOFF => engine.retry_backoff = millis(&key, &value)?,
             RETRY_BACKOFF_MAX => engine.retry_backoff_max = millis(&key, &value)?,
             RETRY_MAX_ATTEMPTS => {
-                engine.retry_max_attempts = value
-                    .parse()
-                    .ok()
-                    .filter(|attempts| *attempts >= 1)
-                    .ok_or_else(|| {
-                        invalid(
-                            &key,
-                            format!("`{value}` is not a whole number from 1 to {}", u32::MAX),
-                        )
+                engine.retry_max_attempts =
+                    value.parse().ok().filter(|attempts| *attempts >= 1).ok_or_else(|| {
+                        invalid(&key, format!("`{value}` is not a whole number from 1 to {}", u32::MAX))
                     })?;
             }
             FAILURE_COOLDOWN => {
@@ -110,13 +94,7 @@ pub(super) fn take(
                 )?;
             }
             _ => {
-                return Err(invalid(
-                    &key,
-                    format!(
-                        "unknown committer setting; the known ones are {}",
-                        KEYS.join(", ")
-                    ),
-                ))
+                return Err(invalid(&key, format!("unknown committer setting; the known ones are {}", KEYS.join(", "))))
             }
         }
     }
@@ -142,15 +120,7 @@ fn millis(key: &str, value: &str) -> Result<Duration, ConfigError> {
         .ok()
         .filter(|ms| *ms <= i32::MAX as u64)
         .map(Duration::from_millis)
-        .ok_or_else(|| {
-            invalid(
-                key,
-                format!(
-                    "`{value}` is not a whole number of milliseconds from 0 to {}",
-                    i32::MAX
-                ),
-            )
-        })
+        .ok_or_else(|| invalid(key, format!("`{value}` is not a whole number of milliseconds from 0 to {}", i32::MAX)))
 }
 
 /// Like [`millis`], but zero is refused with `zero_reason`.
@@ -165,8 +135,7 @@ fn positive_millis(key: &str, value: &str, zero_reason: &str) -> Result<Duration
 mod tests {
     use super::*;
     use crate::config::test_support::{
-        assert_refusals, dropped_reason, translated, value, with_bootstrap, Reason::Contains,
-        Reason::Is,
+        assert_refusals, dropped_reason, translated, value, with_bootstrap, Reason::Contains, Reason::Is,
     };
 
     #[test]
@@ -201,10 +170,7 @@ mod tests {
                 keepalive_interval: Duration::from_millis(600_000),
             }
         );
-        assert!(t
-            .client
-            .iter()
-            .all(|(key, _)| !key.starts_with("committer")));
+        assert!(t.client.iter().all(|(key, _)| !key.starts_with("committer")));
         assert!(t.dropped.is_empty(), "{:?}", t.dropped);
     }
 
@@ -261,28 +227,16 @@ mod tests {
             ),
             (
                 "overridden",
-                vec![
-                    ("default.api.timeout.ms", "45000"),
-                    ("committer.request.timeout.ms", "5000"),
-                ],
+                vec![("default.api.timeout.ms", "45000"), ("committer.request.timeout.ms", "5000")],
                 Duration::from_secs(5),
                 Some(OVERRIDDEN_BY_COMMITTER),
             ),
-            (
-                "zero",
-                vec![("default.api.timeout.ms", "0")],
-                default,
-                Some(ZERO_REQUEST_TIMEOUT),
-            ),
+            ("zero", vec![("default.api.timeout.ms", "0")], default, Some(ZERO_REQUEST_TIMEOUT)),
         ];
         for (label, pairs, timeout, reason) in cases {
             let t = translated(&with_bootstrap(&pairs));
             assert_eq!(t.engine.request_timeout, timeout, "{label}");
-            assert_eq!(
-                dropped_reason(&t, "default.api.timeout.ms"),
-                reason,
-                "{label}"
-            );
+            assert_eq!(dropped_reason(&t, "default.api.timeout.ms"), reason, "{label}");
             assert_eq!(t.dropped.len(), usize::from(reason.is_some()), "{label}");
             assert_eq!(value(&t, "default.api.timeout.ms"), None, "{label}");
         }

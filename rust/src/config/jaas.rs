@@ -32,26 +32,15 @@ pub(super) struct JaasError {
 impl JaasError {
     /// A problem at the 1-based character `position`.
     fn at(position: usize, problem: &'static str) -> Self {
-        JaasError {
-            position: Some(position),
-            problem,
-        }
+        JaasError { position: Some(position), problem }
     }
 }
 
 impl fmt::Display for JaasError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Some(position) => write!(
-                f,
-                "malformed JAAS configuration at character {position}: {}",
-                self.problem
-            ),
-            None => write!(
-                f,
-                "malformed JAAS configuration at its end: {}",
-                self.problem
-            ),
+            Some(position) => write!(f, "malformed JAAS configuration at character {position}: {}", self.problem),
+            None => write!(f, "malformed JAAS configuration at its end: {}", self.problem),
         }
     }
 }
@@ -69,10 +58,7 @@ enum Token {
 const FLAGS: [&str; 4] = ["required", "requisite", "sufficient", "optional"];
 
 pub(super) fn parse(text: &str) -> Result<Entry, JaasError> {
-    let mut tokens = Tokenizer {
-        chars: text.chars().collect(),
-        at: 0,
-    };
+    let mut tokens = Tokenizer { chars: text.chars().collect(), at: 0 };
     let module = match tokens.expect("no login module entry")? {
         (_, Token::Text(module)) => module,
         (at, _) => return Err(JaasError::at(at, "expected a login module class name")),
@@ -80,10 +66,7 @@ pub(super) fn parse(text: &str) -> Result<Entry, JaasError> {
     match tokens.expect("the control flag is missing")? {
         (_, Token::Text(flag)) if FLAGS.iter().any(|known| flag.eq_ignore_ascii_case(known)) => {}
         (at, _) => {
-            return Err(JaasError::at(
-                at,
-                "the control flag must be required, requisite, sufficient or optional",
-            ))
+            return Err(JaasError::at(at, "the control flag must be required, requisite, sufficient or optional"))
         }
     }
 
@@ -129,10 +112,7 @@ impl Tokenizer {
 
     /// The next token with its 1-based position; at the end, an error naming `problem`.
     fn expect(&mut self, problem: &'static str) -> Result<(usize, Token), JaasError> {
-        self.next()?.ok_or(JaasError {
-            position: None,
-            problem,
-        })
+        self.next()?.ok_or(JaasError { position: None, problem })
     }
 
     /// The next token with its 1-based position, or `None` at the end.
@@ -145,11 +125,7 @@ impl Tokenizer {
             match c {
                 c if c <= ' ' => self.at += 1,
                 '/' => self.skip_comment(),
-                '"' | '\'' => {
-                    return self
-                        .quoted(c, position)
-                        .map(|text| Some((position, Token::Text(text))))
-                }
+                '"' | '\'' => return self.quoted(c, position).map(|text| Some((position, Token::Text(text)))),
                 ';' => {
                     self.at += 1;
                     return Ok(Some((position, Token::Semicolon)));
@@ -289,9 +265,7 @@ mod tests {
         ];
         let rows: Vec<_> = cases
             .iter()
-            .map(|(label, jaas, reason)| {
-                (*label, sasl_ssl("PLAIN", jaas), JAAS_KEY, Contains(reason))
-            })
+            .map(|(label, jaas, reason)| (*label, sasl_ssl("PLAIN", jaas), JAAS_KEY, Contains(reason)))
             .collect();
         assert_refusals(&rows);
     }
@@ -348,18 +322,15 @@ mod tests {
         for (label, text, module, options) in cases {
             let entry = entry(text);
             assert_eq!(entry.module, module, "{label}");
-            let expected: BTreeMap<String, String> = options
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect();
+            let expected: BTreeMap<String, String> =
+                options.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
             assert_eq!(entry.options, expected, "{label}");
         }
     }
 
     #[test]
     fn jaas_errors_give_the_position() {
-        const BAD_FLAG: &str =
-            "the control flag must be required, requisite, sufficient or optional";
+        const BAD_FLAG: &str = "the control flag must be required, requisite, sufficient or optional";
         // (what is wrong, JAAS text, where, what)
         let cases = [
             (
@@ -368,29 +339,17 @@ mod tests {
                 "at character 14",
                 "a quoted string is not closed on its line",
             ),
-            (
-                "a C1 control character is not text",
-                "M required a=\u{85};",
-                "at character 14",
-                "an option has no value",
-            ),
-            (
-                "an unknown flag",
-                "M sometimes;",
-                "at character 3",
-                BAD_FLAG,
-            ),
+            ("a C1 control character is not text", "M required a=\u{85};", "at character 14", "an option has no value"),
+            ("an unknown flag", "M sometimes;", "at character 3", BAD_FLAG),
             ("punctuation as the flag", "M ;", "at character 3", BAD_FLAG),
             ("no flag", "M", "at its end", "the control flag is missing"),
         ];
         for (label, text, place, problem) in cases {
             match parse(text) {
                 Ok(entry) => panic!("{label}: parsed as {entry:?}"),
-                Err(e) => assert_eq!(
-                    e.to_string(),
-                    format!("malformed JAAS configuration {place}: {problem}"),
-                    "{label}"
-                ),
+                Err(e) => {
+                    assert_eq!(e.to_string(), format!("malformed JAAS configuration {place}: {problem}"), "{label}")
+                }
             }
         }
     }
@@ -398,9 +357,6 @@ mod tests {
     #[test]
     fn jaas_entry_debug_hides_option_values() {
         let entry = entry(&format!("M required username=u password=\"{SECRET}\";"));
-        assert_eq!(
-            format!("{entry:?}"),
-            r#"Entry { module: "M", options: ["password", "username"] }"#
-        );
+        assert_eq!(format!("{entry:?}"), r#"Entry { module: "M", options: ["password", "username"] }"#);
     }
 }

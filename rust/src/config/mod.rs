@@ -70,24 +70,17 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_string(),
-        reason: reason.into(),
-    }
+    ConfigError { key: key.to_string(), reason: reason.into() }
 }
 
 /// Translates Java Kafka client settings into librdkafka settings plus engine settings.
 pub fn translate(java: &[(String, String)]) -> Result<Translated, ConfigError> {
     let mut dropped = Vec::new();
     let mut input = JavaSettings::new(java, &mut dropped)?;
-    let mut out = Output {
-        client: ClientSettings::default(),
-        dropped,
-    };
+    let mut out = Output { client: ClientSettings::default(), dropped };
 
     let protocol = SecurityProtocol::take(&mut input)?;
-    out.client
-        .set_plain(SecurityProtocol::KEY, protocol.librdkafka_name());
+    out.client.set_plain(SecurityProtocol::KEY, protocol.librdkafka_name());
     connection::translate(&mut input, &mut out)?;
     numeric::translate(&mut input, &mut out)?;
     let engine = engine::take(&mut input, &mut out)?;
@@ -98,8 +91,7 @@ pub fn translate(java: &[(String, String)]) -> Result<Translated, ConfigError> {
         sasl::translate(&mut input, &mut out)?;
     }
     for key in input.into_remaining() {
-        let reason =
-            dropped::leftover_reason(&key, protocol).map_err(|reason| invalid(&key, reason))?;
+        let reason = dropped::leftover_reason(&key, protocol).map_err(|reason| invalid(&key, reason))?;
         out.dropped.push((key, reason));
     }
 
@@ -110,11 +102,7 @@ pub fn translate(java: &[(String, String)]) -> Result<Translated, ConfigError> {
     out.client.set_plain("allow.auto.create.topics", "false");
 
     out.dropped.sort();
-    Ok(Translated {
-        client: out.client,
-        engine,
-        dropped: out.dropped,
-    })
+    Ok(Translated { client: out.client, engine, dropped: out.dropped })
 }
 
 /// What the translation steps produce: the client's settings, and what they left out.
@@ -132,9 +120,7 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::{
-        assert_no_secret, plain_jaas, sasl_ssl, settings, translated, with_bootstrap, SECRET,
-    };
+    use test_support::{assert_no_secret, plain_jaas, sasl_ssl, settings, translated, with_bootstrap, SECRET};
 
     #[test]
     fn minimal_settings_get_the_fixed_commit_client_settings() {
@@ -164,10 +150,8 @@ mod tests {
             ("a secret option name", format!("M required {SECRET};")),
             ("an unterminated entry", format!("M required a={SECRET}")),
         ];
-        let mut cases: Vec<(&str, Vec<(&str, &str)>)> = logins
-            .iter()
-            .map(|(label, jaas)| (*label, sasl_ssl("PLAIN", jaas)))
-            .collect();
+        let mut cases: Vec<(&str, Vec<(&str, &str)>)> =
+            logins.iter().map(|(label, jaas)| (*label, sasl_ssl("PLAIN", jaas))).collect();
         cases.extend([
             (
                 "a PEM key without its chain",
@@ -188,15 +172,9 @@ mod tests {
             ),
             (
                 "secrets without TLS or SASL",
-                with_bootstrap(&[
-                    ("ssl.keystore.password", SECRET),
-                    ("sasl.jaas.config", SECRET),
-                ]),
+                with_bootstrap(&[("ssl.keystore.password", SECRET), ("sasl.jaas.config", SECRET)]),
             ),
-            (
-                "a secret with no bootstrap servers",
-                vec![("bootstrap.servers", ""), ("ssl.key.password", SECRET)],
-            ),
+            ("a secret with no bootstrap servers", vec![("bootstrap.servers", ""), ("ssl.key.password", SECRET)]),
         ]);
         for (label, pairs) in cases {
             assert_no_secret(label, &translate(&settings(&pairs)));
@@ -205,10 +183,7 @@ mod tests {
 
     #[test]
     fn config_error_display_names_the_key() {
-        let e = ConfigError {
-            key: "k".into(),
-            reason: "why".into(),
-        };
+        let e = ConfigError { key: "k".into(), reason: "why".into() };
         assert_eq!(e.to_string(), "invalid Kafka setting `k`: why");
     }
 }

@@ -60,9 +60,7 @@ impl JavaSettings {
     }
 
     pub(super) fn take(&mut self, key: &str) -> Option<String> {
-        self.values
-            .remove(key)
-            .map(|value| value.expose().to_string())
+        self.values.remove(key).map(|value| value.expose().to_string())
     }
 
     pub(super) fn take_secret(&mut self, key: &str) -> Option<Secret> {
@@ -70,15 +68,8 @@ impl JavaSettings {
     }
 
     pub(super) fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
-        let keys: Vec<String> = self
-            .values
-            .keys()
-            .filter(|key| key.starts_with(prefix))
-            .cloned()
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.take(&key).map(|value| (key, value)))
-            .collect()
+        let keys: Vec<String> = self.values.keys().filter(|key| key.starts_with(prefix)).cloned().collect();
+        keys.into_iter().filter_map(|key| self.take(&key).map(|value| (key, value))).collect()
     }
 
     /// The names no translation step took, in key order.
@@ -92,8 +83,7 @@ mod tests {
     use super::EMPTY_VALUE;
     use crate::config::dropped::COMMIT_GROUP;
     use crate::config::test_support::{
-        assert_refusals, dropped_reason, translated, value, with_bootstrap, Reason::Contains,
-        Reason::Is, SECRET,
+        assert_refusals, dropped_reason, translated, value, with_bootstrap, Reason::Contains, Reason::Is, SECRET,
     };
 
     #[test]
@@ -108,11 +98,7 @@ mod tests {
         assert_eq!(value(&t, "bootstrap.servers"), Some("broker:9092"));
         assert_eq!(value(&t, "security.protocol"), Some("ssl"));
         assert_eq!(value(&t, "socket.timeout.ms"), Some("20000"));
-        assert_eq!(
-            value(&t, "client.id"),
-            Some("Mixed-Case-Id"),
-            "values keep their case"
-        );
+        assert_eq!(value(&t, "client.id"), Some("Mixed-Case-Id"), "values keep their case");
         assert_eq!(dropped_reason(&t, "group.id"), Some(COMMIT_GROUP));
     }
 
@@ -138,10 +124,7 @@ mod tests {
 
     #[test]
     fn empty_values_count_as_not_set() {
-        let t = translated(&with_bootstrap(&[
-            ("client.id", ""),
-            ("security.protocol", "  "),
-        ]));
+        let t = translated(&with_bootstrap(&[("client.id", ""), ("security.protocol", "  ")]));
         assert_eq!(value(&t, "client.id"), None);
         assert_eq!(value(&t, "security.protocol"), Some("plaintext"));
         assert_eq!(dropped_reason(&t, "client.id"), Some(EMPTY_VALUE));

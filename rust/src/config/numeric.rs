@@ -4,8 +4,7 @@ use super::normalize::JavaSettings;
 use super::{invalid, ConfigError, Output};
 
 /// Why a numeric setting was moved into librdkafka's range.
-pub(super) const CLAMPED: &str =
-    "outside the range librdkafka accepts; the nearest accepted value is used";
+pub(super) const CLAMPED: &str = "outside the range librdkafka accepts; the nearest accepted value is used";
 
 /// A Java integer setting with a librdkafka counterpart of the same meaning.
 struct NumericSetting {
@@ -18,27 +17,13 @@ struct NumericSetting {
     minus_one_means: Option<i64>,
 }
 
-const fn numeric(
-    java: &'static str,
-    librdkafka: &'static str,
-    min: i64,
-    max: i64,
-) -> NumericSetting {
-    NumericSetting {
-        java,
-        librdkafka,
-        min,
-        max,
-        minus_one_means: None,
-    }
+const fn numeric(java: &'static str, librdkafka: &'static str, min: i64, max: i64) -> NumericSetting {
+    NumericSetting { java, librdkafka, min, max, minus_one_means: None }
 }
 
 impl NumericSetting {
     const fn minus_one_means(self, meaning: i64) -> NumericSetting {
-        NumericSetting {
-            minus_one_means: Some(meaning),
-            ..self
-        }
+        NumericSetting { minus_one_means: Some(meaning), ..self }
     }
 }
 
@@ -68,9 +53,7 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
         let Some(value) = input.take(setting.java) else {
             continue;
         };
-        let number: i64 = value
-            .parse()
-            .map_err(|_| invalid(setting.java, format!("`{value}` is not an integer")))?;
+        let number: i64 = value.parse().map_err(|_| invalid(setting.java, format!("`{value}` is not an integer")))?;
         let translated = match setting.minus_one_means {
             Some(meaning) if number == -1 => meaning,
             _ => {
@@ -81,8 +64,7 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
                 clamped
             }
         };
-        out.client
-            .set_plain(setting.librdkafka, translated.to_string());
+        out.client.set_plain(setting.librdkafka, translated.to_string());
     }
     Ok(())
 }
@@ -128,11 +110,7 @@ mod tests {
             if java != librdkafka {
                 assert_eq!(value(&t, java), None, "{row}: librdkafka's key differs");
             }
-            let expected = if clamped {
-                vec![(java.to_string(), CLAMPED)]
-            } else {
-                vec![]
-            };
+            let expected = if clamped { vec![(java.to_string(), CLAMPED)] } else { vec![] };
             assert_eq!(t.dropped, expected, "{row}");
         }
     }

@@ -8,87 +8,57 @@ use super::{invalid, ConfigError, Output};
 
 pub(super) const TOKEN_URL: &str = "sasl.oauthbearer.token.endpoint.url";
 /// Why the token endpoint is left out of other logins.
-pub(super) const OIDC_ONLY: &str =
-    "used only for OAUTHBEARER logins with clientId and clientSecret";
+pub(super) const OIDC_ONLY: &str = "used only for OAUTHBEARER logins with clientId and clientSecret";
 
 /// The OAuthBearerLoginModule `entry`'s options, and the token endpoint from `input`.
-pub(super) fn translate(
-    mut entry: jaas::Entry,
-    input: &mut JavaSettings,
-    out: &mut Output,
-) -> Result<(), ConfigError> {
+pub(super) fn translate(mut entry: jaas::Entry, input: &mut JavaSettings, out: &mut Output) -> Result<(), ConfigError> {
     // Unsecured tokens (tests): librdkafka builds them itself from a space-separated config.
     if let Some(subject) = entry.options.remove("unsecuredLoginStringClaim_sub") {
         if subject.is_empty() || subject.contains(char::is_whitespace) {
-            return Err(invalid(
-                JAAS_KEY,
-                "unsecuredLoginStringClaim_sub must be one non-empty word",
-            ));
+            return Err(invalid(JAAS_KEY, "unsecuredLoginStringClaim_sub must be one non-empty word"));
         }
-        out.client
-            .set_plain("enable.sasl.oauthbearer.unsecure.jwt", "true");
-        out.client
-            .set_plain("sasl.oauthbearer.config", format!("principal={subject}"));
+        out.client.set_plain("enable.sasl.oauthbearer.unsecure.jwt", "true");
+        out.client.set_plain("sasl.oauthbearer.config", format!("principal={subject}"));
         if input.take(TOKEN_URL).is_some() {
             out.leave_out(TOKEN_URL, OIDC_ONLY);
         }
         return Ok(());
     }
-    let (Some(client_id), Some(client_secret)) = (
-        entry.options.remove("clientId"),
-        entry.options.remove("clientSecret"),
-    ) else {
+    let (Some(client_id), Some(client_secret)) =
+        (entry.options.remove("clientId"), entry.options.remove("clientSecret"))
+    else {
         return Err(invalid(
             JAAS_KEY,
             "OAuthBearerLoginModule needs either unsecuredLoginStringClaim_sub (unsecured test \
              tokens) or clientId and clientSecret (with sasl.oauthbearer.token.endpoint.url)",
         ));
     };
-    let url = input.take(TOKEN_URL).ok_or_else(|| {
-        invalid(
-            TOKEN_URL,
-            "required for OAUTHBEARER logins with clientId and clientSecret",
-        )
-    })?;
-    let scheme = url
-        .split_once("://")
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    let url = input
+        .take(TOKEN_URL)
+        .ok_or_else(|| invalid(TOKEN_URL, "required for OAUTHBEARER logins with clientId and clientSecret"))?;
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("https" | "http")) {
-        return Err(invalid(
-            TOKEN_URL,
-            "must be an http(s) URL; librdkafka cannot read tokens from files",
-        ));
+        return Err(invalid(TOKEN_URL, "must be an http(s) URL; librdkafka cannot read tokens from files"));
     }
     // Java's `extension_<name>` options; librdkafka takes them as one `name=value,...` list.
     let mut extensions = Vec::new();
     for (option, value) in &entry.options {
         if let Some(name) = option.strip_prefix("extension_") {
-            if name.is_empty()
-                || [name, value.as_str()]
-                    .iter()
-                    .any(|part| part.contains([',', '=']))
-            {
-                return Err(invalid(
-                    JAAS_KEY,
-                    "SASL extension names and values must not contain `,` or `=`",
-                ));
+            if name.is_empty() || [name, value.as_str()].iter().any(|part| part.contains([',', '='])) {
+                return Err(invalid(JAAS_KEY, "SASL extension names and values must not contain `,` or `=`"));
             }
             extensions.push(format!("{name}={value}"));
         }
     }
     out.client.set_plain("sasl.oauthbearer.method", "oidc");
-    out.client
-        .set_plain("sasl.oauthbearer.client.id", client_id);
-    out.client
-        .set_secret("sasl.oauthbearer.client.secret", Secret::new(client_secret));
-    out.client
-        .set_plain("sasl.oauthbearer.token.endpoint.url", url);
+    out.client.set_plain("sasl.oauthbearer.client.id", client_id);
+    out.client.set_secret("sasl.oauthbearer.client.secret", Secret::new(client_secret));
+    out.client.set_plain("sasl.oauthbearer.token.endpoint.url", url);
     if let Some(scope) = entry.options.remove("scope") {
         out.client.set_plain("sasl.oauthbearer.scope", scope);
     }
     if !extensions.is_empty() {
-        out.client
-            .set_plain("sasl.oauthbearer.extensions", extensions.join(","));
+        out.client.set_plain("sasl.oauthbearer.extensions", extensions.join(","));
     }
     Ok(())
 }
@@ -147,10 +117,7 @@ mod tests {
                     ("sasl.oauthbearer.client.id", Some("committer")),
                     ("sasl.oauthbearer.client.secret", Some(SECRET)),
                     ("sasl.oauthbearer.scope", Some("kafka")),
-                    (
-                        "sasl.oauthbearer.extensions",
-                        Some("logicalCluster=lkc-1,pool=p"),
-                    ),
+                    ("sasl.oauthbearer.extensions", Some("logicalCluster=lkc-1,pool=p")),
                     (TOKEN_URL, Some("https://idp.example/token")),
                 ],
                 secrets: vec!["sasl.oauthbearer.client.secret"],
@@ -164,8 +131,7 @@ mod tests {
         let spaced = format!("{MODULE} required unsecuredLoginStringClaim_sub=\"a b\";");
         let credentials = format!("{MODULE} required clientId=c clientSecret=\"{SECRET}\";");
         let bare = format!("{MODULE} required;");
-        let bad_extension =
-            format!("{MODULE} required clientId=c clientSecret=\"{SECRET}\" extension_a=\"x,y\";");
+        let bad_extension = format!("{MODULE} required clientId=c clientSecret=\"{SECRET}\" extension_a=\"x,y\";");
         #[rustfmt::skip]
         let rows = [
             ("an unsecured subject of two words", oauth(&spaced, &[]), JAAS_KEY, Contains("one non-empty word")),

@@ -24,10 +24,7 @@ impl SecurityProtocol {
             "SSL" => Ok(SecurityProtocol::Ssl),
             "SASL_PLAINTEXT" => Ok(SecurityProtocol::SaslPlaintext),
             "SASL_SSL" => Ok(SecurityProtocol::SaslSsl),
-            _ => Err(invalid(
-                Self::KEY,
-                format!("`{value}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"),
-            )),
+            _ => Err(invalid(Self::KEY, format!("`{value}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"))),
         }
     }
 
@@ -45,10 +42,7 @@ impl SecurityProtocol {
     }
 
     pub(super) fn uses_sasl(self) -> bool {
-        matches!(
-            self,
-            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-        )
+        matches!(self, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl)
     }
 }
 
@@ -61,10 +55,7 @@ mod tests {
     #[test]
     fn security_protocol_is_validated() {
         let jaas = plain_jaas("pw");
-        let sasl = [
-            ("sasl.mechanism", "PLAIN"),
-            ("sasl.jaas.config", jaas.as_str()),
-        ];
+        let sasl = [("sasl.mechanism", "PLAIN"), ("sasl.jaas.config", jaas.as_str())];
         // (given, librdkafka's name, whether it needs SASL settings)
         let cases = [
             ("PLAINTEXT", "plaintext", false),

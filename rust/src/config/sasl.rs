@@ -30,10 +30,7 @@ impl Mechanism {
 
     fn take(input: &mut JavaSettings) -> Result<Mechanism, ConfigError> {
         let Some(value) = input.take(MECHANISM) else {
-            return Err(invalid(
-                MECHANISM,
-                format!("not set, which means GSSAPI in Java; {KERBEROS_UNSUPPORTED}"),
-            ));
+            return Err(invalid(MECHANISM, format!("not set, which means GSSAPI in Java; {KERBEROS_UNSUPPORTED}")));
         };
         match value.to_ascii_uppercase().as_str() {
             "PLAIN" => Ok(Mechanism::Plain),
@@ -56,12 +53,9 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
     let mechanism = Mechanism::take(input)?;
     out.client.set_plain(MECHANISM, mechanism.name());
 
-    let jaas = input.take_secret(JAAS_KEY).ok_or_else(|| {
-        invalid(
-            JAAS_KEY,
-            "sasl.jaas.config is required (the JVM-wide JAAS file is not read)",
-        )
-    })?;
+    let jaas = input
+        .take_secret(JAAS_KEY)
+        .ok_or_else(|| invalid(JAAS_KEY, "sasl.jaas.config is required (the JVM-wide JAAS file is not read)"))?;
     let entry = jaas::parse(jaas.expose()).map_err(|e| invalid(JAAS_KEY, e.to_string()))?;
     match (LoginModule::of(&entry), mechanism) {
         (LoginModule::Kerberos, _) => Err(invalid(JAAS_KEY, KERBEROS_UNSUPPORTED)),
@@ -70,19 +64,12 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
             "the login module is not one of PlainLoginModule, ScramLoginModule, \
              OAuthBearerLoginModule",
         )),
-        (LoginModule::Plain | LoginModule::Scram, Mechanism::OAuthBearer) => Err(invalid(
+        (LoginModule::Plain | LoginModule::Scram, Mechanism::OAuthBearer) => {
+            Err(invalid(JAAS_KEY, "sasl.mechanism OAUTHBEARER needs OAuthBearerLoginModule"))
+        }
+        (LoginModule::OAuthBearer, Mechanism::Plain | Mechanism::ScramSha256 | Mechanism::ScramSha512) => Err(invalid(
             JAAS_KEY,
-            "sasl.mechanism OAUTHBEARER needs OAuthBearerLoginModule",
-        )),
-        (
-            LoginModule::OAuthBearer,
-            Mechanism::Plain | Mechanism::ScramSha256 | Mechanism::ScramSha512,
-        ) => Err(invalid(
-            JAAS_KEY,
-            format!(
-                "sasl.mechanism {} needs PlainLoginModule or ScramLoginModule",
-                mechanism.name()
-            ),
+            format!("sasl.mechanism {} needs PlainLoginModule or ScramLoginModule", mechanism.name()),
         )),
         // Java's Plain and Scram modules both just store username and password, and either
         // works with any of these mechanisms.
@@ -117,28 +104,14 @@ impl LoginModule {
 fn user_and_password(mut entry: jaas::Entry, out: &mut Output) -> Result<(), ConfigError> {
     // SCRAM with tokenauth sends the token flag as a SCRAM extension, which librdkafka's SCRAM
     // client cannot send.
-    if entry
-        .options
-        .get("tokenauth")
-        .is_some_and(|flag| flag.eq_ignore_ascii_case("true"))
-    {
-        return Err(invalid(
-            JAAS_KEY,
-            "delegation tokens are not supported by librdkafka; use a SCRAM user",
-        ));
+    if entry.options.get("tokenauth").is_some_and(|flag| flag.eq_ignore_ascii_case("true")) {
+        return Err(invalid(JAAS_KEY, "delegation tokens are not supported by librdkafka; use a SCRAM user"));
     }
-    let (Some(username), Some(password)) = (
-        entry.options.remove("username"),
-        entry.options.remove("password"),
-    ) else {
-        return Err(invalid(
-            JAAS_KEY,
-            "the login module needs both the username and the password option",
-        ));
+    let (Some(username), Some(password)) = (entry.options.remove("username"), entry.options.remove("password")) else {
+        return Err(invalid(JAAS_KEY, "the login module needs both the username and the password option"));
     };
     out.client.set_plain("sasl.username", username);
-    out.client
-        .set_secret("sasl.password", Secret::new(password));
+    out.client.set_secret("sasl.password", Secret::new(password));
     Ok(())
 }
 
@@ -146,12 +119,11 @@ fn user_and_password(mut entry: jaas::Entry, out: &mut Output) -> Result<(), Con
 mod tests {
     use super::*;
     use crate::config::test_support::{
-        assert_accepted, assert_refusals, plain_jaas, sasl_ssl, with_bootstrap, Accepted,
-        Reason::Contains, Reason::Is, SECRET,
+        assert_accepted, assert_refusals, plain_jaas, sasl_ssl, with_bootstrap, Accepted, Reason::Contains, Reason::Is,
+        SECRET,
     };
 
-    const OAUTH_MODULE: &str =
-        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+    const OAUTH_MODULE: &str = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
 
     #[test]
     fn user_logins_give_username_and_secret_password() {
@@ -180,27 +152,9 @@ mod tests {
         };
         assert_accepted(&[
             login("PLAIN", "plain", &plain, "PLAIN", "alice"),
-            login(
-                "SCRAM-SHA-256",
-                "SCRAM-SHA-256",
-                &scram,
-                "SCRAM-SHA-256",
-                "bob",
-            ),
-            login(
-                "scram-sha-512",
-                "scram-sha-512",
-                &scram,
-                "SCRAM-SHA-512",
-                "bob",
-            ),
-            login(
-                "relocated Plain module",
-                "SCRAM-SHA-512",
-                &shaded,
-                "SCRAM-SHA-512",
-                "u",
-            ),
+            login("SCRAM-SHA-256", "SCRAM-SHA-256", &scram, "SCRAM-SHA-256", "bob"),
+            login("scram-sha-512", "scram-sha-512", &scram, "SCRAM-SHA-512", "bob"),
+            login("relocated Plain module", "SCRAM-SHA-512", &shaded, "SCRAM-SHA-512", "u"),
         ]);
     }
 

@@ -22,9 +22,7 @@ impl Secret {
     pub(super) fn fingerprint(&self) -> String {
         const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
         const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let hash = self.0.bytes().fold(OFFSET_BASIS, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-        });
+        let hash = self.0.bytes().fold(OFFSET_BASIS, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME));
         format!("fnv1a64:{hash:016x}")
     }
 }
@@ -103,10 +101,7 @@ mod tests {
         assert_eq!(format!("{secret}"), "[redacted]");
         assert_eq!(secret.expose(), SECRET);
         assert_eq!(format!("{:?}", ConfigValue::Secret(secret)), "[redacted]");
-        assert_eq!(
-            format!("{:?}", ConfigValue::Plain("shown".into())),
-            "\"shown\""
-        );
+        assert_eq!(format!("{:?}", ConfigValue::Plain("shown".into())), "\"shown\"");
         let t = translated(&sasl_ssl("PLAIN", &plain_jaas(SECRET)));
         let debug = format!("{:?}", t.client);
         assert!(debug.contains("\"sasl.password\": [redacted]"), "{debug}");

@@ -10,10 +10,7 @@ pub(crate) const SECRET: &str = "Sup3r-S3cret-Pa55";
 pub(crate) type Pairs<'a> = Vec<(&'a str, &'a str)>;
 
 pub(crate) fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+    pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
 }
 
 pub(crate) fn translated(pairs: &[(&str, &str)]) -> Translated {
@@ -32,11 +29,7 @@ pub(crate) fn is_secret_value(translated: &Translated, key: &str) -> bool {
 }
 
 pub(crate) fn dropped_reason(translated: &Translated, key: &str) -> Option<&'static str> {
-    translated
-        .dropped
-        .iter()
-        .find(|(dropped, _)| dropped == key)
-        .map(|(_, reason)| *reason)
+    translated.dropped.iter().find(|(dropped, _)| dropped == key).map(|(_, reason)| *reason)
 }
 
 pub(crate) fn with_bootstrap<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
@@ -53,11 +46,7 @@ pub(crate) fn ssl<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 pub(crate) fn sasl_ssl<'a>(mechanism: &'a str, jaas: &'a str) -> Vec<(&'a str, &'a str)> {
-    with_bootstrap(&[
-        ("security.protocol", "SASL_SSL"),
-        ("sasl.mechanism", mechanism),
-        ("sasl.jaas.config", jaas),
-    ])
+    with_bootstrap(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", mechanism), ("sasl.jaas.config", jaas)])
 }
 
 pub(crate) fn plain_jaas(password: &str) -> String {
@@ -105,11 +94,7 @@ pub(crate) fn assert_refusals(rows: &[Refusal<'_>]) {
         match reason {
             Reason::Is(reason) => {
                 assert_eq!(e.reason, *reason, "{label}");
-                assert_eq!(
-                    e.to_string(),
-                    format!("invalid Kafka setting `{key}`: {reason}"),
-                    "{label}"
-                );
+                assert_eq!(e.to_string(), format!("invalid Kafka setting `{key}`: {reason}"), "{label}");
             }
             Reason::Contains(part) => assert!(e.reason.contains(part), "{label}: {e}"),
         }
@@ -145,11 +130,8 @@ pub(crate) fn assert_accepted(rows: &[Accepted<'_>]) {
         for key in &row.secrets {
             assert!(is_secret_value(t, key), "{label}: {key} is not secret");
         }
-        let mut dropped: Vec<(String, &str)> = row
-            .dropped
-            .iter()
-            .map(|(key, reason)| (key.to_string(), *reason))
-            .collect();
+        let mut dropped: Vec<(String, &str)> =
+            row.dropped.iter().map(|(key, reason)| (key.to_string(), *reason)).collect();
         dropped.sort();
         assert_eq!(t.dropped, dropped, "{label}");
         assert_no_secret(label, &result);

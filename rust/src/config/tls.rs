@@ -21,10 +21,7 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
             "" => "none",
             "https" => "https",
             _ => {
-                return Err(invalid(
-                    HOSTNAME_CHECK,
-                    format!("`{value}` is not supported; use https or an empty value"),
-                ))
+                return Err(invalid(HOSTNAME_CHECK, format!("`{value}` is not supported; use https or an empty value")))
             }
         };
         out.client.set_plain(HOSTNAME_CHECK, algorithm);
@@ -35,14 +32,8 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
 
 /// A store's type as Java would use it (`JKS` unless set, compared case-insensitively) and its
 /// location.
-fn take_store(
-    input: &mut JavaSettings,
-    type_key: &str,
-    location_key: &str,
-) -> (String, Option<String>) {
-    let store_type = input
-        .take(type_key)
-        .map_or_else(|| "JKS".to_string(), |kind| kind.to_ascii_uppercase());
+fn take_store(input: &mut JavaSettings, type_key: &str, location_key: &str) -> (String, Option<String>) {
+    let store_type = input.take(type_key).map_or_else(|| "JKS".to_string(), |kind| kind.to_ascii_uppercase());
     (store_type, input.take(location_key))
 }
 
@@ -68,28 +59,16 @@ fn translate_truststore(input: &mut JavaSettings, out: &mut Output) -> Result<()
     let configured = location.is_some() || certificates.is_some();
     match (location, certificates) {
         (Some(_), Some(_)) => {
-            return Err(invalid(
-                CERTIFICATES,
-                format!("set either {LOCATION} or {CERTIFICATES}, not both"),
-            ));
+            return Err(invalid(CERTIFICATES, format!("set either {LOCATION} or {CERTIFICATES}, not both")));
         }
-        (Some(location), None) if store_type == PEM => {
-            out.client.set_plain("ssl.ca.location", location)
-        }
+        (Some(location), None) if store_type == PEM => out.client.set_plain("ssl.ca.location", location),
         (Some(_), None) => return Err(not_pem(LOCATION, &store_type)),
         (None, Some(pem)) if store_type == PEM => out.client.set_secret("ssl.ca.pem", pem),
         (None, Some(_)) => return Err(invalid(CERTIFICATES, "requires ssl.truststore.type=PEM")),
         (None, None) => {}
     }
     if input.take(PASSWORD).is_some() {
-        out.leave_out(
-            PASSWORD,
-            if configured {
-                PEM_NEEDS_NO_STORE_PASSWORD
-            } else {
-                NO_TRUSTSTORE
-            },
-        );
+        out.leave_out(PASSWORD, if configured { PEM_NEEDS_NO_STORE_PASSWORD } else { NO_TRUSTSTORE });
     }
     Ok(())
 }
@@ -108,10 +87,7 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
 
     let inline_pem = key.is_some() || chain.is_some();
     if location.is_some() && inline_pem {
-        return Err(invalid(
-            KEY,
-            format!("set either {LOCATION} or {KEY} with {CHAIN}, not both"),
-        ));
+        return Err(invalid(KEY, format!("set either {LOCATION} or {KEY} with {CHAIN}, not both")));
     }
     if inline_pem && store_type != PEM {
         return Err(invalid(KEY, "requires ssl.keystore.type=PEM"));
@@ -122,16 +98,11 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
             out.client.set_secret("ssl.certificate.pem", chain);
             pem_passwords(out, key_password, store_password.as_ref());
         }
-        (None, Some(_), None) => {
-            return Err(invalid(CHAIN, format!("must be set together with {KEY}")))
-        }
-        (None, None, Some(_)) => {
-            return Err(invalid(KEY, format!("must be set together with {CHAIN}")))
-        }
+        (None, Some(_), None) => return Err(invalid(CHAIN, format!("must be set together with {KEY}"))),
+        (None, None, Some(_)) => return Err(invalid(KEY, format!("must be set together with {CHAIN}"))),
         // A Java PEM keystore file holds the key and the chain; OpenSSL picks each from it.
         (Some(location), _, _) if store_type == PEM => {
-            out.client
-                .set_plain("ssl.certificate.location", location.clone());
+            out.client.set_plain("ssl.certificate.location", location.clone());
             out.client.set_plain("ssl.key.location", location);
             pem_passwords(out, key_password, store_password.as_ref());
         }
@@ -140,12 +111,7 @@ fn translate_keystore(input: &mut JavaSettings, out: &mut Output) -> Result<(), 
             if let Some(password) = store_password {
                 out.client.set_secret(STORE_PASSWORD, password);
             }
-            leave_out_if_set(
-                out,
-                KEY_PASSWORD,
-                key_password.as_ref(),
-                PKCS12_KEY_PASSWORD,
-            );
+            leave_out_if_set(out, KEY_PASSWORD, key_password.as_ref(), PKCS12_KEY_PASSWORD);
         }
         (Some(_), _, _) => return Err(not_pem(LOCATION, &store_type)),
         (None, None, None) => {
@@ -161,12 +127,7 @@ fn pem_passwords(out: &mut Output, key_password: Option<Secret>, store_password:
     if let Some(password) = key_password {
         out.client.set_secret(KEY_PASSWORD, password);
     }
-    leave_out_if_set(
-        out,
-        STORE_PASSWORD,
-        store_password,
-        PEM_NEEDS_NO_STORE_PASSWORD,
-    );
+    leave_out_if_set(out, STORE_PASSWORD, store_password, PEM_NEEDS_NO_STORE_PASSWORD);
 }
 
 fn leave_out_if_set(out: &mut Output, key: &str, value: Option<&Secret>, reason: &'static str) {
@@ -200,10 +161,7 @@ mod tests {
             hostname_check("hostname checks: HTTPS", "HTTPS", "https"),
             Accepted {
                 label: "PEM certificates, typed PASSWORD in Java",
-                settings: ssl(&[
-                    ("ssl.truststore.type", "pem"),
-                    ("ssl.truststore.certificates", ca),
-                ]),
+                settings: ssl(&[("ssl.truststore.type", "pem"), ("ssl.truststore.certificates", ca)]),
                 values: vec![("ssl.ca.pem", Some(ca))],
                 secrets: vec!["ssl.ca.pem"],
                 dropped: vec![],
@@ -265,25 +223,16 @@ mod tests {
                     ("ssl.keystore.password", SECRET),
                     ("ssl.key.password", SECRET),
                 ]),
-                values: vec![
-                    ("ssl.keystore.location", Some("/client.p12")),
-                    ("ssl.keystore.password", Some(SECRET)),
-                ],
+                values: vec![("ssl.keystore.location", Some("/client.p12")), ("ssl.keystore.password", Some(SECRET))],
                 secrets: vec!["ssl.keystore.password"],
                 dropped: vec![("ssl.key.password", PKCS12_KEY_PASSWORD)],
             },
             Accepted {
                 label: "keystore passwords alone",
-                settings: ssl(&[
-                    ("ssl.keystore.password", SECRET),
-                    ("ssl.key.password", SECRET),
-                ]),
+                settings: ssl(&[("ssl.keystore.password", SECRET), ("ssl.key.password", SECRET)]),
                 values: vec![],
                 secrets: vec![],
-                dropped: vec![
-                    ("ssl.keystore.password", NO_KEYSTORE),
-                    ("ssl.key.password", NO_KEYSTORE),
-                ],
+                dropped: vec![("ssl.keystore.password", NO_KEYSTORE), ("ssl.key.password", NO_KEYSTORE)],
             },
         ]);
     }

@@ -71,7 +71,8 @@ impl Shared {
         let (state, _) = self
             .progressed
             .wait_timeout_while(state, timeout, |s| {
-                !s.stopping && targets.iter().any(|(g, target)| s.groups.get(*g).is_some_and(|group| !group.settled(*target)))
+                !s.stopping
+                    && targets.iter().any(|(g, target)| s.groups.get(*g).is_some_and(|group| !group.settled(*target)))
             })
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         state
@@ -86,7 +87,8 @@ pub struct Cluster {
 impl Cluster {
     /// Starts the cluster's helper (librdkafka validates the settings there) and its worker.
     pub(super) fn open(settings: &Translated) -> Result<Arc<Cluster>, CommitterError> {
-        let label = settings.client.get("bootstrap.servers").map(|servers| servers.expose().to_string()).unwrap_or_default();
+        let label =
+            settings.client.get("bootstrap.servers").map(|servers| servers.expose().to_string()).unwrap_or_default();
         let shared = Arc::new(Shared {
             label: label.clone(),
             settings: settings.engine.clone(),

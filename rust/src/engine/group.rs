@@ -289,7 +289,8 @@ impl Group {
     /// Whether everything submitted up to `target` has been attempted and nothing more will happen
     /// soon: committed, or parked in a cool-down after a failure that retrying cannot fix.
     pub fn settled(&self, target: u64) -> bool {
-        self.in_flight.is_none() && (self.parked_until.is_some() || (self.pending.is_empty() && self.completed_seq >= target))
+        self.in_flight.is_none()
+            && (self.parked_until.is_some() || (self.pending.is_empty() && self.completed_seq >= target))
     }
 
     /// Whether nothing is pending or in flight.
@@ -318,7 +319,9 @@ impl Group {
     /// once attempted, or the error that parks the group.
     pub fn results_for(&self, wanted: &[TopicPartition], seq: u64) -> Vec<PartitionResult> {
         let parked_error = (self.completed_seq < seq)
-            .then(|| self.last_error.as_ref().map(|e| (e.failure.kind(), format!("{}{}", e.failure.message, e.context))))
+            .then(|| {
+                self.last_error.as_ref().map(|e| (e.failure.kind(), format!("{}{}", e.failure.message, e.context)))
+            })
             .flatten();
         wanted
             .iter()
@@ -358,10 +361,9 @@ impl Group {
         now: Instant,
     ) -> Option<(Level, String)> {
         let kind = failure.kind();
-        let repeated = self
-            .last_failure_logged
-            .as_ref()
-            .is_some_and(|(last_kind, at)| *last_kind == kind && now.saturating_duration_since(*at) < FAILURE_LOG_INTERVAL);
+        let repeated = self.last_failure_logged.as_ref().is_some_and(|(last_kind, at)| {
+            *last_kind == kind && now.saturating_duration_since(*at) < FAILURE_LOG_INTERVAL
+        });
         if repeated {
             return None;
         }

@@ -139,7 +139,10 @@ fn repeated_failures_are_logged_once_a_minute() {
         let now = t0 + s.failure_cooldown * i as u32;
         group.submit(offsets(&[("t", 0, i as i64)]), "", now);
         if group.start_request(i + 1, now, &s).is_some() {
-            logged += group.complete("g", &failed(i + 1, RDKafkaErrorCode::GroupAuthorizationFailed), at(now), &s).iter().count();
+            logged += group
+                .complete("g", &failed(i + 1, RDKafkaErrorCode::GroupAuthorizationFailed), at(now), &s)
+                .iter()
+                .count();
         }
     }
     assert_eq!(logged, 10, "one per cool-down period (60 s apart)");
@@ -150,7 +153,8 @@ fn repeated_failures_are_logged_once_a_minute() {
         group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
         let now = group.next_attempt_at().unwrap_or(t0);
         if group.start_request(i + 1, now, &s).is_some() {
-            logged += group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s).iter().count();
+            logged +=
+                group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s).iter().count();
         }
     }
     assert_eq!(logged, 1, "retries within a minute log once");

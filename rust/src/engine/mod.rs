@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use once_cell::sync::Lazy;
 
 use self::cluster::{lock, Cluster};
-use self::group::TopicPartition;
 pub use self::group::PartitionResult;
+use self::group::TopicPartition;
 pub use self::status::CommitOutcome;
 use crate::config;
 use crate::error::CommitterError;

@@ -31,7 +31,10 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                logging::log(Level::Error, format!("[{}] internal error in the commit worker: {message}", shared.label));
+                logging::log(
+                    Level::Error,
+                    format!("[{}] internal error in the commit worker: {message}", shared.label),
+                );
                 shared.wake.wait(PANIC_PAUSE);
             }
         }
@@ -54,8 +57,7 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     for answer in answers {
         complete(shared, &mut state, answer, now);
     }
-    let overdue: Vec<u64> =
-        state.groups.values().filter_map(|g| g.overdue_request(now, &shared.settings)).collect();
+    let overdue: Vec<u64> = state.groups.values().filter_map(|g| g.overdue_request(now, &shared.settings)).collect();
     if !overdue.is_empty() {
         // librdkafka answers every request by its deadline; one that did not is stuck. A new
         // helper guarantees the abandoned request can no longer land after a newer one.
@@ -72,7 +74,8 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     }
     let outgoing = start_requests(shared, &mut state, now);
     state.helper = supervisor.status();
-    let next_due = state.groups.values().filter_map(|g| g.next_due(&shared.settings)).chain(supervisor.next_due()).min();
+    let next_due =
+        state.groups.values().filter_map(|g| g.next_due(&shared.settings)).chain(supervisor.next_due()).min();
     drop(state);
     shared.progressed.notify_all();
     for request in outgoing {

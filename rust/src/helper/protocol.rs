@@ -124,10 +124,8 @@ mod tests {
 
     #[test]
     fn settings_values_never_show_in_debug() {
-        let open = OpenClient {
-            cluster_label: "b:9092".into(),
-            settings: vec![("sasl.password".into(), "hunter2".into())],
-        };
+        let open =
+            OpenClient { cluster_label: "b:9092".into(), settings: vec![("sasl.password".into(), "hunter2".into())] };
         let shown = format!("{:?}", ToHelper::Open(open));
         assert!(shown.contains("sasl.password") && !shown.contains("hunter2"), "{shown}");
     }

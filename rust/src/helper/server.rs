@@ -46,7 +46,8 @@ pub fn run() -> i32 {
     };
     let inbox = Arc::new(Inbox::default());
     let waker = inbox.clone();
-    let connection = match AdminConnection::connect(&open.settings, &open.cluster_label, Arc::new(move || waker.wake())) {
+    let connection = match AdminConnection::connect(&open.settings, &open.cluster_label, Arc::new(move || waker.wake()))
+    {
         Ok(connection) => connection,
         Err(reason) => {
             send(&output, &FromHelper::OpenFailed(reason));

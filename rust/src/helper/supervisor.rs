@@ -108,7 +108,8 @@ impl Supervisor {
         loop {
             let mut queue = supervisor.events.queue.lock().unwrap_or_else(|p| p.into_inner());
             let position = queue.iter().position(|(g, event)| {
-                *g == generation && matches!(event, Event::Frame(FromHelper::Ready | FromHelper::OpenFailed(_)) | Event::Ended)
+                *g == generation
+                    && matches!(event, Event::Frame(FromHelper::Ready | FromHelper::OpenFailed(_)) | Event::Ended)
             });
             if let Some(position) = position {
                 let (_, event) = queue.remove(position).expect("found above");
@@ -156,7 +157,10 @@ impl Supervisor {
                     }
                 }
                 Event::Frame(FromHelper::OpenFailed(reason)) => {
-                    logging::log(Level::Error, format!("[{}] the restarted commit helper failed: {reason}", self.label));
+                    logging::log(
+                        Level::Error,
+                        format!("[{}] the restarted commit helper failed: {reason}", self.label),
+                    );
                 }
                 Event::Frame(FromHelper::Ready | FromHelper::Log(_)) => {}
                 Event::Ended => self.helper_ended(now),
@@ -236,10 +240,8 @@ impl Supervisor {
         )?;
         let reader = self.spawn_reader(generation, stdout)?;
         let errors = spawn_stderr_forwarder(&self.label, child.id(), stderr)?;
-        let _ = commands.send(ToHelper::Open(OpenClient {
-            cluster_label: self.label.clone(),
-            settings: self.settings.clone(),
-        }));
+        let _ = commands
+            .send(ToHelper::Open(OpenClient { cluster_label: self.label.clone(), settings: self.settings.clone() }));
         self.status.pid = Some(child.id());
         self.running = Some(Running {
             child,
