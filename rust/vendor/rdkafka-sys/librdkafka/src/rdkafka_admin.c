@@ -487,12 +487,28 @@ rd_kafka_admin_coord_request(rd_kafka_broker_t *rkb,
         rd_kafka_resp_err_t err;
 
 
+        /* Hand the coord_req's eonce reference over to the response before
+         * dropping it: take the "coordinator response" reference first.
+         *
+         * Whenever this function returns an error, rd_kafka_coord_req_fsm()
+         * calls rd_kafka_coord_req_fail(), which enqueues an error reply
+         * that rd_kafka_admin_coord_response_parse() handles with this same
+         * eonce as opaque and which drops one eonce reference there.
+         * That reference must still exist on every error return, including
+         * the one below where the admin request already timed out and its
+         * worker dropped the owner's reference: releasing the
+         * "coordinator request" reference first would free the eonce here
+         * (last reference) and the error reply would then use it after free
+         * (`Assertion 'eonce->refcnt > 0' failed`). */
+        rd_kafka_enq_once_add_source(eonce, "coordinator response");
+
         rko = rd_kafka_enq_once_del_source_return(eonce, "coordinator request");
         if (!rko)
-                /* Admin request has timed out and been destroyed */
+                /* Admin request has timed out and been destroyed.
+                 * The "coordinator response" reference is dropped by
+                 * rd_kafka_admin_coord_response_parse() when it receives
+                 * the error reply for this return value. */
                 return RD_KAFKA_RESP_ERR__DESTROY;
-
-        rd_kafka_enq_once_add_source(eonce, "coordinator response");
 
         err = rko->rko_u.admin_request.cbs->request(
             rkb, &rko->rko_u.admin_request.args,
@@ -500,6 +516,10 @@ rd_kafka_admin_coord_request(rd_kafka_broker_t *rkb,
             rd_kafka_admin_handle_response, eonce);
 
         if (err) {
+                /* The "coordinator response" reference is kept: it is
+                 * dropped by rd_kafka_admin_coord_response_parse() when the
+                 * coord_req code delivers this error to it (after the worker
+                 * is gone it finds no rko there and does nothing else). */
                 rd_kafka_admin_result_fail(
                     rko, err, "%s worker failed to send request: %s",
                     rd_kafka_op2str(rko->rko_type), errstr);
