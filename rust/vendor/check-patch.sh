@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that rust/vendor/rdkafka-sys is exactly the crates.io rdkafka-sys of the same version,
+# Checks that rust/vendor/rdkafka-sys is exactly the published rdkafka-sys of the same version,
 # minus the folders dropped on vendoring, plus rust/vendor/patches/*.patch (applied in order).
 #
 #   rust/vendor/check-patch.sh            # compare against the pristine crate in ~/.cargo/registry
