@@ -5,10 +5,10 @@
 //! Self-contained on purpose: it drives AlterConsumerGroupOffsets through `rdkafka::bindings`
 //! directly (as the crate's admin client does) and depends on no crate-internal module.
 //!
-//! It starts its OWN broker with tests/kafka_harness.py in a private work directory under
-//! .cache/ (never the shared `KAFKA_BOOTSTRAP` broker), then, while 20 groups x 2 partitions are
-//! committed every 100 ms, kills the broker (mostly SIGKILL, some clean SIGTERM stops) and restarts
-//! it on the same port, CYCLES times. The process must survive, and after the last restart every
+//! It starts its OWN broker (`own_broker`), then, while 20 groups x 2 partitions are committed
+//! every 100 ms, kills the broker (mostly SIGKILL, some clean SIGTERM stops) and restarts it on the
+//! same port, CYCLES times (the unpatched library aborted in the first; the product-level test,
+//! `helper_outage.rs`, runs ten). The process must survive, and after the last restart every
 //! group must hold its latest committed offsets, read back by Kafka's own Java client.
 //!
 //! The admin request timeout is shorter than a broker outage on purpose: the crash needs an admin
@@ -16,10 +16,10 @@
 //!
 //! Without python3, java or maven (or if the broker process cannot be found) the test FAILS.
 
+mod own_broker;
+
 use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -33,136 +33,13 @@ use rdkafka::TopicPartitionList;
 const GROUPS: usize = 20;
 const PARTITIONS: i32 = 2;
 const TICK: Duration = Duration::from_millis(100);
-const CYCLES: usize = 10;
+const CYCLES: usize = 3;
 /// Shorter than any outage (kill gap + JVM start), so requests time out while waiting.
 const REQUEST_TIMEOUT_MS: i32 = 1500;
 /// Bound for every group to hold the latest offsets once the last restart is done.
 const SETTLE_BOUND: Duration = Duration::from_secs(60);
 /// Offset of partition 1 is the tick plus this, so the two partitions are told apart.
 const P1_BASE: i64 = 1_000_000;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
-}
-
-/// Runs `python3 tests/kafka_harness.py ACTION --workdir DIR`; its stdout, or a panic.
-fn harness(action: &str, workdir: &Path) -> String {
-    let output = Command::new("python3")
-        .arg(repo_root().join("tests/kafka_harness.py"))
-        .args([action, "--workdir"])
-        .arg(workdir)
-        .args(["--timeout", "180"])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 for the broker harness ({action}): {e}"));
-    assert!(
-        output.status.success(),
-        "kafka_harness.py {action} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Runs a snippet of python with the harness module imported as `h`; its stdout.
-fn harness_python(snippet: &str) -> String {
-    let program = format!("import sys, json\nsys.path.insert(0, 'tests')\nimport kafka_harness as h\n{snippet}\n");
-    let output = Command::new("python3")
-        .args(["-c", &program])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run python3");
-    assert!(
-        output.status.success(),
-        "harness python failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn env_value(env_sh: &str, name: &str) -> String {
-    env_sh
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("export {name}=")))
-        .map(|v| v.trim_matches('\'').to_string())
-        .unwrap_or_else(|| panic!("{name} missing from the harness output:\n{env_sh}"))
-}
-
-/// The broker JVM's pid from the harness's pid file, checked against /proc: panics if there is no
-/// such broker process.
-fn broker_pid(workdir: &Path) -> u32 {
-    let text = std::fs::read_to_string(workdir.join("broker.pid"))
-        .unwrap_or_else(|e| panic!("no broker pid file in {}: {e}", workdir.display()));
-    let pid: u32 = text.trim().parse().expect("pid file holds a number");
-    assert!(is_broker(pid, workdir), "pid {pid} is not this test's running broker");
-    pid
-}
-
-fn is_broker(pid: u32, workdir: &Path) -> bool {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let config = workdir.join("server.properties");
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    args.contains(&b"kafka.Kafka".as_slice()) && args.contains(&config.to_string_lossy().as_bytes())
-}
-
-fn sigkill_broker(workdir: &Path) {
-    let pid = broker_pid(workdir);
-    let status = Command::new("kill").args(["-KILL", &pid.to_string()]).status().expect("kill");
-    assert!(status.success(), "kill -KILL {pid} failed");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while is_broker(pid, workdir) {
-        assert!(Instant::now() < deadline, "broker {pid} survived SIGKILL");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Stops this test's broker and removes its folder when the test ends normally (pass or panic).
-/// An abort skips destructors, so a detached watchdog also stops the broker once this process is
-/// gone (the folder is then kept for its broker.log).
-struct BrokerGuard {
-    workdir: PathBuf,
-}
-
-impl BrokerGuard {
-    fn new(workdir: PathBuf) -> Self {
-        use std::os::unix::process::CommandExt;
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec python3 tests/kafka_harness.py stop --workdir '{dir}'",
-            pid = std::process::id(),
-            dir = workdir.display()
-        );
-        Command::new("sh")
-            .args(["-c", &script])
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("cannot start the broker watchdog");
-        BrokerGuard { workdir }
-    }
-}
-
-impl Drop for BrokerGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("python3")
-            .arg(repo_root().join("tests/kafka_harness.py"))
-            .args(["stop", "--workdir"])
-            .arg(&self.workdir)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .status();
-        if !thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.workdir);
-        }
-    }
-}
 
 /// An admin (producer-type) client whose AlterConsumerGroupOffsets results arrive on a private
 /// queue, driven through the raw C API.
@@ -262,19 +139,11 @@ impl Drop for RawAdmin {
 #[test]
 fn admin_commits_survive_repeated_broker_kills_and_restarts() {
     let started = Instant::now();
-    let root = repo_root();
+    let broker = own_broker::OwnBroker::start("broker-restart");
+    let bootstrap = broker.bootstrap.clone();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let workdir = root.join(".cache/broker-restart").join(format!("{}-{}", std::process::id(), nanos % 1_000_000_000));
-    std::fs::create_dir_all(&workdir).expect("workdir");
-    let guard = BrokerGuard::new(workdir.clone());
-
-    let env = harness("start", &workdir);
-    let bootstrap = env_value(&env, "KAFKA_BOOTSTRAP");
-    let first_pid = broker_pid(&workdir);
-    eprintln!("[broker_restart] own broker {bootstrap} pid {first_pid} in {}", workdir.display());
-
     let topic = format!("restart-{}", nanos % 1_000_000_000);
-    harness_python(&format!("h.create_topic({bootstrap:?}, {topic:?}, partitions={PARTITIONS})"));
+    broker.create_topic(&topic, PARTITIONS);
     let groups: Vec<String> = (0..GROUPS).map(|g| format!("{topic}-g{g}")).collect();
     let group_names: Vec<CString> = groups.iter().map(|g| CString::new(g.as_str()).unwrap()).collect();
 
@@ -283,45 +152,14 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
     // The kill/restart cycles run beside the commit loop.
     let successes = Arc::new(AtomicU64::new(0));
     let cycles_done = Arc::new(AtomicBool::new(false));
+    let broker = Arc::new(broker);
     let cycler = {
-        let workdir = workdir.clone();
+        let broker = Arc::clone(&broker);
         let successes = Arc::clone(&successes);
         let cycles_done = Arc::clone(&cycles_done);
         thread::spawn(move || {
-            let started = Instant::now() - started.elapsed();
-            for cycle in 1..=CYCLES {
-                // Up: until every group committed at least once more (the coordinator is cached
-                // and in use), and at least 2 s.
-                let up_since = Instant::now();
-                let before = successes.load(Ordering::SeqCst);
-                while up_since.elapsed() < Duration::from_secs(2)
-                    || successes.load(Ordering::SeqCst) < before + GROUPS as u64
-                {
-                    assert!(up_since.elapsed() < Duration::from_secs(60), "cycle {cycle}: no commits succeed");
-                    thread::sleep(Duration::from_millis(50));
-                }
-                let clean = cycle % 3 == 2;
-                if clean {
-                    harness("stop", &workdir); // SIGTERM: controlled shutdown
-                } else {
-                    sigkill_broker(&workdir);
-                }
-                let gap = Duration::from_secs(2 + (cycle % 3) as u64);
-                eprintln!(
-                    "[broker_restart] cycle {cycle}/{CYCLES}: broker {} at {:.1?}, down for {gap:?}, restarting",
-                    if clean { "stopped cleanly (SIGTERM)" } else { "killed (SIGKILL)" },
-                    started.elapsed()
-                );
-                thread::sleep(gap);
-                let restart_at = Instant::now();
-                harness("restart", &workdir);
-                eprintln!(
-                    "[broker_restart] cycle {cycle}/{CYCLES}: broker back (pid {}) after a {:.1?} start, at {:.1?}",
-                    broker_pid(&workdir),
-                    restart_at.elapsed(),
-                    started.elapsed()
-                );
-            }
+            let progress = || successes.load(Ordering::SeqCst);
+            own_broker::kill_and_restart(&broker, CYCLES, progress, GROUPS as u64, "broker_restart");
             cycles_done.store(true, Ordering::SeqCst);
         })
     };
@@ -425,15 +263,11 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
     }
 
     // Read back with Kafka's own Java client.
-    let names = serde_json::to_string(&groups).unwrap();
-    let read = harness_python(&format!(
-        "out = {{}}\nfor g in json.loads({names:?}):\n    out[g] = {{str(p): o for (t, p), o in h.group_offsets({bootstrap:?}, g).items() if t == {topic:?}}}\nprint(json.dumps(out))"
-    ));
-    let read: serde_json::Value = serde_json::from_str(read.trim()).expect("group offsets JSON");
+    let read = broker.group_offsets(&groups, &topic);
     for (g, name) in groups.iter().enumerate() {
         let expected = last_ok[&g];
         for partition in 0..PARTITIONS {
-            let got = read[name][partition.to_string()].as_i64();
+            let got = read.get(name).and_then(|offsets| offsets.get(&partition)).copied();
             assert_eq!(
                 got,
                 Some(expected + P1_BASE * i64::from(partition)),
@@ -446,5 +280,4 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
         started.elapsed()
     );
     drop(admin);
-    drop(guard);
 }

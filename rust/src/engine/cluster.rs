@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::group::Group;
 use super::worker;
@@ -49,6 +49,8 @@ pub(super) struct State {
     pub(super) helper: HelperStatus,
     /// Test-only faults for the worker to hand to the helper.
     pub(super) faults: Vec<Fault>,
+    /// When a group parked after its retries ran out tries again (see `worker::probe_parked_groups`).
+    pub(super) next_probe_at: Option<Instant>,
 }
 
 pub(super) struct Shared {
@@ -98,6 +100,7 @@ impl Cluster {
                 stopping: false,
                 helper: HelperStatus::default(),
                 faults: Vec::new(),
+                next_probe_at: None,
             }),
             progressed: Condvar::new(),
             wake: Notifier::default(),

@@ -85,6 +85,9 @@ pub struct Group {
     retry_at: Option<Instant>,
     /// Cool-down after a failure that retrying cannot fix (or after the retries ran out).
     parked_until: Option<Instant>,
+    /// Parked because retriable failures outlasted the attempts (Kafka away), not for a refusal:
+    /// the cluster's recovery wakes it early.
+    parked_after_retries: bool,
     /// Failed attempts in the current failure episode.
     failed_attempts: u32,
     submitted_seq: u64,
@@ -248,6 +251,7 @@ impl Group {
                 self.failed_attempts = 0;
                 self.retry_at = None;
                 self.parked_until = None;
+                self.parked_after_retries = false;
                 None
             }
             Some((failure, context)) => {
@@ -258,6 +262,7 @@ impl Group {
                     self.failed_attempts = 0;
                     self.retry_at = None;
                     self.parked_until = None;
+                    self.parked_after_retries = false;
                     None
                 } else {
                     self.pending_since.get_or_insert(in_flight.pending_since);
@@ -275,6 +280,7 @@ impl Group {
                         self.failed_attempts = 0;
                         self.retry_at = None;
                         self.parked_until = Some(at.now + settings.failure_cooldown);
+                        self.parked_after_retries = failure.is_retriable();
                         Some(settings.failure_cooldown)
                     }
                 };
@@ -284,6 +290,27 @@ impl Group {
                 line
             }
         }
+    }
+
+    /// Kafka answers again (another group's commit went through): a group waiting out a backoff,
+    /// or parked because its retries ran out while Kafka was away, tries again at once instead of
+    /// leaving the group behind for up to a cool-down.
+    pub fn retry_now(&mut self) {
+        self.retry_at = None;
+        if self.parked_after_retries {
+            self.parked_until = None;
+            self.parked_after_retries = false;
+        }
+    }
+
+    /// Whether the group is parked only because Kafka did not answer (see [`Group::retry_now`]).
+    pub fn parked_after_retries(&self) -> bool {
+        self.parked_after_retries
+    }
+
+    /// Whether the last answer committed something.
+    pub fn last_attempt_succeeded(&self) -> bool {
+        !self.last_attempt_failed
     }
 
     /// Whether everything submitted up to `target` has been attempted and nothing more will happen

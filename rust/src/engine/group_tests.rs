@@ -242,3 +242,26 @@ fn timeouts_are_explained_by_a_permanent_client_error() {
     assert!(explained.message.contains("timed out"));
     assert_eq!(explain_failure(timeout.clone(), None), timeout);
 }
+
+#[test]
+fn kafka_answering_again_wakes_groups_in_backoff_or_parked_after_retries() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut away = Group::default();
+    away.submit(offsets(&[("t", 0, 1)]), "", t0);
+    let mut now = t0;
+    for request_id in 1..=u64::from(s.retry_max_attempts) {
+        away.start_request(request_id, now, &s).unwrap();
+        away.complete("g", &failed(request_id, RDKafkaErrorCode::AllBrokersDown), at(now), &s);
+        now = away.next_attempt_at().unwrap();
+    }
+    assert!(away.parked() && away.parked_after_retries(), "retries ran out while Kafka was away");
+    let mut refused = Group::default();
+    refused.submit(offsets(&[("t", 0, 1)]), "", t0);
+    refused.start_request(1, t0, &s).unwrap();
+    refused.complete("g", &failed(1, RDKafkaErrorCode::GroupAuthorizationFailed), at(t0), &s);
+
+    away.retry_now();
+    refused.retry_now();
+    assert!(away.start_request(9, t0, &s).is_some(), "tries again at once");
+    assert!(refused.parked() && refused.start_request(10, t0, &s).is_none(), "a refusal keeps its cool-down");
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::cluster::{lock, Shared, State};
-use super::group::Moment;
+use super::group::{Group, Moment};
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure};
 use crate::helper::supervisor::Supervisor;
 use crate::logging::{self, Level};
@@ -54,9 +54,15 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     for fault in state.faults.drain(..) {
         supervisor.inject_fault(fault);
     }
+    let mut kafka_answers = false;
     for answer in answers {
-        complete(shared, &mut state, answer, now);
+        kafka_answers |= complete(shared, &mut state, answer, now);
     }
+    if kafka_answers {
+        state.groups.values_mut().for_each(Group::retry_now);
+        state.next_probe_at = None;
+    }
+    probe_parked_groups(shared, &mut state, now);
     let overdue: Vec<u64> = state.groups.values().filter_map(|g| g.overdue_request(now, &shared.settings)).collect();
     if !overdue.is_empty() {
         // librdkafka answers every request by its deadline; one that did not is stuck. A new
@@ -102,13 +108,32 @@ fn start_requests(shared: &Shared, state: &mut State, now: Instant) -> Vec<Commi
     outgoing
 }
 
-fn complete(shared: &Shared, state: &mut State, response: CommitResponse, now: Instant) {
+/// Applies an answer to its group; true when it committed something (Kafka is there).
+fn complete(shared: &Shared, state: &mut State, response: CommitResponse, now: Instant) -> bool {
     let Some((name, group)) = state.groups.iter_mut().find(|(_, g)| g.is_waiting_for(response.request_id)) else {
-        return; // the group was closed, or the watchdog gave the request up
+        return false; // the group was closed, or the watchdog gave the request up
     };
     let at = Moment { now, epoch_ms: epoch_millis(), jitter: pseudo_random_fraction() };
     if let Some((level, line)) = group.complete(name, &response, at, &shared.settings) {
         logging::log(level, format!("[{}] {line}", shared.label));
+    }
+    group.last_attempt_succeeded()
+}
+
+/// While groups are parked because Kafka did not answer, one of them tries again every
+/// `retry.backoff.max.ms`: a bounded probe, whose success wakes them all (see `Group::retry_now`).
+fn probe_parked_groups(shared: &Shared, state: &mut State, now: Instant) {
+    let Some(probe) = state.groups.values_mut().find(|g| g.parked_after_retries()) else {
+        state.next_probe_at = None;
+        return;
+    };
+    match state.next_probe_at {
+        Some(at) if at <= now => {
+            probe.retry_now();
+            state.next_probe_at = Some(now + shared.settings.retry_backoff_max);
+        }
+        Some(_) => {}
+        None => state.next_probe_at = Some(now + shared.settings.retry_backoff_max),
     }
 }
 
