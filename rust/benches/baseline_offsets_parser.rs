@@ -128,9 +128,7 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
             return Err(OffsetsError(format!("{} is negative", at_fault())));
         }
     }
-    let canonical = !key.is_empty()
-        && key.bytes().all(|b| b.is_ascii_digit())
-        && (key == "0" || !key.starts_with('0'));
+    let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
         return Err(OffsetsError(format!(
             "{} is not a plain decimal partition number",
@@ -147,10 +145,7 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
 }
 
 /// `partitions` holds one topic's entries; sorting them lets neighbours reveal a duplicate.
-fn check_unique_partitions(
-    topic: &str,
-    partitions: &mut [PartitionOffset],
-) -> Result<(), OffsetsError> {
+fn check_unique_partitions(topic: &str, partitions: &mut [PartitionOffset]) -> Result<(), OffsetsError> {
     partitions.sort_unstable_by_key(|entry| entry.partition);
     match partitions
         .windows(2)
@@ -191,10 +186,7 @@ impl Parser<'_> {
     fn syntax_error(&self, expected: &str) -> OffsetsError {
         match self.bytes().get(self.pos) {
             None => OffsetsError(format!("the JSON ends early, expected {expected}")),
-            Some(_) => OffsetsError(format!(
-                "invalid JSON at byte {}: expected {expected}",
-                self.pos
-            )),
+            Some(_) => OffsetsError(format!("invalid JSON at byte {}: expected {expected}", self.pos)),
         }
     }
 
@@ -214,9 +206,7 @@ impl Parser<'_> {
             return Ok(());
         }
         match next.and_then(value_kind) {
-            Some(kind) => Err(OffsetsError(format!(
-                "{what} must be a JSON object, found {kind}"
-            ))),
+            Some(kind) => Err(OffsetsError(format!("{what} must be a JSON object, found {kind}"))),
             None => Err(self.syntax_error(&format!("a JSON object for {what}"))),
         }
     }
@@ -436,4 +426,3 @@ fn value_kind(byte: u8) -> Option<&'static str> {
         _ => None,
     }
 }
-

@@ -125,7 +125,10 @@ fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
         return Err(OffsetsError("a topic name is empty".to_string()));
     }
     if topic == "." || topic == ".." {
-        return Err(OffsetsError(format!("topic name {} is not allowed by Kafka", quoted(topic))));
+        return Err(OffsetsError(format!(
+            "topic name {} is not allowed by Kafka",
+            quoted(topic)
+        )));
     }
     if topic.len() > MAX_TOPIC_NAME_CHARS {
         return Err(OffsetsError(format!(
@@ -186,10 +189,12 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
             return Err(OffsetsError(format!("{} is negative", at_fault())));
         }
     }
-    let canonical =
-        !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
+    let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
-        return Err(OffsetsError(format!("{} is not a plain decimal partition number", at_fault())));
+        return Err(OffsetsError(format!(
+            "{} is not a plain decimal partition number",
+            at_fault()
+        )));
     }
     key.parse::<i32>().map_err(|_| {
         OffsetsError(format!(
@@ -267,7 +272,9 @@ impl Object<'_> {
             None => "the end offsets".to_string(),
             Some(topic) => format!("topic {}", quoted(topic)),
         };
-        Err(refuse(OffsetsError(format!("{what} must be a JSON object, found {found}"))))
+        Err(refuse(OffsetsError(format!(
+            "{what} must be a JSON object, found {found}"
+        ))))
     }
 }
 
@@ -410,7 +417,8 @@ mod tests {
             ("escaped topic name", r#"{"a\u002eb":{"0":1}}"#, vec![offset("a.b", 0, 1)]),
             ("escaped partition key", r#"{"t":{"\u0031":1}}"#, vec![offset("t", 1, 1)]),
             ("249-character topic name", &longest_topic_json, vec![offset(&longest_topic, 0, 1)]),
-            ("same partition in two topics", r#"{"t":{"0":1},"u":{"0":2}}"#, vec![offset("t", 0, 1), offset("u", 0, 2)]),
+            ("same partition in two topics", r#"{"t":{"0":1},"u":{"0":2}}"#,
+                vec![offset("t", 0, 1), offset("u", 0, 2)]),
         ];
         for (label, json, expected) in rows {
             assert_eq!(parse_end_offsets(json).as_ref(), Ok(&expected), "{label}: {json}");
@@ -447,7 +455,8 @@ mod tests {
             ("topic is an array", r#"{"t":[1]}"#, &["topic `t` must be a JSON object, found an array"]),
             ("topic is null", r#"{"t":null}"#, &["topic `t` must be a JSON object, found null"]),
             // Partition keys.
-            ("letter key", r#"{"t":{"x":1}}"#, &["partition key `x` of topic `t`", "not a plain decimal partition number"]),
+            ("letter key", r#"{"t":{"x":1}}"#,
+                &["partition key `x` of topic `t`", "not a plain decimal partition number"]),
             ("negative key", r#"{"t":{"-1":1}}"#, &["partition key `-1` of topic `t` is negative"]),
             ("empty key", r#"{"t":{"":1}}"#, &["not a plain decimal"]),
             ("leading zero key", r#"{"t":{"01":1}}"#, &["partition key `01`", "not a plain decimal"]),
@@ -517,7 +526,10 @@ mod tests {
         let message = parse_error(&format!(r#"{{"t":{{"0":{digits}}}}}"#));
         assert!(message.len() < 300, "{}", message.len());
         let long_topic = parse_error(&format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(250)));
-        assert!(long_topic.len() < 200, "long names are shortened in messages: {long_topic}");
+        assert!(
+            long_topic.len() < 200,
+            "long names are shortened in messages: {long_topic}"
+        );
     }
 
     #[test]
@@ -526,7 +538,8 @@ mod tests {
         #[rustfmt::skip]
         let rows: Vec<(&str, Vec<PartitionOffset>, Result<Vec<PartitionOffset>, &str>)> = vec![
             ("empty list", vec![], Ok(vec![])),
-            ("sorted by topic, then partition", vec![offset("b", 1, 4), offset("a", 10, 7), offset("b", 0, 1), offset("a", 2, 9)],
+            ("sorted by topic, then partition",
+                vec![offset("b", 1, 4), offset("a", 10, 7), offset("b", 0, 1), offset("a", 2, 9)],
                 Ok(vec![offset("a", 2, 9), offset("a", 10, 7), offset("b", 0, 1), offset("b", 1, 4)])),
             ("largest and smallest values", vec![offset("t", i32::MAX, i64::MAX), offset("t", 0, 0)],
                 Ok(vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)])),
@@ -601,10 +614,7 @@ mod tests {
             let topic: String = (0..name_len)
                 .map(|_| char::from(TOPIC_CHARS[random.below(TOPIC_CHARS.len() as u64) as usize]))
                 .collect();
-            if topic == "."
-                || topic == ".."
-                || offsets.iter().any(|o: &PartitionOffset| o.topic == topic)
-            {
+            if topic == "." || topic == ".." || offsets.iter().any(|o: &PartitionOffset| o.topic == topic) {
                 continue;
             }
             let mut partitions = HashSet::new();
@@ -669,7 +679,10 @@ mod tests {
     fn render_sorted(offsets: &[PartitionOffset]) -> String {
         let mut by_topic: BTreeMap<&str, BTreeMap<i32, i64>> = BTreeMap::new();
         for entry in offsets {
-            by_topic.entry(&entry.topic).or_default().insert(entry.partition, entry.offset);
+            by_topic
+                .entry(&entry.topic)
+                .or_default()
+                .insert(entry.partition, entry.offset);
         }
         serde_json::to_string(&by_topic).unwrap()
     }
