@@ -532,11 +532,14 @@ mod tests {
         );
     }
 
+    /// Label, input, then the sorted result or a fragment of the error message.
+    type ValidationRow<'a> = (&'a str, Vec<PartitionOffset>, Result<Vec<PartitionOffset>, &'a str>);
+
     #[test]
     fn validated_offsets() {
         let long = "t".repeat(250);
         #[rustfmt::skip]
-        let rows: Vec<(&str, Vec<PartitionOffset>, Result<Vec<PartitionOffset>, &str>)> = vec![
+        let rows: Vec<ValidationRow> = vec![
             ("empty list", vec![], Ok(vec![])),
             ("sorted by topic, then partition",
                 vec![offset("b", 1, 4), offset("a", 10, 7), offset("b", 0, 1), offset("a", 2, 9)],
