@@ -2,11 +2,17 @@
 //!
 //! Spark renders a batch's end offsets as `{"topic":{"0":123,"1":456}}`: topic -> partition
 //! number (as a string) -> next offset to read, which is exactly what a group commit stores.
-//! The parser is hand-written for this one shape: a generic JSON map would silently keep only
-//! the last of two duplicate keys, and a duplicate here means the input is corrupt.
+//! serde_json reads the text; one visitor builds the list directly (no `serde_json::Value` tree)
+//! and refuses duplicate keys, which a generic map would silently collapse into the last one:
+//! a duplicate here means the input is corrupt. The same value checks serve callers that hand
+//! in the list itself (`validate_offsets`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 
 /// Brokers reject longer commit metadata with `OFFSET_METADATA_TOO_LARGE` under the default
 /// `offset.metadata.max.bytes`.
@@ -27,7 +33,7 @@ pub struct PartitionOffset {
     pub offset: i64,
 }
 
-/// Why an offsets JSON or a metadata string was refused; the message names the part at fault.
+/// Why offsets or a metadata string were refused; the message names the part at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetsError(pub String);
 
@@ -44,39 +50,46 @@ impl std::error::Error for OffsetsError {}
 /// Keys may come in any order; whitespace follows JSON. Refused: anything but an object of
 /// topic objects, invalid topic names, partition keys that are not plain non-negative decimal
 /// `i32` numbers, offsets that are not non-negative `i64` integers, and duplicate topics or
-/// partitions.
+/// partitions. Messages give serde_json's line and column.
 pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsError> {
-    let mut parser = Parser { text: json, pos: 0 };
     let mut offsets = Vec::new();
-    let mut seen_topics = HashSet::new();
-
-    parser.expect_object_start("the end offsets")?;
-    let mut more_topics = !parser.try_object_end();
-    while more_topics {
-        let topic_at = parser.pos;
-        let topic = parser.string()?;
-        check_topic_name(&topic)?;
-        if !seen_topics.insert(topic.clone()) {
-            return Err(OffsetsError(format!("topic {} appears twice (byte {topic_at})", quoted(&topic))));
-        }
-        parser.expect_byte(b':')?;
-        parser.expect_object_start(&format!("topic {}", quoted(&topic)))?;
-        let first_of_topic = offsets.len();
-        let mut more_partitions = !parser.try_object_end();
-        while more_partitions {
-            let key = parser.string()?;
-            let partition = partition_number(&topic, &key)?;
-            parser.expect_byte(b':')?;
-            let offset = parser.offset(&topic, partition)?;
-            offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
-            more_partitions = parser.comma_or_object_end()?;
-        }
-        check_unique_partitions(&topic, &mut offsets[first_of_topic..])?;
-        more_topics = parser.comma_or_object_end()?;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    Object {
+        topic: None,
+        offsets: &mut offsets,
     }
-    parser.expect_end()?;
+    .deserialize(&mut deserializer)
+    .map_err(json_error)?;
+    deserializer.end().map_err(|e| {
+        OffsetsError(format!(
+            "unexpected content after the JSON object at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    sort_refusing_duplicates(offsets)
+}
 
-    offsets.sort_unstable();
+/// The typed entry for callers that already hold the offsets (the JVM's arrays): the checks of
+/// `parse_end_offsets` on each value (topic names, partition >= 0, offset >= 0), duplicate
+/// (topic, partition) pairs refused, the result sorted by (topic, partition).
+pub fn validate_offsets(offsets: Vec<PartitionOffset>) -> Result<Vec<PartitionOffset>, OffsetsError> {
+    let offsets = sort_refusing_duplicates(offsets)?;
+    let mut previous_topic = None;
+    for entry in &offsets {
+        if previous_topic != Some(&entry.topic) {
+            check_topic_name(&entry.topic)?;
+            previous_topic = Some(&entry.topic);
+        }
+        if entry.partition < 0 {
+            return Err(OffsetsError(format!(
+                "partition {} of topic {} is negative",
+                entry.partition,
+                quoted(&entry.topic)
+            )));
+        }
+        check_offset(&entry.topic, entry.partition, entry.offset)?;
+    }
     Ok(offsets)
 }
 
@@ -95,33 +108,6 @@ pub fn validate_metadata(metadata: &str) -> Result<(), OffsetsError> {
     Ok(())
 }
 
-/// Renders offsets in Spark's shape, topics and partitions in ascending order so that equal
-/// inputs render equally. A later entry for the same partition replaces an earlier one, as a
-/// map insert would.
-pub fn offsets_to_json(offsets: &[PartitionOffset]) -> String {
-    let mut by_topic: BTreeMap<&str, BTreeMap<i32, i64>> = BTreeMap::new();
-    for entry in offsets {
-        by_topic.entry(&entry.topic).or_default().insert(entry.partition, entry.offset);
-    }
-    let mut json = String::from("{");
-    for (topic_index, (topic, partitions)) in by_topic.iter().enumerate() {
-        if topic_index > 0 {
-            json.push(',');
-        }
-        push_json_string(&mut json, topic);
-        json.push_str(":{");
-        for (partition_index, (partition, offset)) in partitions.iter().enumerate() {
-            if partition_index > 0 {
-                json.push(',');
-            }
-            json.push_str(&format!("\"{partition}\":{offset}"));
-        }
-        json.push('}');
-    }
-    json.push('}');
-    json
-}
-
 /// Quotes user input for an error message, shortened so a huge input cannot flood a log line.
 fn quoted(text: &str) -> String {
     if text.chars().count() <= MAX_QUOTED_CHARS {
@@ -133,13 +119,16 @@ fn quoted(text: &str) -> String {
 }
 
 /// Kafka's own topic name rules (`Topic.validate`): a name that breaks them cannot exist on a
-/// broker, so it can only come from a corrupted offsets string.
+/// broker, so it can only come from corrupted offsets.
 fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
     if topic.is_empty() {
         return Err(OffsetsError("a topic name is empty".to_string()));
     }
     if topic == "." || topic == ".." {
-        return Err(OffsetsError(format!("topic name {} is not allowed by Kafka", quoted(topic))));
+        return Err(OffsetsError(format!(
+            "topic name {} is not allowed by Kafka",
+            quoted(topic)
+        )));
     }
     if topic.len() > MAX_TOPIC_NAME_CHARS {
         return Err(OffsetsError(format!(
@@ -158,8 +147,41 @@ fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
     Ok(())
 }
 
+fn check_offset(topic: &str, partition: i32, offset: i64) -> Result<(), OffsetsError> {
+    if offset < 0 {
+        return Err(negative_offset(topic, partition, &offset.to_string()));
+    }
+    Ok(())
+}
+
+/// `shown` is the offset as the caller wrote it (JSON text may be below `i64::MIN`).
+fn negative_offset(topic: &str, partition: i32, shown: &str) -> OffsetsError {
+    OffsetsError(format!(
+        "offset of topic {} partition {partition} is {}: end offsets are positions in the log and \
+         never negative (-1 and -2 mean latest/earliest only in starting offsets)",
+        quoted(topic),
+        quoted(shown)
+    ))
+}
+
+/// Sorts by (topic, partition, offset), so that equal (topic, partition) pairs become neighbours.
+fn sort_refusing_duplicates(mut offsets: Vec<PartitionOffset>) -> Result<Vec<PartitionOffset>, OffsetsError> {
+    offsets.sort_unstable();
+    match offsets
+        .windows(2)
+        .find(|pair| pair[0].partition == pair[1].partition && pair[0].topic == pair[1].topic)
+    {
+        Some(pair) => Err(OffsetsError(format!(
+            "partition {} of topic {} appears twice",
+            pair[0].partition,
+            quoted(&pair[0].topic)
+        ))),
+        None => Ok(offsets),
+    }
+}
+
 /// Accepts only the form Spark writes (`0`, `17`): with one spelling per number, a duplicate
-/// partition is always a duplicate key and rendering gives back the same text.
+/// partition is always a duplicate key.
 fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
     let at_fault = || format!("partition key {} of topic {}", quoted(key), quoted(topic));
     if let Some(magnitude) = key.strip_prefix('-') {
@@ -169,299 +191,205 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
     }
     let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
-        return Err(OffsetsError(format!("{} is not a plain decimal partition number", at_fault())));
+        return Err(OffsetsError(format!(
+            "{} is not a plain decimal partition number",
+            at_fault()
+        )));
     }
-    key.parse::<i32>()
-        .map_err(|_| OffsetsError(format!("{} exceeds the largest partition number {}", at_fault(), i32::MAX)))
+    key.parse::<i32>().map_err(|_| {
+        OffsetsError(format!(
+            "{} exceeds the largest partition number {}",
+            at_fault(),
+            i32::MAX
+        ))
+    })
 }
 
-/// `partitions` holds one topic's entries; sorting them lets neighbours reveal a duplicate.
-fn check_unique_partitions(topic: &str, partitions: &mut [PartitionOffset]) -> Result<(), OffsetsError> {
-    partitions.sort_unstable_by_key(|entry| entry.partition);
-    match partitions.windows(2).find(|pair| pair[0].partition == pair[1].partition) {
-        Some(pair) => {
-            Err(OffsetsError(format!("partition {} of topic {} appears twice", pair[0].partition, quoted(topic))))
-        }
-        None => Ok(()),
+/// An offset from its JSON text (one valid JSON value, as serde_json checked it): an integer
+/// from 0 to `i64::MAX`, written without fraction or exponent.
+fn offset_number(topic: &str, partition: i32, text: &str) -> Result<i64, OffsetsError> {
+    let at_fault = || format!("offset of topic {} partition {partition}", quoted(topic));
+    let kind = text.bytes().next().map_or("nothing", value_kind);
+    if kind != "a number" {
+        return Err(OffsetsError(format!("{} must be an integer, found {kind}", at_fault())));
     }
-}
-
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
+    if text.contains(['.', 'e', 'E']) {
+        return Err(OffsetsError(format!(
+            "{} must be an integer, found {}",
+            at_fault(),
+            quoted(text)
+        )));
     }
-    out.push('"');
-}
-
-/// A cursor over the input for the fixed shape above. Positions in messages are byte offsets.
-struct Parser<'a> {
-    text: &'a str,
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn bytes(&self) -> &[u8] {
-        self.text.as_bytes()
+    if text.starts_with('-') {
+        return Err(negative_offset(topic, partition, text));
     }
-
-    fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    /// The next non-whitespace byte, not consumed.
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_whitespace();
-        self.bytes().get(self.pos).copied()
-    }
-
-    fn syntax_error(&self, expected: &str) -> OffsetsError {
-        match self.bytes().get(self.pos) {
-            None => OffsetsError(format!("the JSON ends early, expected {expected}")),
-            Some(_) => OffsetsError(format!("invalid JSON at byte {}: expected {expected}", self.pos)),
-        }
-    }
-
-    fn expect_byte(&mut self, wanted: u8) -> Result<(), OffsetsError> {
-        if self.peek() == Some(wanted) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(self.syntax_error(&format!("`{}`", char::from(wanted))))
-        }
-    }
-
-    fn expect_object_start(&mut self, what: &str) -> Result<(), OffsetsError> {
-        let next = self.peek();
-        if next == Some(b'{') {
-            self.pos += 1;
-            return Ok(());
-        }
-        match next.and_then(value_kind) {
-            Some(kind) => Err(OffsetsError(format!("{what} must be a JSON object, found {kind}"))),
-            None => Err(self.syntax_error(&format!("a JSON object for {what}"))),
-        }
-    }
-
-    /// Consumes `}` if it comes next (an empty object).
-    fn try_object_end(&mut self) -> bool {
-        let at_end = self.peek() == Some(b'}');
-        if at_end {
-            self.pos += 1;
-        }
-        at_end
-    }
-
-    /// After a member: true when another member follows, false when the object closed.
-    fn comma_or_object_end(&mut self) -> Result<bool, OffsetsError> {
-        match self.peek() {
-            Some(b',') => {
-                self.pos += 1;
-                Ok(true)
-            }
-            Some(b'}') => {
-                self.pos += 1;
-                Ok(false)
-            }
-            _ => Err(self.syntax_error("`,` or `}`")),
-        }
-    }
-
-    fn expect_end(&mut self) -> Result<(), OffsetsError> {
-        match self.peek() {
-            None => Ok(()),
-            Some(_) => Err(OffsetsError(format!("unexpected content after the JSON object at byte {}", self.pos))),
-        }
-    }
-
-    /// A JSON string, escapes resolved.
-    fn string(&mut self) -> Result<String, OffsetsError> {
-        if self.peek() != Some(b'"') {
-            return Err(self.syntax_error("a JSON string"));
-        }
-        self.pos += 1;
-        let mut value = String::new();
-        loop {
-            let rest = &self.text[self.pos..];
-            let plain_len = rest
-                .bytes()
-                .position(|b| b == b'"' || b == b'\\' || b < 0x20)
-                .ok_or_else(|| OffsetsError("the JSON ends inside a string".to_string()))?;
-            value.push_str(&rest[..plain_len]);
-            self.pos += plain_len;
-            match self.bytes()[self.pos] {
-                b'"' => {
-                    self.pos += 1;
-                    return Ok(value);
-                }
-                b'\\' => {
-                    self.pos += 1;
-                    value.push(self.escape()?);
-                }
-                _ => return Err(self.syntax_error("no raw control character inside a string")),
-            }
-        }
-    }
-
-    /// The character of an escape sequence; `pos` is just past the backslash.
-    fn escape(&mut self) -> Result<char, OffsetsError> {
-        let Some(&letter) = self.bytes().get(self.pos) else {
-            return Err(self.syntax_error("an escape sequence"));
-        };
-        let simple = match letter {
-            b'"' => Some('"'),
-            b'\\' => Some('\\'),
-            b'/' => Some('/'),
-            b'b' => Some('\u{8}'),
-            b'f' => Some('\u{c}'),
-            b'n' => Some('\n'),
-            b'r' => Some('\r'),
-            b't' => Some('\t'),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            self.pos += 1;
-            return Ok(c);
-        }
-        if letter != b'u' {
-            return Err(self.syntax_error("a valid escape sequence"));
-        }
-        self.pos += 1;
-        let first = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&first) {
-            // A high surrogate must be followed by `\u` and a low surrogate (UTF-16 pair).
-            if !self.text[self.pos..].starts_with("\\u") {
-                return Err(self.syntax_error("the low half of a UTF-16 surrogate pair"));
-            }
-            self.pos += 2;
-            let second = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&second) {
-                return Err(self.syntax_error("the low half of a UTF-16 surrogate pair"));
-            }
-            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-        } else {
-            first
-        };
-        char::from_u32(code).ok_or_else(|| self.syntax_error("a Unicode scalar value"))
-    }
-
-    fn hex4(&mut self) -> Result<u32, OffsetsError> {
-        let digits = self.text.get(self.pos..self.pos + 4).unwrap_or("");
-        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(self.syntax_error("four hex digits"));
-        }
-        self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| self.syntax_error("four hex digits"))
-    }
-
-    /// An offset: a JSON integer from 0 to `i64::MAX`.
-    fn offset(&mut self, topic: &str, partition: i32) -> Result<i64, OffsetsError> {
-        let at_fault = || format!("offset of topic {} partition {partition}", quoted(topic));
-        match self.peek() {
-            Some(b'-' | b'0'..=b'9') => {}
-            Some(byte) => {
-                let found = value_kind(byte).unwrap_or("invalid JSON");
-                return Err(OffsetsError(format!("{} must be an integer, found {found}", at_fault())));
-            }
-            None => return Err(self.syntax_error("an offset")),
-        }
-        let number = self.number_token()?;
-        let fractional = number.contains(['.', 'e', 'E']);
-        if fractional {
-            return Err(OffsetsError(format!("{} must be an integer, found {}", at_fault(), quoted(number))));
-        }
-        if number.starts_with('-') {
-            return Err(OffsetsError(format!(
-                "{} is {}: end offsets are positions in the log and never negative (-1 and -2 \
-                 mean latest/earliest only in starting offsets)",
-                at_fault(),
-                quoted(number)
-            )));
-        }
-        number.parse::<i64>().map_err(|_| {
-            OffsetsError(format!(
-                "{} is {}, larger than the largest Kafka offset {}",
-                at_fault(),
-                quoted(number),
-                i64::MAX
-            ))
-        })
-    }
-
-    /// A JSON number token (RFC 8259 grammar), returned as text.
-    fn number_token(&mut self) -> Result<&str, OffsetsError> {
-        let start = self.pos;
-        let text = self.text;
-        let bytes = text.as_bytes();
-        let digits_from = |mut at: usize| {
-            while bytes.get(at).is_some_and(u8::is_ascii_digit) {
-                at += 1;
-            }
-            at
-        };
-        let mut at = start;
-        if bytes.get(at) == Some(&b'-') {
-            at += 1;
-        }
-        match bytes.get(at) {
-            Some(b'0') => at += 1,
-            Some(b'1'..=b'9') => at = digits_from(at),
-            _ => {
-                self.pos = at;
-                return Err(self.syntax_error("a digit"));
-            }
-        }
-        if bytes.get(at) == Some(&b'.') {
-            let after_point = digits_from(at + 1);
-            if after_point == at + 1 {
-                self.pos = after_point;
-                return Err(self.syntax_error("a digit after the decimal point"));
-            }
-            at = after_point;
-        }
-        if matches!(bytes.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            if matches!(bytes.get(at), Some(b'+' | b'-')) {
-                at += 1;
-            }
-            let after_exponent = digits_from(at);
-            if after_exponent == at {
-                self.pos = at;
-                return Err(self.syntax_error("a digit in the exponent"));
-            }
-            at = after_exponent;
-        }
-        self.pos = at;
-        Ok(&text[start..at])
-    }
+    text.parse::<i64>().map_err(|_| {
+        OffsetsError(format!(
+            "{} is {}, larger than the largest Kafka offset {}",
+            at_fault(),
+            quoted(text),
+            i64::MAX
+        ))
+    })
 }
 
 /// Names the JSON value that starts with `byte`, for "found ..." messages.
-fn value_kind(byte: u8) -> Option<&'static str> {
+fn value_kind(byte: u8) -> &'static str {
     match byte {
-        b'"' => Some("a string"),
-        b'[' => Some("an array"),
-        b'{' => Some("an object"),
-        b't' | b'f' => Some("a boolean"),
-        b'n' => Some("null"),
-        b'-' | b'0'..=b'9' => Some("a number"),
-        _ => None,
+        b'"' => "a string",
+        b'[' => "an array",
+        b'{' => "an object",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => "a number",
+    }
+}
+
+/// serde_json's errors as ours: the visitor's own (data) messages unchanged, serde_json's
+/// syntax messages marked as such; every one ends with the line and column.
+fn json_error(error: serde_json::Error) -> OffsetsError {
+    match error.classify() {
+        Category::Data => OffsetsError(error.to_string()),
+        Category::Eof => OffsetsError(format!("the JSON ends early ({error})")),
+        Category::Syntax | Category::Io => OffsetsError(format!("invalid JSON: {error}")),
+    }
+}
+
+fn refuse<E: de::Error>(error: OffsetsError) -> E {
+    E::custom(error.0)
+}
+
+/// A JSON object: the whole input (`topic` is `None`, members are topics) or one topic's
+/// partitions (members are partition -> offset). Entries go straight into `offsets`.
+struct Object<'a> {
+    topic: Option<&'a str>,
+    offsets: &'a mut Vec<PartitionOffset>,
+}
+
+impl Object<'_> {
+    fn not_an_object<E: de::Error>(&self, found: &str) -> Result<(), E> {
+        let what = match self.topic {
+            None => "the end offsets".to_string(),
+            Some(topic) => format!("topic {}", quoted(topic)),
+        };
+        Err(refuse(OffsetsError(format!(
+            "{what} must be a JSON object, found {found}"
+        ))))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Object<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // `any`, not `map`: other kinds reach the visitor, which names them in its message.
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Object<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        match self.topic {
+            None => {
+                let mut topics = HashSet::new();
+                while let Some(topic) = map.next_key::<String>()? {
+                    check_topic_name(&topic).map_err(refuse)?;
+                    if !topics.insert(topic.clone()) {
+                        return Err(refuse(OffsetsError(format!("topic {} appears twice", quoted(&topic)))));
+                    }
+                    map.next_value_seed(Object {
+                        topic: Some(&topic),
+                        offsets: &mut *self.offsets,
+                    })?;
+                }
+            }
+            Some(topic) => {
+                while let Some(partition) = map.next_key_seed(PartitionKey { topic })? {
+                    let text: &RawValue = map.next_value()?;
+                    let offset = offset_number(topic, partition, text.get()).map_err(refuse)?;
+                    self.offsets.push(PartitionOffset {
+                        topic: topic.to_string(),
+                        partition,
+                        offset,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.not_an_object("an array")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_an_object("a string")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_an_object("a boolean")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.not_an_object("null")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+}
+
+/// A partition key of `topic`, read as a borrowed string where the JSON has no escapes.
+struct PartitionKey<'a> {
+    topic: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for PartitionKey<'_> {
+    type Value = i32;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<i32, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for PartitionKey<'_> {
+    type Value = i32;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a partition number as a JSON string")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<i32, E> {
+        partition_number(self.topic, key).map_err(refuse)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn offset(topic: &str, partition: i32, offset: i64) -> PartitionOffset {
-        PartitionOffset { topic: topic.to_string(), partition, offset }
+        PartitionOffset {
+            topic: topic.to_string(),
+            partition,
+            offset,
+        }
     }
 
     fn parse_error(json: &str) -> String {
@@ -472,37 +400,29 @@ mod tests {
     }
 
     #[test]
-    fn parses_spark_offsets_sorted_by_topic_then_partition() {
-        let parsed = parse_end_offsets(r#"{"b":{"1":456,"0":123},"a":{"10":7,"2":9}}"#).unwrap();
-        assert_eq!(parsed, vec![offset("a", 2, 9), offset("a", 10, 7), offset("b", 0, 123), offset("b", 1, 456)]);
-    }
-
-    #[test]
-    fn empty_object_is_no_offsets() {
-        assert_eq!(parse_end_offsets("{}").unwrap(), vec![]);
-        assert_eq!(parse_end_offsets(" \n{ \t}\r\n").unwrap(), vec![]);
-    }
-
-    #[test]
-    fn topic_without_partitions_contributes_nothing() {
-        assert_eq!(parse_end_offsets(r#"{"t":{}}"#).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn accepts_whitespace_everywhere_json_allows_it() {
-        let parsed = parse_end_offsets(" {\n \"t\" :\t{ \"0\" : 5 ,\r\n\"1\":6 } } ").unwrap();
-        assert_eq!(parsed, vec![offset("t", 0, 5), offset("t", 1, 6)]);
-    }
-
-    #[test]
-    fn accepts_extreme_values() {
-        let json = format!(r#"{{"t":{{"{}":{},"0":0}}}}"#, i32::MAX, i64::MAX);
-        assert_eq!(parse_end_offsets(&json).unwrap(), vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)]);
-    }
-
-    #[test]
-    fn accepts_escaped_topic_names() {
-        assert_eq!(parse_end_offsets(r#"{"a\u002eb":{"0":1}}"#).unwrap(), vec![offset("a.b", 0, 1)]);
+    fn accepted_end_offsets() {
+        let extreme = format!(r#"{{"t":{{"{}":{},"0":0}}}}"#, i32::MAX, i64::MAX);
+        let longest_topic = "t".repeat(249);
+        let longest_topic_json = format!(r#"{{"{longest_topic}":{{"0":1}}}}"#);
+        #[rustfmt::skip]
+        let rows: Vec<(&str, &str, Vec<PartitionOffset>)> = vec![
+            ("sorted by topic, then partition", r#"{"b":{"1":456,"0":123},"a":{"10":7,"2":9}}"#,
+                vec![offset("a", 2, 9), offset("a", 10, 7), offset("b", 0, 123), offset("b", 1, 456)]),
+            ("empty object", "{}", vec![]),
+            ("empty object in whitespace", " \n{ \t}\r\n", vec![]),
+            ("topic without partitions", r#"{"t":{}}"#, vec![]),
+            ("whitespace everywhere JSON allows it", " {\n \"t\" :\t{ \"0\" : 5 ,\r\n\"1\":6 } } ",
+                vec![offset("t", 0, 5), offset("t", 1, 6)]),
+            ("largest partition and offset", &extreme, vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)]),
+            ("escaped topic name", r#"{"a\u002eb":{"0":1}}"#, vec![offset("a.b", 0, 1)]),
+            ("escaped partition key", r#"{"t":{"\u0031":1}}"#, vec![offset("t", 1, 1)]),
+            ("249-character topic name", &longest_topic_json, vec![offset(&longest_topic, 0, 1)]),
+            ("same partition in two topics", r#"{"t":{"0":1},"u":{"0":2}}"#,
+                vec![offset("t", 0, 1), offset("u", 0, 2)]),
+        ];
+        for (label, json, expected) in rows {
+            assert_eq!(parse_end_offsets(json).as_ref(), Ok(&expected), "{label}: {json}");
+        }
     }
 
     #[test]
@@ -516,111 +436,88 @@ mod tests {
         assert_eq!(parsed[5000], offset("small", 0, 1));
     }
 
+    /// Each row: label, input, fragments the message must contain. Syntax errors carry
+    /// serde_json's wording and its line and column.
     #[test]
-    fn rejects_non_objects() {
-        assert!(parse_error("[]").contains("must be a JSON object, found an array"));
-        assert!(parse_error("null").contains("found null"));
-        assert!(parse_error(r#""x""#).contains("found a string"));
-        assert!(parse_error("").contains("ends early"));
-        assert!(parse_error("   ").contains("ends early"));
-        assert!(parse_error("x").contains("byte 0"));
-    }
-
-    #[test]
-    fn rejects_topic_values_that_are_not_objects() {
-        let message = parse_error(r#"{"t":5}"#);
-        assert!(message.contains("topic `t` must be a JSON object, found a number"), "{message}");
-        assert!(parse_error(r#"{"t":[1]}"#).contains("found an array"));
-        assert!(parse_error(r#"{"t":null}"#).contains("found null"));
-    }
-
-    #[test]
-    fn rejects_bad_partition_keys() {
-        let message = parse_error(r#"{"t":{"x":1}}"#);
-        assert!(message.contains("partition key `x` of topic `t`"), "{message}");
-        assert!(message.contains("not a plain decimal partition number"), "{message}");
-        assert!(parse_error(r#"{"t":{"-1":1}}"#).contains("`-1` of topic `t` is negative"));
-        assert!(parse_error(r#"{"t":{"":1}}"#).contains("not a plain decimal"));
-        assert!(parse_error(r#"{"t":{"01":1}}"#).contains("not a plain decimal"));
-        assert!(parse_error(r#"{"t":{"+1":1}}"#).contains("not a plain decimal"));
-        assert!(parse_error(r#"{"t":{" 1":1}}"#).contains("not a plain decimal"));
-        assert!(parse_error(r#"{"t":{"1.0":1}}"#).contains("not a plain decimal"));
-        let too_big = parse_error(r#"{"t":{"2147483648":1}}"#);
-        assert!(too_big.contains("exceeds the largest partition number 2147483647"), "{too_big}");
-    }
-
-    #[test]
-    fn rejects_offsets_that_are_not_integers() {
-        let message = parse_error(r#"{"t":{"3":1.5}}"#);
-        assert!(message.contains("offset of topic `t` partition 3 must be an integer, found `1.5`"), "{message}");
-        assert!(parse_error(r#"{"t":{"0":1e3}}"#).contains("found `1e3`"));
-        assert!(parse_error(r#"{"t":{"0":1.0}}"#).contains("found `1.0`"));
-        assert!(parse_error(r#"{"t":{"0":"5"}}"#).contains("found a string"));
-        assert!(parse_error(r#"{"t":{"0":null}}"#).contains("found null"));
-        assert!(parse_error(r#"{"t":{"0":true}}"#).contains("found a boolean"));
-        assert!(parse_error(r#"{"t":{"0":{}}}"#).contains("found an object"));
-        assert!(parse_error(r#"{"t":{"0":01}}"#).contains("expected `,` or `}`"));
-        assert!(parse_error(r#"{"t":{"0":-}}"#).contains("expected a digit"));
-        assert!(parse_error(r#"{"t":{"0":1.}}"#).contains("after the decimal point"));
-        assert!(parse_error(r#"{"t":{"0":1e}}"#).contains("in the exponent"));
-    }
-
-    #[test]
-    fn rejects_negative_offsets_explaining_why() {
-        let message = parse_error(r#"{"t":{"0":-1}}"#);
-        assert!(message.contains("offset of topic `t` partition 0 is `-1`"), "{message}");
-        assert!(message.contains("never negative"), "{message}");
-        assert!(message.contains("starting offsets"), "{message}");
-        assert!(parse_error(r#"{"t":{"0":-2}}"#).contains("never negative"));
-    }
-
-    #[test]
-    fn rejects_offsets_beyond_i64() {
-        let message = parse_error(r#"{"t":{"0":9223372036854775808}}"#);
-        assert!(message.contains("larger than the largest Kafka offset"), "{message}");
-    }
-
-    #[test]
-    fn rejects_bad_topic_names() {
-        assert!(parse_error(r#"{"":{"0":1}}"#).contains("a topic name is empty"));
-        assert!(parse_error(r#"{"..":{"0":1}}"#).contains("not allowed by Kafka"));
-        assert!(parse_error(r#"{"a b":{"0":1}}"#).contains("characters Kafka does not allow"));
-        let long = "t".repeat(250);
-        let message = parse_error(&format!(r#"{{"{long}":{{"0":1}}}}"#));
-        assert!(message.contains("longer than Kafka's limit of 249"), "{message}");
-        assert!(message.len() < 200, "long names are shortened in messages: {message}");
-        assert!(parse_end_offsets(&format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(249))).is_ok());
-    }
-
-    #[test]
-    fn rejects_duplicate_topics_even_with_distinct_partitions() {
-        let message = parse_error(r#"{"t":{"0":1},"u":{"0":1},"t":{"1":2}}"#);
-        assert!(message.contains("topic `t` appears twice"), "{message}");
-    }
-
-    #[test]
-    fn rejects_duplicate_partitions() {
-        let message = parse_error(r#"{"t":{"1":1,"0":3,"1":2}}"#);
-        assert!(message.contains("partition 1 of topic `t` appears twice"), "{message}");
-    }
-
-    #[test]
-    fn rejects_malformed_json() {
-        assert!(parse_error(r#"{"t":{"0":1}"#).contains("ends early"));
-        assert!(parse_error(r#"{"t":{"0":1},}"#).contains("expected a JSON string"));
-        assert!(parse_error(r#"{"t":{"0":1,}}"#).contains("expected a JSON string"));
-        assert!(parse_error(r#"{"t" {"0":1}}"#).contains("expected `:`"));
-        assert!(parse_error(r#"{"t":{"0":1}} x"#).contains("unexpected content after"));
-        assert!(parse_error(r#"{"t":{"0":1}}{}"#).contains("unexpected content after"));
-        assert!(parse_error(r#"{'t':{"0":1}}"#).contains("expected a JSON string"));
-        assert!(parse_error(r#"{"t"#).contains("ends inside a string"));
-        assert!(parse_error("{\"t\n\":{}}").contains("control character"));
-        assert!(parse_error(r#"{"\x":{}}"#).contains("valid escape"));
-        assert!(parse_error(r#"{"\u12":{}}"#).contains("four hex digits"));
-        assert!(parse_error(r#"{"\ud800":{}}"#).contains("surrogate"));
-        assert!(parse_error(r#"{"\ud800\u0041":{}}"#).contains("surrogate"));
-        assert!(parse_error(r#"{"\udc00":{}}"#).contains("Unicode scalar"));
-        assert!(parse_error("{\"t\":{\"0\":1}}\u{a0}").contains("unexpected content"));
+    fn refused_end_offsets() {
+        let long_topic = format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(250));
+        #[rustfmt::skip]
+        let rows: Vec<(&str, &str, &[&str])> = vec![
+            // Not an object of topic objects.
+            ("array", "[]", &["the end offsets must be a JSON object, found an array"]),
+            ("null", "null", &["found null"]),
+            ("string", r#""x""#, &["found a string"]),
+            ("number", "5", &["found a number"]),
+            ("empty input", "", &["ends early"]),
+            ("only whitespace", "   ", &["ends early"]),
+            ("not JSON", "x", &["invalid JSON", "line 1 column 1"]),
+            ("topic is a number", r#"{"t":5}"#, &["topic `t` must be a JSON object, found a number"]),
+            ("topic is an array", r#"{"t":[1]}"#, &["topic `t` must be a JSON object, found an array"]),
+            ("topic is null", r#"{"t":null}"#, &["topic `t` must be a JSON object, found null"]),
+            // Partition keys.
+            ("letter key", r#"{"t":{"x":1}}"#,
+                &["partition key `x` of topic `t`", "not a plain decimal partition number"]),
+            ("negative key", r#"{"t":{"-1":1}}"#, &["partition key `-1` of topic `t` is negative"]),
+            ("empty key", r#"{"t":{"":1}}"#, &["not a plain decimal"]),
+            ("leading zero key", r#"{"t":{"01":1}}"#, &["partition key `01`", "not a plain decimal"]),
+            ("plus sign key", r#"{"t":{"+1":1}}"#, &["not a plain decimal"]),
+            ("space in key", r#"{"t":{" 1":1}}"#, &["not a plain decimal"]),
+            ("fraction key", r#"{"t":{"1.0":1}}"#, &["not a plain decimal"]),
+            ("key beyond i32", r#"{"t":{"2147483648":1}}"#, &["exceeds the largest partition number 2147483647"]),
+            // Offsets.
+            ("fraction", r#"{"t":{"3":1.5}}"#, &["offset of topic `t` partition 3 must be an integer, found `1.5`"]),
+            ("exponent", r#"{"t":{"0":1e3}}"#, &["found `1e3`"]),
+            ("zero fraction", r#"{"t":{"0":1.0}}"#, &["found `1.0`"]),
+            ("string offset", r#"{"t":{"0":"5"}}"#, &["must be an integer, found a string"]),
+            ("null offset", r#"{"t":{"0":null}}"#, &["found null"]),
+            ("boolean offset", r#"{"t":{"0":true}}"#, &["found a boolean"]),
+            ("object offset", r#"{"t":{"0":{}}}"#, &["found an object"]),
+            ("array offset", r#"{"t":{"0":[1]}}"#, &["found an array"]),
+            ("leading zero offset", r#"{"t":{"0":01}}"#, &["invalid JSON", "invalid number"]),
+            ("sign only", r#"{"t":{"0":-}}"#, &["invalid JSON", "invalid number"]),
+            ("no digit after point", r#"{"t":{"0":1.}}"#, &["invalid JSON", "invalid number"]),
+            ("no digit in exponent", r#"{"t":{"0":1e}}"#, &["invalid JSON", "invalid number"]),
+            ("offset -1", r#"{"t":{"0":-1}}"#,
+                &["offset of topic `t` partition 0 is `-1`", "never negative", "starting offsets"]),
+            ("offset -2", r#"{"t":{"0":-2}}"#, &["never negative"]),
+            ("offset -0", r#"{"t":{"0":-0}}"#, &["is `-0`", "never negative"]),
+            ("offset below i64", r#"{"t":{"0":-9223372036854775809}}"#, &["never negative"]),
+            ("offset beyond i64", r#"{"t":{"0":9223372036854775808}}"#, &["larger than the largest Kafka offset"]),
+            // Topic names.
+            ("empty topic name", r#"{"":{"0":1}}"#, &["a topic name is empty"]),
+            ("topic `..`", r#"{"..":{"0":1}}"#, &["topic name `..` is not allowed by Kafka"]),
+            ("topic `.`", r#"{".":{"0":1}}"#, &["not allowed by Kafka"]),
+            ("space in topic", r#"{"a b":{"0":1}}"#, &["characters Kafka does not allow"]),
+            ("bad topic without partitions", r#"{"a b":{}}"#, &["characters Kafka does not allow"]),
+            ("250-character topic", &long_topic, &["longer than Kafka's limit of 249"]),
+            // Duplicates.
+            ("duplicate topic", r#"{"t":{"0":1},"u":{"0":1},"t":{"1":2}}"#, &["topic `t` appears twice"]),
+            ("duplicate partition", r#"{"t":{"1":1,"0":3,"1":2}}"#, &["partition 1 of topic `t` appears twice"]),
+            // Malformed JSON.
+            ("unclosed object", r#"{"t":{"0":1}"#, &["ends early"]),
+            ("trailing comma of topics", r#"{"t":{"0":1},}"#, &["invalid JSON", "trailing comma"]),
+            ("trailing comma of partitions", r#"{"t":{"0":1,}}"#, &["invalid JSON", "trailing comma"]),
+            ("missing colon", r#"{"t" {"0":1}}"#, &["expected `:`"]),
+            ("content after", r#"{"t":{"0":1}} x"#, &["unexpected content after the JSON object at line 1 column"]),
+            ("second object", r#"{"t":{"0":1}}{}"#, &["unexpected content after"]),
+            ("non-ASCII space after", "{\"t\":{\"0\":1}}\u{a0}", &["unexpected content"]),
+            ("single quotes", r#"{'t':{"0":1}}"#, &["invalid JSON", "key must be a string"]),
+            ("input ends inside a string", r#"{"t"#, &["ends early", "EOF while parsing a string"]),
+            ("raw control character", "{\"t\n\":{}}", &["control character"]),
+            ("unknown escape", r#"{"\x":{}}"#, &["invalid escape"]),
+            ("short unicode escape", r#"{"\u12":{}}"#, &["invalid escape"]),
+            ("lone high surrogate", r#"{"\ud800":{}}"#, &["invalid JSON", "unexpected end of hex escape"]),
+            ("high surrogate, then no low one", r#"{"\ud800\u0041":{}}"#, &["surrogate"]),
+            ("lone low surrogate", r#"{"\udc00":{}}"#, &["surrogate"]),
+        ];
+        let mut failures = Vec::new();
+        for (label, json, fragments) in rows {
+            let message = parse_error(json);
+            if let Some(missing) = fragments.iter().find(|fragment| !message.contains(*fragment)) {
+                failures.push(format!("{label}: {json}: `{message}` lacks `{missing}`"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]
@@ -628,34 +525,58 @@ mod tests {
         let digits = "9".repeat(100_000);
         let message = parse_error(&format!(r#"{{"t":{{"0":{digits}}}}}"#));
         assert!(message.len() < 300, "{}", message.len());
+        let long_topic = parse_error(&format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(250)));
+        assert!(
+            long_topic.len() < 200,
+            "long names are shortened in messages: {long_topic}"
+        );
     }
 
-    #[test]
-    fn renders_spark_shape_in_order() {
-        let json = offsets_to_json(&[offset("b", 1, 456), offset("a", 10, 7), offset("b", 0, 123), offset("a", 2, 9)]);
-        assert_eq!(json, r#"{"a":{"2":9,"10":7},"b":{"0":123,"1":456}}"#);
-        assert_eq!(offsets_to_json(&[]), "{}");
-    }
+    /// Label, input, then the sorted result or a fragment of the error message.
+    type ValidationRow<'a> = (&'a str, Vec<PartitionOffset>, Result<Vec<PartitionOffset>, &'a str>);
 
     #[test]
-    fn rendering_keeps_the_last_entry_for_a_repeated_partition() {
-        let json = offsets_to_json(&[offset("t", 0, 1), offset("t", 0, 2)]);
-        assert_eq!(json, r#"{"t":{"0":2}}"#);
-    }
-
-    #[test]
-    fn rendering_escapes_topic_names() {
-        let json = offsets_to_json(&[offset("a\"b\\c\u{1}", 0, 1)]);
-        assert_eq!(json, r#"{"a\"b\\c\u0001":{"0":1}}"#);
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(value["a\"b\\c\u{1}"]["0"], 1);
+    fn validated_offsets() {
+        let long = "t".repeat(250);
+        #[rustfmt::skip]
+        let rows: Vec<ValidationRow> = vec![
+            ("empty list", vec![], Ok(vec![])),
+            ("sorted by topic, then partition",
+                vec![offset("b", 1, 4), offset("a", 10, 7), offset("b", 0, 1), offset("a", 2, 9)],
+                Ok(vec![offset("a", 2, 9), offset("a", 10, 7), offset("b", 0, 1), offset("b", 1, 4)])),
+            ("largest and smallest values", vec![offset("t", i32::MAX, i64::MAX), offset("t", 0, 0)],
+                Ok(vec![offset("t", 0, 0), offset("t", i32::MAX, i64::MAX)])),
+            ("same partition in two topics", vec![offset("u", 0, 1), offset("t", 0, 1)],
+                Ok(vec![offset("t", 0, 1), offset("u", 0, 1)])),
+            ("duplicate partition", vec![offset("t", 1, 1), offset("t", 0, 1), offset("t", 1, 1)],
+                Err("partition 1 of topic `t` appears twice")),
+            ("duplicate partition, other offset", vec![offset("t", 1, 2), offset("t", 1, 1)],
+                Err("partition 1 of topic `t` appears twice")),
+            ("negative partition", vec![offset("t", -1, 1)], Err("partition -1 of topic `t` is negative")),
+            ("negative offset", vec![offset("t", 0, -1)], Err("offset of topic `t` partition 0 is `-1`: end offsets")),
+            ("smallest offset", vec![offset("t", 0, i64::MIN)], Err("never negative")),
+            ("empty topic name", vec![offset("", 0, 1)], Err("a topic name is empty")),
+            ("topic `..`", vec![offset("..", 0, 1)], Err("topic name `..` is not allowed by Kafka")),
+            ("space in topic", vec![offset("a b", 0, 1)], Err("characters Kafka does not allow")),
+            ("250-character topic", vec![offset(&long, 0, 1)], Err("longer than Kafka's limit of 249")),
+            ("bad second topic", vec![offset("ok", 0, 1), offset("not/ok", 0, 1)], Err("topic name `not/ok`")),
+        ];
+        for (label, input, expected) in rows {
+            match (validate_offsets(input), expected) {
+                (Ok(got), Ok(wanted)) => assert_eq!(got, wanted, "{label}"),
+                (Err(e), Err(fragment)) => assert!(e.to_string().contains(fragment), "{label}: {e}"),
+                (got, wanted) => panic!("{label}: got {got:?}, wanted {wanted:?}"),
+            }
+        }
     }
 
     #[test]
     fn metadata_up_to_the_broker_default_limit_is_accepted() {
         assert!(validate_metadata("").is_ok());
         assert!(validate_metadata(&"m".repeat(MAX_METADATA_BYTES)).is_ok());
-        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1)).unwrap_err().to_string();
+        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1))
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("4097 bytes"), "{message}");
         assert!(message.contains("offset.metadata.max.bytes"), "{message}");
     }
@@ -711,7 +632,11 @@ mod tests {
                     _ => (random.next() >> random.below(64)) as i64 & i64::MAX,
                 };
                 if partitions.insert(partition) {
-                    offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
+                    offsets.push(PartitionOffset {
+                        topic: topic.clone(),
+                        partition,
+                        offset,
+                    });
                 }
             }
         }
@@ -753,22 +678,30 @@ mod tests {
         json
     }
 
+    /// Spark's shape from a serializer, topics and partitions in ascending order.
+    fn render_sorted(offsets: &[PartitionOffset]) -> String {
+        let mut by_topic: BTreeMap<&str, BTreeMap<i32, i64>> = BTreeMap::new();
+        for entry in offsets {
+            by_topic
+                .entry(&entry.topic)
+                .or_default()
+                .insert(entry.partition, entry.offset);
+        }
+        serde_json::to_string(&by_topic).unwrap()
+    }
+
     #[test]
     fn random_maps_render_and_parse_back_unchanged() {
         let mut random = Random(0x9E37_79B9_7F4A_7C15);
         for _ in 0..2000 {
             let mut offsets = random_offsets(&mut random);
             let shuffled = render_shuffled(&offsets, &mut random);
+            let validated = validate_offsets(offsets.clone());
             offsets.sort();
             assert_eq!(parse_end_offsets(&shuffled).unwrap(), offsets, "{shuffled}");
-            let canonical = offsets_to_json(&offsets);
+            assert_eq!(validated.as_ref(), Ok(&offsets), "the typed entry agrees: {shuffled}");
+            let canonical = render_sorted(&offsets);
             assert_eq!(parse_end_offsets(&canonical).unwrap(), offsets, "{canonical}");
-            let value: serde_json::Value = serde_json::from_str(&canonical).unwrap();
-            assert_eq!(value.as_object().unwrap().len(), {
-                let mut topics: Vec<&str> = offsets.iter().map(|o| o.topic.as_str()).collect();
-                topics.dedup();
-                topics.len()
-            });
         }
     }
 }
