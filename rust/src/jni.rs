@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObject, JObjectArray, JString};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jlong};
 use jni::{jni_str, Env, EnvUnowned};
@@ -18,6 +18,7 @@ use crate::engine::{self, Committer};
 use crate::error::CommitterError;
 use crate::helper::{self, protocol::Fault};
 use crate::logging;
+use crate::offsets::PartitionOffset;
 
 const PACKAGE: &str = "io/kafkaoffsetcommitter/";
 
@@ -168,6 +169,36 @@ impl CommitArguments {
             metadata: read_string(env, metadata, "the metadata")?,
         })
     }
+}
+
+/// Offsets handed over as three parallel arrays (the typed path: no text format in between).
+fn read_offsets(
+    env: &mut Env<'_>,
+    topics: &JObjectArray<'_, JString<'_>>,
+    partitions: &JIntArray<'_>,
+    offsets: &JLongArray<'_>,
+) -> Result<Vec<PartitionOffset>, BridgeError> {
+    if topics.is_null() || partitions.is_null() || offsets.is_null() {
+        return Err(CommitterError::InvalidArgument("an offsets array is null".into()).into());
+    }
+    let count = topics.len(env)?;
+    if partitions.len(env)? != count || offsets.len(env)? != count {
+        return Err(CommitterError::InvalidArgument("the offsets arrays differ in length".into()).into());
+    }
+    let mut partition_numbers = vec![0; count];
+    partitions.get_region(env, 0, &mut partition_numbers)?;
+    let mut offset_values = vec![0; count];
+    offsets.get_region(env, 0, &mut offset_values)?;
+    let mut result = Vec::with_capacity(count);
+    for (index, (partition, offset)) in partition_numbers.into_iter().zip(offset_values).enumerate() {
+        // One local frame per element, so thousands of partitions never pile up local references.
+        let topic = env.with_local_frame(1, |env| -> Result<_, BridgeError> {
+            let topic = topics.get_element(env, index)?;
+            read_string(env, &topic, "a topic")
+        })?;
+        result.push(PartitionOffset { topic, partition, offset });
+    }
+    Ok(result)
 }
 
 fn millis(value: jlong) -> Duration {
@@ -370,5 +401,49 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_injectFault<'lo
             other => return Err(CommitterError::InvalidArgument(format!("unknown fault `{other}`")).into()),
         }
         Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsAsync<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    group: JString<'local>,
+    topics: JObjectArray<'local, JString<'local>>,
+    partitions: JIntArray<'local>,
+    offsets: JLongArray<'local>,
+    metadata: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let group = read_string(env, &group, "the group id")?;
+        let metadata = read_string(env, &metadata, "the metadata")?;
+        let offsets = read_offsets(env, &topics, &partitions, &offsets)?;
+        Ok(committer.commit_offsets_async(&group, offsets, &metadata)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsSync<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    group: JString<'local>,
+    topics: JObjectArray<'local, JString<'local>>,
+    partitions: JIntArray<'local>,
+    offsets: JLongArray<'local>,
+    metadata: JString<'local>,
+    timeout_ms: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let group = read_string(env, &group, "the group id")?;
+        let metadata = read_string(env, &metadata, "the metadata")?;
+        let offsets = read_offsets(env, &topics, &partitions, &offsets)?;
+        let outcome = committer.commit_offsets_sync(&group, offsets, &metadata, millis(timeout_ms))?;
+        Ok(env.new_string(outcome.to_json())?.into())
     })
 }

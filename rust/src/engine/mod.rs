@@ -61,6 +61,27 @@ impl Committer {
         self.submit(group, offsets, metadata).map(|_| ())
     }
 
+    /// Queues typed offsets for `group` (checked as the JSON path checks them); returns at once.
+    pub fn commit_offsets_async(
+        &self,
+        group: &str,
+        offsets: Vec<PartitionOffset>,
+        metadata: &str,
+    ) -> Result<(), CommitterError> {
+        self.submit(group, offsets::validate_offsets(offsets)?, metadata).map(|_| ())
+    }
+
+    /// [`Committer::commit_sync`] for typed offsets.
+    pub fn commit_offsets_sync(
+        &self,
+        group: &str,
+        offsets: Vec<PartitionOffset>,
+        metadata: &str,
+        timeout: Duration,
+    ) -> Result<CommitOutcome, CommitterError> {
+        self.submit_and_wait(group, offsets::validate_offsets(offsets)?, metadata, timeout)
+    }
+
     /// Queues offsets and waits until they have been attempted, returning each partition's result;
     /// a group parked after a permanent failure answers at once with that failure.
     pub fn commit_sync(
@@ -70,7 +91,16 @@ impl Committer {
         metadata: &str,
         timeout: Duration,
     ) -> Result<CommitOutcome, CommitterError> {
-        let offsets = offsets::parse_end_offsets(offsets_json)?;
+        self.submit_and_wait(group, offsets::parse_end_offsets(offsets_json)?, metadata, timeout)
+    }
+
+    fn submit_and_wait(
+        &self,
+        group: &str,
+        offsets: Vec<PartitionOffset>,
+        metadata: &str,
+        timeout: Duration,
+    ) -> Result<CommitOutcome, CommitterError> {
         let wanted: Vec<TopicPartition> = offsets.iter().map(|o| (o.topic.clone(), o.partition)).collect();
         let seq = self.submit(group, offsets, metadata)?;
         let shared = &self.cluster.shared;

@@ -85,7 +85,7 @@ fn install_in_directory(image: &[u8], directory: &Path) -> Result<Chosen, String
     let name = format!("{FILE_NAME}-{}-{:x}", std::process::id(), rand_suffix());
     let path = directory.join(name);
     let file = OpenOptions::new().write(true).read(true).create_new(true).mode(0o700).open(&path);
-    let result = file.map_err(io::Error::from).and_then(|file| seal_executable(file, image));
+    let result = file.and_then(|file| seal_executable(file, image));
     // The open read-only descriptor keeps the file; its name is not needed any more.
     let _ = std::fs::remove_file(&path);
     result.map_err(|e| e.to_string())

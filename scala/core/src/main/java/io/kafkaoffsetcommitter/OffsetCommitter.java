@@ -82,7 +82,14 @@ public final class OffsetCommitter implements AutoCloseable {
 
     /** Queues offsets (topic → partition → next offset to read) for {@code groupId} and returns at once. */
     public void commitAsync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata) {
-        commitAsync(groupId, toJson(offsets), metadata);
+        TypedOffsets typed = TypedOffsets.of(offsets);
+        lock.readLock().lock();
+        try {
+            NativeBridge.commitOffsetsAsync(openHandle(), groupId, typed.topics, typed.partitions, typed.offsets,
+                    nonNull(metadata));
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /**
@@ -100,7 +107,54 @@ public final class OffsetCommitter implements AutoCloseable {
     }
 
     public CommitResult commitSync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
-        return commitSync(groupId, toJson(offsets), metadata, timeout);
+        TypedOffsets typed = TypedOffsets.of(offsets);
+        lock.readLock().lock();
+        try {
+            return CommitResult.fromJson(NativeBridge.commitOffsetsSync(openHandle(), groupId, typed.topics,
+                    typed.partitions, typed.offsets, nonNull(metadata), timeout.toMillis()));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Offsets as the three parallel arrays the native core takes. */
+    private static final class TypedOffsets {
+        final String[] topics;
+        final int[] partitions;
+        final long[] offsets;
+
+        private TypedOffsets(int size) {
+            topics = new String[size];
+            partitions = new int[size];
+            offsets = new long[size];
+        }
+
+        static TypedOffsets of(Map<String, Map<Integer, Long>> byTopic) {
+            if (byTopic == null) {
+                throw new InvalidArgumentException("the offsets are null");
+            }
+            int size = 0;
+            for (Map<Integer, Long> partitions : byTopic.values()) {
+                size += partitions == null ? 0 : partitions.size();
+            }
+            TypedOffsets typed = new TypedOffsets(size);
+            int index = 0;
+            for (Map.Entry<String, Map<Integer, Long>> topic : byTopic.entrySet()) {
+                if (topic.getValue() == null) {
+                    continue;
+                }
+                for (Map.Entry<Integer, Long> partition : topic.getValue().entrySet()) {
+                    if (partition.getKey() == null || partition.getValue() == null) {
+                        throw new InvalidArgumentException("a partition or an offset of topic " + topic.getKey() + " is null");
+                    }
+                    typed.topics[index] = topic.getKey();
+                    typed.partitions[index] = partition.getKey();
+                    typed.offsets[index] = partition.getValue();
+                    index++;
+                }
+            }
+            return typed;
+        }
     }
 
     /**
@@ -200,25 +254,5 @@ public final class OffsetCommitter implements AutoCloseable {
 
     private static String nonNull(String metadata) {
         return metadata == null ? "" : metadata;
-    }
-
-    static String toJson(Map<String, Map<Integer, Long>> offsets) {
-        StringBuilder json = new StringBuilder("{");
-        for (Map.Entry<String, Map<Integer, Long>> topic : offsets.entrySet()) {
-            if (json.length() > 1) {
-                json.append(',');
-            }
-            json.append(Json.quote(topic.getKey())).append(":{");
-            boolean first = true;
-            for (Map.Entry<Integer, Long> partition : topic.getValue().entrySet()) {
-                if (!first) {
-                    json.append(',');
-                }
-                first = false;
-                json.append('"').append(partition.getKey()).append("\":").append(partition.getValue());
-            }
-            json.append('}');
-        }
-        return json.append('}').toString();
     }
 }
