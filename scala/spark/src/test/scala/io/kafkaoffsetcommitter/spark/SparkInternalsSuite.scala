@@ -114,4 +114,13 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
       .start()
     stopping(query)(assert(isAsyncProgressTracking(executionOf(query))))
   }
+
+  test("Spark's shutdown hook manager takes a hook at a priority after SparkContext's stop") {
+    spark // Spark is on the classpath and running
+    val handle = addSparkShutdownHook(AfterSparkContextStopPriority)(() => ())
+    assert(handle.isDefined, "org.apache.spark.util.ShutdownHookManager.addShutdownHook is out of reach")
+    assert(removeSparkShutdownHook(handle.get))
+    assert(!removeSparkShutdownHook(handle.get))
+    assert(AfterSparkContextStopPriority < 50 && AfterSparkContextStopPriority > 25)
+  }
 }
