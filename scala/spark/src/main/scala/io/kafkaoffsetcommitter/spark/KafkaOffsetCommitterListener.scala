@@ -223,7 +223,11 @@ object KafkaOffsetCommitterListener {
   val FlushTimeoutOnTerminationKey: String = ConfigPrefix + "flushTimeoutOnTermination"
   val DefaultFlushTimeoutOnTermination: Duration = Duration.ofSeconds(10)
 
-  /** Events waiting for the worker thread (shared by all sessions); beyond it they are dropped. */
+  /**
+   * Query runs whose progress may wait for the worker thread at once (shared by all sessions). A run's
+   * waiting progress is replaced by its newer one; a progress event of a run beyond this many is
+   * dropped (counted, warned). Starts, terminations and flush barriers are never dropped.
+   */
   val QueueCapacityKey: String = ConfigPrefix + "queueCapacity"
   val DefaultQueueCapacity = 1000
 

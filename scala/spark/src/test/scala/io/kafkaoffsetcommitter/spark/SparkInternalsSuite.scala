@@ -51,7 +51,7 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
     stopping(query) {
       val listed = sourcesOf(query)
       assert(listed.length == 3)
-      val distinct = CommitPlan.distinctByIdentity(listed)
+      val distinct = CommitPlan.distinctSources(listed)
       assert(distinct.length == 2)
       assert(sourceKind(distinct(1)) == OtherSource)
       val progress = eventually("a progress event")(Option(query.lastProgress))
