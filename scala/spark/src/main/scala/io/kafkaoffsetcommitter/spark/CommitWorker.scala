@@ -29,10 +29,6 @@ private[spark] final class CommitWorker(
     uncaughtErrors: Thread.UncaughtExceptionHandler = CommitWorker.LogUncaught) {
   import CommitWorker._
 
-  private sealed trait Entry
-  private final case class Lifecycle(task: Runnable) extends Entry
-  private final case class ProgressSlot(key: AnyRef) extends Entry
-
   // Guarded by `lock`: the queue in order, and the newest progress task of each key with a slot in it.
   private val lock = new Object
   private val entries = new java.util.ArrayDeque[Entry]()
@@ -183,6 +179,10 @@ private[spark] final class CommitWorker(
 }
 
 private[spark] object CommitWorker {
+  private sealed trait Entry
+  private final case class Lifecycle(task: Runnable) extends Entry
+  private final case class ProgressSlot(key: AnyRef) extends Entry
+
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
   private val DropWarningInterval = Duration.ofMinutes(1)
   val DefaultMaxConcurrentCloses = 4
@@ -221,18 +221,18 @@ private[spark] object CommitWorker {
     shared
   }
 
-  private def installExitDrain(worker: CommitWorker, wait: Duration): Unit = {
+  private def installExitDrain(worker: CommitWorker, drainWait: Duration): Unit = {
     val drained = new CountDownLatch(1)
     val drain = () =>
       try {
-        if (!worker.drain(wait))
-          log.warn(s"Kafka offset committer: the last events were not all handed over within ${wait.toMillis} ms at exit")
+        if (!worker.drain(drainWait))
+          log.warn(s"Kafka offset committer: the last events were not all handed over within ${drainWait.toMillis} ms at exit")
       } finally drained.countDown()
     val viaSpark = SparkInternals.addSparkShutdownHook(SparkInternals.AfterSparkContextStopPriority)(drain).isDefined
     OffsetCommitter.runBeforeShutdown(new Runnable {
       def run(): Unit =
         if (!viaSpark) drain()
-        else if (!drained.await(SparkShutdownAllowance.plus(wait).toNanos, TimeUnit.NANOSECONDS)) {
+        else if (!drained.await(SparkShutdownAllowance.plus(drainWait).toNanos, TimeUnit.NANOSECONDS)) {
           log.warn("Kafka offset committer: Spark's shutdown hooks did not finish in time; draining now")
           drain()
         }
