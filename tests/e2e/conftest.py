@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,10 @@ class SparkSubmit:
         self.log_paths = []
         self._processes = []
 
-    def start(self, job_args: list) -> subprocess.Popen:
+    def start(self, job_args: list, extra_jars: tuple = (), listeners_before: tuple = ()) -> subprocess.Popen:
         command = spark_submit.spark_submit_command(self.venv, self.spark_version,
-                                                    spark_submit.COMMIT_JOB, job_args)
+                                                    spark_submit.COMMIT_JOB, job_args,
+                                                    extra_jars=extra_jars, listeners_before=listeners_before)
         log_path = self.log_dir / f"spark-submit-{len(self.log_paths) + 1}.log"
         self.log_paths.append(log_path)
         with open(log_path, "w") as log:
@@ -114,14 +116,33 @@ class SparkSubmit:
         print(f"spark-submit ran {elapsed:.1f} s")
         assert exit_code == 0, f"spark-submit exited {exit_code}"
 
-    def run(self, job_args: list, timeout: float) -> None:
-        self.wait(self.start(job_args), timeout)
+    def run(self, job_args: list, timeout: float, **start_options) -> None:
+        self.wait(self.start(job_args, **start_options), timeout)
 
     def stop_all(self) -> None:
         for process in self._processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+SLOW_LISTENER_SOURCE = Path(__file__).resolve().parent / "jobs" / "SlowStreamingListener.java"
+
+
+@pytest.fixture(scope="session")
+def slow_listener_jar(spark_version, tmp_path_factory) -> Path:
+    """jobs/SlowStreamingListener.java compiled against this run's Spark jars, as a jar."""
+    jars = spark_submit.pyspark_jars(Path(sys.prefix))
+    classes = tmp_path_factory.mktemp("slow-listener-classes")
+    compiled = subprocess.run(["javac", "--release", "17", "-cp", f"{jars}/*", "-d", str(classes),
+                               str(SLOW_LISTENER_SOURCE)], capture_output=True, text=True)
+    if compiled.returncode != 0:
+        pytest.fail(f"javac {SLOW_LISTENER_SOURCE.name} failed:\n{compiled.stdout}{compiled.stderr}", pytrace=False)
+    jar = classes.parent / "slow-listener.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        for path in sorted(classes.rglob("*.class")):
+            archive.write(path, path.relative_to(classes).as_posix())
+    return jar
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ CONNECTOR_PROJECT = REPO_ROOT / "tests" / "spark-deps" / "pom.xml"
 CONNECTOR_CACHE = REPO_ROOT / ".cache" / "spark-deps"
 COMMIT_JOB = REPO_ROOT / "tests" / "e2e" / "jobs" / "commit_job.py"
 LISTENER_CLASS = "io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener"
+# A deliberately slow listener the tests compile from jobs/SlowStreamingListener.java (see conftest.py).
+SLOW_LISTENER_CLASS = "io.kafkaoffsetcommitter.e2e.SlowStreamingListener"
 MAVEN_TIMEOUT_S = 900
 # How Maven says that an artifact is not in the repository (also when it remembers an earlier miss).
 MISSING_ARTIFACT_SIGNS = ("Could not find artifact", "was not found in", "Failed to read artifact descriptor")
@@ -106,13 +108,25 @@ def jars_option(spark_version: str) -> str:
     return ",".join(str(jar) for jar in jars)
 
 
-def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: list) -> list:
-    """spark-submit from the venv's pyspark, exactly as a user runs a job with the committer."""
+def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: list,
+                         extra_jars: tuple = (), listeners_before: tuple = ()) -> list:
+    """spark-submit from the venv's pyspark, exactly as a user runs a job with the committer.
+    `extra_jars` and `listeners_before` add the user's own listeners, registered ahead of ours."""
+    jars = ",".join([jars_option(spark_version), *(str(jar) for jar in extra_jars)])
+    listeners = ",".join([*listeners_before, LISTENER_CLASS])
     return [str(venv / "bin" / "spark-submit"),
             "--master", "local[2]",
-            "--jars", jars_option(spark_version),
-            "--conf", f"spark.sql.streaming.streamingQueryListeners={LISTENER_CLASS}",
+            "--jars", jars,
+            "--conf", f"spark.sql.streaming.streamingQueryListeners={listeners}",
             str(job), *job_args]
+
+
+def pyspark_jars(venv: Path) -> Path:
+    """The Spark jars of the venv's pyspark (what spark-submit runs)."""
+    found = sorted(venv.glob("lib/python*/site-packages/pyspark/jars"))
+    if not found:
+        raise SparkSetupError(f"no pyspark/jars folder in {venv}")
+    return found[0]
 
 
 def spark_submit_environment(venv: Path) -> dict:

@@ -8,6 +8,7 @@ import time
 
 import kafka_harness
 import pytest
+from spark_submit import SLOW_LISTENER_CLASS
 
 PARTITIONS = 3
 SPARK_SUBMIT_TIMEOUT_S = 600
@@ -73,6 +74,50 @@ def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp
     # ...and, after more records arrive, stops right after the batch that read them.
     final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
     # Written aside and renamed, so that the job never reads half of it.
+    stop_file_draft = tmp_path / "stop-at-offsets.draft"
+    stop_file_draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
+    stop_file_draft.rename(stop_file)
+    spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
+
+    assert_group_at_log_end(bootstrap, group, topic)
+
+
+# A job that ends without spark.stop(): Spark's own shutdown hook stops the SparkContext at JVM exit,
+# concurrently with the core's hook. A slow listener ahead of ours (as a busy monitoring listener
+# would be) makes the last events reach our listener only after the JVM began to exit, so the final
+# batch is committed only if the listener hands it over in the right order. Spark stops everything
+# within Hadoop's shutdown timeout (30 s), so the jobs post only a few events.
+
+def test_available_now_job_without_spark_stop_commits_its_final_batch(bootstrap, spark, slow_listener_jar,
+                                                                       unique_name, tmp_path):
+    topic, group = unique_name("e2e-no-stop-available-now"), unique_name("e2e-no-stop-available-now-group")
+    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+    assert kafka_harness.produce(bootstrap, topic, records_per_partition=300) == {p: 300 for p in range(PARTITIONS)}
+
+    spark.run(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
+               "--checkpoint", str(tmp_path / "checkpoint"),
+               "--trigger", "available-now", "--max-offsets-per-trigger", "300", "--end-without-stop"],
+              timeout=SPARK_SUBMIT_TIMEOUT_S,
+              extra_jars=(slow_listener_jar,), listeners_before=(SLOW_LISTENER_CLASS,))
+
+    assert_group_at_log_end(bootstrap, group, topic)
+
+
+def test_processing_time_query_left_running_commits_its_final_batch(bootstrap, spark, slow_listener_jar,
+                                                                     unique_name, tmp_path):
+    topic, group = unique_name("e2e-no-stop-processing-time"), unique_name("e2e-no-stop-processing-time-group")
+    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+    first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
+    stop_file = tmp_path / "stop-at-offsets.json"
+
+    job = spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
+                       "--checkpoint", str(tmp_path / "checkpoint"),
+                       "--trigger", "processing-time", "--stop-file", str(stop_file), "--end-without-stop"],
+                      extra_jars=(slow_listener_jar,), listeners_before=(SLOW_LISTENER_CLASS,))
+    wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
+
+    # The job returns as soon as a batch ended at these offsets, leaving its query running.
+    final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
     stop_file_draft = tmp_path / "stop-at-offsets.draft"
     stop_file_draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
     stop_file_draft.rename(stop_file)

@@ -5,13 +5,17 @@ option naming the consumer group.
 
     commit_job.py --bootstrap HOST:PORT --topic T --group G --checkpoint DIR
                   [--trigger available-now | --trigger processing-time --stop-file PATH]
-                  [--max-offsets-per-trigger N]
+                  [--max-offsets-per-trigger N] [--end-without-stop]
 
 available-now   reads what the topic holds when the query starts, then exits.
 processing-time runs a batch every second until PATH exists and holds the offsets to reach, as
                 Spark's end-offset JSON ({"topic": {"0": 200, ...}}); it stops the query once a
                 batch has ended there, so the last batch of a query that is stopped is the one
                 that reached the end.
+
+--end-without-stop  returns from the script without spark.stop() (and, for processing-time, without
+                    stopping the query once the end is reached: the job just leaves it running), so
+                    Spark's shutdown hooks stop everything at JVM exit.
 
 Prints one line per batch that read rows, then exits non-zero if the query failed.
 """
@@ -38,6 +42,8 @@ def parse_args(argv):
     parser.add_argument("--stop-file", type=Path, help="processing-time: where the end to reach appears")
     parser.add_argument("--max-offsets-per-trigger", type=int,
                         help="caps a batch, so that the topic is read in several batches")
+    parser.add_argument("--end-without-stop", action="store_true",
+                        help="leave without spark.stop() (and without stopping a processing-time query)")
     args = parser.parse_args(argv)
     if args.trigger == "processing-time" and args.stop_file is None:
         parser.error("--trigger processing-time needs --stop-file")
@@ -75,13 +81,15 @@ def end_offsets(progress) -> dict:
         return ast.literal_eval(offsets)
 
 
-def stop_once_end_is_reached(query, stop_file: Path) -> None:
-    """Waits for the stop file, then for a batch ending at the offsets it names, then stops."""
+def stop_once_end_is_reached(query, stop_file: Path, stop: bool = True) -> None:
+    """Waits for the stop file, then for a batch ending at the offsets it names, then stops the
+    query (or, with stop=False, just returns and leaves it running)."""
     while query.isActive:
         progress = query.lastProgress
         if stop_file.is_file() and progress and progress["sources"]:
             if end_offsets(progress) == json.loads(stop_file.read_text()):
-                query.stop()
+                if stop:
+                    query.stop()
                 return
         time.sleep(STOP_FILE_POLL_S)
 
@@ -103,14 +111,17 @@ def main(argv) -> int:
         if args.trigger == "available-now":
             query.awaitTermination()
         else:
-            stop_once_end_is_reached(query, args.stop_file)
+            stop_once_end_is_reached(query, args.stop_file, stop=not args.end_without_stop)
         print_batches(query)
         if query.exception() is not None:
             print(f"commit_job: query failed: {query.exception()}", file=sys.stderr, flush=True)
             return 1
         return 0
     finally:
-        spark.stop()
+        if args.end_without_stop:
+            print("commit_job: leaving without spark.stop()", flush=True)
+        else:
+            spark.stop()
 
 
 if __name__ == "__main__":

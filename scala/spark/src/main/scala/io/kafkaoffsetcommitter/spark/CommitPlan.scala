@@ -1,6 +1,6 @@
 package io.kafkaoffsetcommitter.spark
 
-import java.util.{IdentityHashMap, Locale, UUID}
+import java.util.{Locale, UUID}
 
 import org.apache.spark.sql.streaming.StreamingQueryProgress
 
@@ -44,12 +44,10 @@ private[spark] object CommitPlan {
 
   /**
    * Spark lists one entry per source reference, so a self-union repeats an object; progress events
-   * list each object once, in first-seen order.
+   * list `sources.distinct`: each source once, in first-seen order, sources that are `equals` counting
+   * as one (Spark's own rule, so pairing must use it too, not identity).
    */
-  def distinctByIdentity[A <: AnyRef](items: Seq[A]): Vector[A] = {
-    val seen = new IdentityHashMap[A, java.lang.Boolean]()
-    items.filter(item => seen.put(item, java.lang.Boolean.TRUE) == null).toVector
-  }
+  def distinctSources[A](items: Seq[A]): Vector[A] = items.distinct.toVector
 
   /**
    * Whether progress entries pair with the run's sources by position: the same count, and the same

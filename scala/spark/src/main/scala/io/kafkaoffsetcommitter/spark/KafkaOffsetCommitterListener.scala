@@ -27,10 +27,14 @@ import io.kafkaoffsetcommitter.spark.SparkInternals._
 class KafkaOffsetCommitterListener private[spark] (
     newCommitter: Map[String, String] => Committer,
     nanoClock: () => Long,
-    config: ListenerConfig)
+    config: ListenerConfig,
+    workerFor: ListenerConfig => CommitWorker)
   extends StreamingQueryListener {
 
   import KafkaOffsetCommitterListener._
+
+  private[spark] def this(newCommitter: Map[String, String] => Committer, nanoClock: () => Long, config: ListenerConfig) =
+    this(newCommitter, nanoClock, config, CommitWorker.sharedWorker)
 
   /** The constructor Spark calls for `spark.sql.streaming.streamingQueryListeners`. */
   def this(conf: SparkConf) = this(Committer.native, () => System.nanoTime(), ListenerConfig.fromSparkConf(conf))
@@ -38,10 +42,11 @@ class KafkaOffsetCommitterListener private[spark] (
   /** For `spark.streams.addListener(new KafkaOffsetCommitterListener())`: reads the running application's conf. */
   def this() = this(KafkaOffsetCommitterListener.currentSparkConf())
 
-  private lazy val worker = CommitWorker.sharedWorker(config.queueCapacity, config.flushTimeoutOnTermination)
+  private lazy val worker = workerFor(config)
 
-  // Runs by run id. Touched by the worker thread only.
+  // Runs by run id, and the closes of terminated runs still in progress. Touched by the worker thread only.
   private val runs = mutable.HashMap[UUID, QueryRun]()
+  private val closing = mutable.Set[CompletableFuture[java.lang.Boolean]]()
 
   override def onQueryStarted(event: QueryStartedEvent): Unit = callback("onQueryStarted") {
     // Runs on the query thread, the one moment the query is certainly reachable: capture it now.
@@ -49,21 +54,22 @@ class KafkaOffsetCommitterListener private[spark] (
     val execution =
       try findExecution(queryId)
       catch {
-        case e: Throwable =>
+        case Recoverable(e) =>
           log.warn(s"Query $queryId: cannot reach its execution; trying again at its first progress", e)
           None
       }
-    worker.submit(new Runnable { def run(): Unit = started(queryId, runId, execution) })
+    submitLifecycle(s"start of query $queryId")(started(queryId, runId, execution))
   }
 
   override def onQueryProgress(event: QueryProgressEvent): Unit = callback("onQueryProgress") {
     val progress = ProgressSnapshot(event.progress)
-    worker.submit(new Runnable { def run(): Unit = progressed(progress) })
+    // Coalesced per run while waiting: the latest end offsets say everything earlier ones did.
+    worker.submitProgress(ProgressKey(this, progress.runId), new Runnable { def run(): Unit = progressed(progress) })
   }
 
   override def onQueryTerminated(event: QueryTerminatedEvent): Unit = callback("onQueryTerminated") {
     val runId = event.runId
-    worker.submit(new Runnable { def run(): Unit = terminated(runId) })
+    submitLifecycle(s"termination of query ${event.id}")(terminated(runId))
   }
 
   /**
@@ -72,17 +78,29 @@ class KafkaOffsetCommitterListener private[spark] (
    */
   def flushCommits(timeout: Duration): Boolean = !config.enabled || {
     val deadline = nanoClock() + timeout.toNanos
-    val flushed = new CompletableFuture[java.lang.Boolean]()
-    worker.submit(new Runnable {
-      def run(): Unit = flushed.complete(runs.values.toList.map(_.commits.flush(deadline)).forall(identity))
-    }) && (try flushed.get(math.max(0L, deadline - nanoClock()), TimeUnit.NANOSECONDS).booleanValue
-    catch { case _: TimeoutException => false })
+    // The live runs' flush, and the closes of terminated runs still going (waited for on this thread).
+    val flushed = new CompletableFuture[(Boolean, List[CompletableFuture[java.lang.Boolean]])]()
+    worker.submitLifecycle(new Runnable {
+      def run(): Unit = {
+        closing --= closing.filter(_.isDone)
+        val closes = closing.toList
+        flushed.complete((runs.values.toList.map(_.commits.flush(deadline)).forall(identity), closes))
+      }
+    }) && (try {
+      val (live, closes) = flushed.get(math.max(0L, deadline - nanoClock()), TimeUnit.NANOSECONDS)
+      worker.awaitAll(closes, deadline) && live
+    } catch { case _: TimeoutException => false })
   }
 
+  private def submitLifecycle(what: String)(body: => Unit): Unit =
+    if (!worker.submitLifecycle(new Runnable { def run(): Unit = body }))
+      log.warn(s"Kafka offset committer worker is gone; ignoring the $what")
+
+  // Never lets an exception escape to Spark's listener bus, except the JVM's own VirtualMachineErrors.
   private def callback(name: String)(body: => Unit): Unit =
     if (config.enabled) {
       try body
-      catch { case e: Throwable => log.warn(s"$name failed; no commit for this event", e) }
+      catch { case Recoverable(e) => log.warn(s"$name failed; no commit for this event", e) }
     }
 
   private def started(queryId: UUID, runId: UUID, execution: Option[AnyRef]): Unit = {
@@ -123,7 +141,7 @@ class KafkaOffsetCommitterListener private[spark] (
       }
     } catch {
       // Reflection that fails on this Spark version would fail on every event: say it once.
-      case e: Throwable => run.warnOnce("failed")(s"Query ${progress.queryId}: cannot commit its offsets", e)
+      case Recoverable(e) => run.warnOnce("failed")(s"Query ${progress.queryId}: cannot commit its offsets", e)
     }
   }
 
@@ -136,7 +154,7 @@ class KafkaOffsetCommitterListener private[spark] (
           "cannot be identified and its offsets are not committed")
         None
       case Some(execution) =>
-        Some(CommitPlan.distinctByIdentity(sources(execution)).map { source =>
+        Some(CommitPlan.distinctSources(sources(execution)).map { source =>
           BoundSource(String.valueOf(source), commitTarget(run, progress, source))
         })
     }
@@ -162,12 +180,23 @@ class KafkaOffsetCommitterListener private[spark] (
       case OtherSource => None
     }
 
+  /**
+   * Hands the run's committers to the close pool: their flush can take up to
+   * `flushTimeoutOnTermination` (a cluster that is away, a group being refused), and must not hold
+   * up other queries' commits. The run is no longer in `runs`, so only the close touches them now.
+   */
   private def terminated(runId: UUID): Unit =
     for (run <- runs.remove(runId)) {
       val deadline = nanoClock() + config.flushTimeoutOnTermination.toNanos
-      if (!run.commits.flushAndClose(deadline))
-        log.warn(s"Query ${run.queryId} run $runId ended; its last commits were not confirmed within " +
-          s"${config.flushTimeoutOnTermination.toMillis} ms (see earlier warnings)")
+      val closed = worker.closeInBackground { () =>
+        val confirmed = run.commits.flushAndClose(deadline)
+        if (!confirmed)
+          log.warn(s"Query ${run.queryId} run $runId ended; its last commits were not confirmed within " +
+            s"${config.flushTimeoutOnTermination.toMillis} ms (see earlier warnings)")
+        confirmed
+      }
+      closing --= closing.filter(_.isDone)
+      closing += closed
     }
 }
 
@@ -194,7 +223,11 @@ object KafkaOffsetCommitterListener {
   val FlushTimeoutOnTerminationKey: String = ConfigPrefix + "flushTimeoutOnTermination"
   val DefaultFlushTimeoutOnTermination: Duration = Duration.ofSeconds(10)
 
-  /** Events waiting for the worker thread (shared by all sessions); beyond it they are dropped. */
+  /**
+   * Query runs whose progress may wait for the worker thread at once (shared by all sessions). A run's
+   * waiting progress is replaced by its newer one; a progress event of a run beyond this many is
+   * dropped (counted, warned). Starts, terminations and flush barriers are never dropped.
+   */
   val QueueCapacityKey: String = ConfigPrefix + "queueCapacity"
   val DefaultQueueCapacity = 1000
 
@@ -205,6 +238,9 @@ object KafkaOffsetCommitterListener {
     SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession)
       .map(_.sparkContext.getConf)
       .getOrElse(new SparkConf())
+
+  /** Progress events are coalesced per listener instance and query run. */
+  private final case class ProgressKey(listener: KafkaOffsetCommitterListener, runId: UUID)
 
   /** Per-run state of the worker thread. */
   private final class QueryRun(

@@ -34,7 +34,7 @@ private[spark] final class RunCommits(
         committer.commitAsync(target.group, offsets.toJson, queryId, runId, batchId)
         lastCommitted(target) = offsets
       } catch {
-        case e: Throwable =>
+        case Recoverable(e) =>
           log.warn(s"Query $queryId run $runId batch $batchId: commit to group '${target.group}' failed", e)
       }
     }
@@ -55,7 +55,7 @@ private[spark] final class RunCommits(
     committers.values.flatten.toList.map { committer =>
       try call(committer, Duration.ofNanos(math.max(0L, deadlineNanos - nanoClock())))
       catch {
-        case e: Throwable =>
+        case Recoverable(e) =>
           log.warn(s"Query $queryId run $runId: flushing commits failed", e)
           false
       }
@@ -63,7 +63,7 @@ private[spark] final class RunCommits(
 
   private def committerFor(params: Map[String, String]): Option[Committer] =
     committers.getOrElseUpdate(params, try Some(newCommitter(params)) catch {
-      case e: Throwable =>
+      case Recoverable(e) =>
         // Never log the params themselves: they can hold credentials.
         log.warn(s"Query $queryId run $runId: cannot commit to Kafka at " +
           s"${params.getOrElse("bootstrap.servers", "?")}; this run's offsets there are not committed", e)

@@ -21,6 +21,7 @@ import org.apache.spark.sql.SparkSession
  * | sources of a micro-batch query    | `ses.MicroBatchExecution.sources()`: `collection.Seq` | same, `immutable.Seq` | `ses.runtime.MicroBatchExecution.sources()`: `immutable.Seq` |
  * | continuous execution              | `ses.continuous.ContinuousExecution` | same               | same                                |
  * | async progress tracking           | `ses.AsyncProgressTrackingMicroBatchExecution` | same     | `ses.runtime.AsyncProgressTrackingMicroBatchExecution` |
+ * | JVM exit hooks with priorities    | `o.a.s.util.ShutdownHookManager$.addShutdownHook(int, Function0)`, `removeShutdownHook(Object)`; SparkContext stops at 50 | same | same |
  *
  * Methods are looked up on the runtime class by name, so only the last two rows need class names.
  *
@@ -56,6 +57,38 @@ private[spark] object SparkInternals {
     KafkaSourceClass -> "kafkaReader")
   private val ExecutorParamsField = "executorKafkaParams"
 
+  private val ShutdownHookManagerObject = "org.apache.spark.util.ShutdownHookManager$"
+
+  /**
+   * A priority in Spark's shutdown hook manager that runs after SparkContext's own hook
+   * (`SPARK_CONTEXT_SHUTDOWN_PRIORITY` = 50: `SparkContext.stop()` stops the listener bus, which first
+   * delivers every event posted before) and before the temporary folders go (25). Spark runs its
+   * hooks one after another, highest priority first, on one thread (Hadoop's shutdown hook).
+   */
+  val AfterSparkContextStopPriority = 40
+
+  /**
+   * Registers `hook` with Spark's own shutdown hook manager (`private[spark]`, hence reflection);
+   * returns its handle for [[removeSparkShutdownHook]], or None if Spark's manager is out of reach
+   * (or the JVM is already exiting).
+   */
+  def addSparkShutdownHook(priority: Int)(hook: () => Unit): Option[AnyRef] =
+    try {
+      val manager = sparkShutdownHookManager()
+      val add = manager.getClass.getMethod("addShutdownHook", Integer.TYPE, classOf[scala.Function0[_]])
+      Option(add.invoke(manager, Int.box(priority), hook))
+    } catch { case Recoverable(_) => None }
+
+  /** Undoes [[addSparkShutdownHook]]; true if the hook was registered. */
+  def removeSparkShutdownHook(handle: AnyRef): Boolean =
+    try {
+      val manager = sparkShutdownHookManager()
+      manager.getClass.getMethod("removeShutdownHook", classOf[AnyRef]).invoke(manager, handle) == java.lang.Boolean.TRUE
+    } catch { case Recoverable(_) => false }
+
+  private def sparkShutdownHookManager(): AnyRef =
+    Class.forName(ShutdownHookManagerObject, true, classOf[SparkSession].getClassLoader).getField("MODULE$").get(null)
+
   /** What a streaming source is, as far as committing goes. */
   sealed trait SourceKind
   /** A micro-batch Kafka source with its Kafka client params (`kafka.` prefix already removed). */
@@ -72,7 +105,7 @@ private[spark] object SparkInternals {
     SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession).flatMap { session =>
       val shared =
         try fromSharedState(session, queryId)
-        catch { case _: Throwable => None } // e.g. a session class without sharedState: try its own queries
+        catch { case Recoverable(_) => None } // e.g. a session class without sharedState: try its own queries
       shared.orElse(fromSessionStreams(session, queryId))
     }
 
@@ -109,7 +142,7 @@ private[spark] object SparkInternals {
       case Some(KafkaContinuousStreamClass) => ContinuousKafkaSource
       case Some(kafkaClass) =>
         try KafkaSourceParams(stringify(kafkaParams(source, kafkaClass)))
-        catch { case e: Throwable => UnreadableKafkaSource(e) }
+        catch { case Recoverable(e) => UnreadableKafkaSource(e) }
     }
 
   private def kafkaParams(source: AnyRef, kafkaClass: String): java.util.Map[_, _] = {
@@ -119,7 +152,7 @@ private[spark] object SparkInternals {
         declaredField(declaringClass, _ == OffsetReaderFields(kafkaClass))
           .flatMap(field => Option(field.get(source)))
           .map(reader => invoke(reader, "driverKafkaParams"))
-      } catch { case _: Throwable => None }
+      } catch { case Recoverable(_) => None }
     def viaExecutorParamsField: Option[AnyRef] =
       declaredField(declaringClass, name => name == ExecutorParamsField || name.endsWith("$$" + ExecutorParamsField))
         .map(_.get(source))

@@ -17,13 +17,15 @@ class CommitPlanSuite extends AnyFunSuite {
 
   private def noGrouping(source: SourceEnd, e: IllegalArgumentException): Unit = fail(s"unexpected: $e")
 
-  test("distinct sources keep the first occurrence of each object, in order, and never merge equal objects") {
+  test("distinct sources keep the first occurrence of each, in order, equal sources counting as one (Spark's sources.distinct)") {
     final case class Source(name: String)
     val (a, b, c, alsoA) = (Source("a"), Source("b"), Source("c"), Source("a"))
-    // A self-union repeats `a`; `alsoA` is equal to it but another source.
-    val distinct = CommitPlan.distinctByIdentity(Seq(a, b, a, c, b, alsoA))
-    assert(distinct.length == 4)
-    assert(distinct.zip(Seq(a, b, c, alsoA)).forall { case (found, expected) => found eq expected })
+    // A self-union repeats `a`; `alsoA` is another object, but equal to `a`: Spark's progress lists it once.
+    val distinct = CommitPlan.distinctSources(Seq(a, b, a, c, b, alsoA))
+    assert(distinct.length == 3)
+    assert(distinct.zip(Seq(a, b, c)).forall { case (found, expected) => found eq expected })
+    // Exactly what Spark does to build the progress entries.
+    assert(distinct == Seq(a, b, a, c, b, alsoA).distinct)
   }
 
   test("alignment needs the same count and matching descriptions where offsets would be committed") {

@@ -1,7 +1,9 @@
 package io.kafkaoffsetcommitter.spark
 
 import java.nio.file.Files
-import java.util.concurrent.TimeUnit
+import java.time.Duration
+import java.util.UUID
+import java.util.concurrent.{CompletableFuture, CountDownLatch, TimeUnit}
 
 import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.streaming.{StreamingQuery, Trigger}
@@ -255,5 +257,75 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
       caughtUp(session, query)
       assert(kafka.committedOffsets(s"koc-${query.name}") == kafka.logEndOffsets(topic))
     }
+  }
+
+  test("a terminating query whose flush is held up (ACL-denied group) delays no other query's commits") {
+    // The SASL listener of the same broker: alice may read topics and groups named alice-*, nothing else.
+    val saslBootstrap = sys.env.get("KAFKA_SASL_BOOTSTRAP").filter(_.nonEmpty).getOrElse {
+      if (sys.env.get("KOC_ALLOW_NO_BROKER").contains("1")) cancel("no SASL listener (KOC_ALLOW_NO_BROKER=1)")
+      else fail("KAFKA_SASL_BOOTSTRAP is not set: run through tests/with-broker.sh")
+    }
+    val deniedTopic = kafka.createTopic(unique("alice-topic"))
+    val deniedGroup = unique("denied-group") // not alice-*: every commit to it is refused
+    val (busyTopic, busyGroup) = (kafka.createTopic(unique("busy")), unique("group-busy"))
+    kafka.produce(deniedTopic, 3)
+    kafka.produce(busyTopic, 2)
+
+    // The denied query's close is held until the test lets it go: as long as the core's flush may
+    // take (flushTimeoutOnTermination), made deterministic. Everything else is the native committer.
+    val closeMayReturn = new CountDownLatch(1)
+    val deniedCloseStarted = new CountDownLatch(1)
+    val deniedClosed = new CompletableFuture[java.lang.Boolean]()
+    val committers: Map[String, String] => Committer = params => {
+      val native = Committer.native(params)
+      if (!params.get("bootstrap.servers").contains(saslBootstrap)) native
+      else new Committer {
+        def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
+          native.commitAsync(group, offsetsJson, queryId, runId, batchId)
+        def flush(timeout: Duration): Boolean = native.flush(timeout)
+        def close(timeout: Duration): Boolean = {
+          deniedCloseStarted.countDown()
+          closeMayReturn.await()
+          val confirmed = native.close(timeout)
+          deniedClosed.complete(confirmed)
+          confirmed
+        }
+      }
+    }
+    val session = spark.newSession()
+    val listener = new KafkaOffsetCommitterListener(committers, () => System.nanoTime(), ListenerConfig())
+    session.streams.addListener(listener)
+    try {
+      val denied = start(session.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", saslBootstrap)
+        .option("kafka.security.protocol", "SASL_PLAINTEXT")
+        .option("kafka.sasl.mechanism", "PLAIN")
+        .option("kafka.sasl.jaas.config",
+          "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\" password=\"alice-secret\";")
+        .option("kafka.group.id", unique("alice-source")) // Spark's own consumers: a group alice may use
+        .option("startingOffsets", "earliest")
+        .option("subscribe", deniedTopic)
+        .option(GroupOption, deniedGroup)
+        .load())
+      val busy = start(kafkaStream(session, "subscribe" -> busyTopic, GroupOption -> busyGroup))
+      stopping(busy) {
+        stopping(denied)(denied.processAllAvailable())
+        assert(deniedCloseStarted.await(2, TimeUnit.MINUTES), "the denied query's committers were never closed")
+        kafka.produce(busyTopic, 4)
+        busy.processAllAvailable()
+        // Ordering, not timing: the busy query's new batch reaches Kafka while the denied close is still held.
+        val deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2)
+        while (kafka.committedOffsets(busyGroup) != kafka.logEndOffsets(busyTopic) && System.nanoTime() < deadline)
+          Thread.sleep(100)
+        assert(kafka.committedOffsets(busyGroup) == kafka.logEndOffsets(busyTopic),
+          "the busy query's commits waited for the denied query's termination")
+        assert(!deniedClosed.isDone)
+      }
+    } finally {
+      closeMayReturn.countDown()
+      session.streams.removeListener(listener)
+    }
+    assert(!deniedClosed.get(2, TimeUnit.MINUTES).booleanValue, "the denied group's commit cannot be confirmed")
+    assert(kafka.committedOffsets(deniedGroup).isEmpty)
   }
 }

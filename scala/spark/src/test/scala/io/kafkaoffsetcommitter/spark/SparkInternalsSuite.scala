@@ -51,7 +51,7 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
     stopping(query) {
       val listed = sourcesOf(query)
       assert(listed.length == 3)
-      val distinct = CommitPlan.distinctByIdentity(listed)
+      val distinct = CommitPlan.distinctSources(listed)
       assert(distinct.length == 2)
       assert(sourceKind(distinct(1)) == OtherSource)
       val progress = eventually("a progress event")(Option(query.lastProgress))
@@ -113,5 +113,14 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
       .option("checkpointLocation", Files.createTempDirectory("koc-async").toString)
       .start()
     stopping(query)(assert(isAsyncProgressTracking(executionOf(query))))
+  }
+
+  test("Spark's shutdown hook manager takes a hook at a priority after SparkContext's stop") {
+    spark // Spark is on the classpath and running
+    val handle = addSparkShutdownHook(AfterSparkContextStopPriority)(() => ())
+    assert(handle.isDefined, "org.apache.spark.util.ShutdownHookManager.addShutdownHook is out of reach")
+    assert(removeSparkShutdownHook(handle.get))
+    assert(!removeSparkShutdownHook(handle.get))
+    assert(AfterSparkContextStopPriority < 50 && AfterSparkContextStopPriority > 25)
   }
 }
