@@ -8,8 +8,8 @@ import io.kafkaoffsetcommitter.{CommitMetadata, OffsetCommitter}
 /** What the listener needs of an [[OffsetCommitter]]; a seam so tests run without the native core. */
 private[spark] trait Committer {
 
-  /** Queues a batch's end offsets (Spark's JSON) for `group`; returns at once. */
-  def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit
+  /** Queues a batch's end offsets for `group`; returns at once. */
+  def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit
 
   /** True when everything queued so far is committed. */
   def flush(timeout: Duration): Boolean
@@ -26,8 +26,8 @@ private[spark] object Committer {
     kafkaParams.foreach { case (key, value) => javaParams.put(key, value) }
     val committer = OffsetCommitter.create(javaParams)
     new Committer {
-      def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
-        committer.commitAsync(group, offsetsJson, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
+      def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit =
+        committer.commitAsync(group, offsets.toJava, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
       def flush(timeout: Duration): Boolean = committer.flush(timeout)
       def close(timeout: Duration): Boolean = committer.close(timeout)
     }

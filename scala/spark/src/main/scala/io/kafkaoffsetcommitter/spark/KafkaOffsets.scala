@@ -21,21 +21,15 @@ private[spark] final case class KafkaOffsets(byTopic: Map[String, Map[Int, Long]
       merged.updated(topic, mergedPartitions)
     })
 
-  /** Spark's JSON layout, topics and partitions sorted. */
-  def toJson: String =
-    byTopic.toSeq.sortBy(_._1).map { case (topic, partitions) =>
-      partitions.toSeq.sortBy(_._1).map { case (p, offset) => s""""$p":$offset""" }.mkString(quote(topic) + ":{", ",", "}")
-    }.mkString("{", ",", "}")
-
-  private def quote(s: String): String = {
-    val out = new StringBuilder("\"")
-    s.foreach {
-      case '"' => out.append("\\\"")
-      case '\\' => out.append("\\\\")
-      case c if c < ' ' => out.append(f"\\u${c.toInt}%04x")
-      case c => out.append(c)
+  /** The typed form the core takes: topic -> partition -> offset, as Java maps. */
+  def toJava: java.util.Map[String, java.util.Map[Integer, java.lang.Long]] = {
+    val topics = new java.util.HashMap[String, java.util.Map[Integer, java.lang.Long]]()
+    byTopic.foreach { case (topic, partitions) =>
+      val javaPartitions = new java.util.HashMap[Integer, java.lang.Long]()
+      partitions.foreach { case (partition, offset) => javaPartitions.put(partition, offset) }
+      topics.put(topic, javaPartitions)
     }
-    out.append('"').toString
+    topics
   }
 }
 
@@ -49,7 +43,7 @@ private[spark] object KafkaOffsets {
    * or partition twice; JSON whitespace only. Anything else throws one IllegalArgumentException whose
    * message starts with "invalid offsets:" and names the part at fault.
    */
-  def parse(json: String): KafkaOffsets = new Parser(json).offsets()
+  def parse(json: String): KafkaOffsets = read(json)
 
   private val MaxTopicNameChars = 249
   private val MaxQuotedChars = 60
@@ -83,192 +77,69 @@ private[spark] object KafkaOffsets {
     catch { case _: NumberFormatException => invalid(s"$atFault exceeds the largest partition number ${Int.MaxValue}") }
   }
 
-  private final class Parser(text: String) {
-    private var pos = 0
+  // Spark's own Jackson, streaming (no tree), with duplicate keys refused: a map would silently keep
+  // the last of two, and a duplicate here means the input is corrupt.
+  private val JsonFactory = new com.fasterxml.jackson.core.JsonFactory()
+    .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
 
-    def offsets(): KafkaOffsets = {
+  private def read(json: String): KafkaOffsets = {
+    import com.fasterxml.jackson.core.{JsonParser, JsonProcessingException, JsonToken}
+    def kind(token: JsonToken): String = Option(token).fold("the end of the input") {
+      case JsonToken.START_ARRAY => "an array"
+      case JsonToken.VALUE_STRING => "a string"
+      case JsonToken.VALUE_NUMBER_INT | JsonToken.VALUE_NUMBER_FLOAT => "a number"
+      case JsonToken.VALUE_TRUE | JsonToken.VALUE_FALSE => "a boolean"
+      case JsonToken.VALUE_NULL => "null"
+      case other => other.asString
+    }
+    def expectObject(parser: JsonParser, what: String): Unit = {
+      val token = parser.nextToken()
+      if (token != JsonToken.START_OBJECT) invalid(s"$what must be a JSON object, found ${kind(token)}")
+    }
+    def offset(parser: JsonParser, topic: String, partition: Int): Long = {
+      val atFault = s"the offset of topic ${quoted(topic)} partition $partition"
+      parser.nextToken() match {
+        case JsonToken.VALUE_NUMBER_INT =>
+          val text = parser.getText
+          if (text.startsWith("-"))
+            invalid(s"$atFault is ${quoted(text)}: end offsets are positions in the log and never negative")
+          if (parser.getNumberType == JsonParser.NumberType.BIG_INTEGER)
+            invalid(s"$atFault is ${quoted(text)}, larger than the largest Kafka offset ${Long.MaxValue}")
+          parser.getLongValue
+        case JsonToken.VALUE_NUMBER_FLOAT => invalid(s"$atFault must be an integer, found ${quoted(parser.getText)}")
+        case other => invalid(s"$atFault must be an integer, found ${kind(other)}")
+      }
+    }
+    val parser = JsonFactory.createParser(json)
+    try {
       val byTopic = Map.newBuilder[String, Map[Int, Long]]
-      val seenTopics = scala.collection.mutable.HashSet[String]()
-      expectObjectStart("the end offsets")
-      var moreTopics = !tryObjectEnd()
-      while (moreTopics) {
-        val topicAt = pos
-        val topic = string()
+      expectObject(parser, "the end offsets")
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        val topic = parser.getCurrentName
         checkTopicName(topic)
-        if (!seenTopics.add(topic)) invalid(s"topic ${quoted(topic)} appears twice (position $topicAt)")
-        expectChar(':')
-        expectObjectStart(s"topic ${quoted(topic)}")
-        val partitions = scala.collection.mutable.LinkedHashMap[Int, Long]()
-        var morePartitions = !tryObjectEnd()
-        while (morePartitions) {
-          val partition = partitionNumber(topic, string())
-          expectChar(':')
-          val value = offset(topic, partition)
-          if (partitions.contains(partition)) invalid(s"partition $partition of topic ${quoted(topic)} appears twice")
-          partitions(partition) = value
-          morePartitions = commaOrObjectEnd()
+        expectObject(parser, s"topic ${quoted(topic)}")
+        val partitions = Map.newBuilder[Int, Long]
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          val partition = partitionNumber(topic, parser.getCurrentName)
+          partitions += partition -> offset(parser, topic, partition)
         }
+        val topicOffsets = partitions.result()
         // A topic without partitions contributes nothing, as in the core.
-        if (partitions.nonEmpty) byTopic += topic -> partitions.toMap
-        moreTopics = commaOrObjectEnd()
+        if (topicOffsets.nonEmpty) byTopic += topic -> topicOffsets
       }
-      expectEnd()
+      if (parser.nextToken() != null) invalid("unexpected content after the JSON object")
       KafkaOffsets(byTopic.result())
-    }
-
-    private def skipWhitespace(): Unit =
-      while (pos < text.length && (text.charAt(pos) match { case ' ' | '\t' | '\n' | '\r' => true; case _ => false }))
-        pos += 1
-
-    private def peek(): Option[Char] = {
-      skipWhitespace()
-      if (pos < text.length) Some(text.charAt(pos)) else None
-    }
-
-    private def syntaxError(expected: String): Nothing =
-      if (pos >= text.length) invalid(s"the JSON ends early, expected $expected")
-      else invalid(s"invalid JSON at position $pos: expected $expected")
-
-    private def expectChar(wanted: Char): Unit =
-      if (peek().contains(wanted)) pos += 1 else syntaxError(s"`$wanted`")
-
-    private def expectObjectStart(what: String): Unit = peek() match {
-      case Some('{') => pos += 1
-      case next => next.flatMap(valueKind) match {
-        case Some(kind) => invalid(s"$what must be a JSON object, found $kind")
-        case None => syntaxError(s"a JSON object for $what")
-      }
-    }
-
-    private def tryObjectEnd(): Boolean = {
-      val atEnd = peek().contains('}')
-      if (atEnd) pos += 1
-      atEnd
-    }
-
-    private def commaOrObjectEnd(): Boolean = peek() match {
-      case Some(',') => pos += 1; true
-      case Some('}') => pos += 1; false
-      case _ => syntaxError("`,` or `}`")
-    }
-
-    private def expectEnd(): Unit =
-      if (peek().isDefined) invalid(s"unexpected content after the JSON object at position $pos")
-
-    private def string(): String = {
-      if (!peek().contains('"')) syntaxError("a JSON string")
-      pos += 1
-      val out = new java.lang.StringBuilder
-      while (true) {
-        if (pos >= text.length) invalid("the JSON ends inside a string")
-        text.charAt(pos) match {
-          case '"' =>
-            pos += 1
-            return out.toString
-          case '\\' =>
-            pos += 1
-            out.appendCodePoint(escape())
-          case c if c < ' ' => syntaxError("no raw control character inside a string")
-          case c =>
-            out.append(c)
-            pos += 1
+    } catch {
+      case e: JsonProcessingException =>
+        // Jackson's message quotes the input; keep only its first line (the reason), shortened.
+        val reason = Option(e.getOriginalMessage).getOrElse("malformed").linesIterator.toSeq.headOption.getOrElse("")
+        val duplicate = "Duplicate field '(.*)'".r.findFirstMatchIn(reason).map(_.group(1))
+        duplicate match {
+          case Some(name) if parser.getParsingContext.getParent != null && parser.getParsingContext.getParent.inRoot =>
+            invalid(s"topic ${quoted(name)} appears twice")
+          case Some(name) => invalid(s"partition $name of topic ${quoted(parser.getParsingContext.getParent.getCurrentName)} appears twice")
+          case None => invalid(s"invalid JSON: ${reason.take(MaxQuotedChars * 2)}")
         }
-      }
-      throw new IllegalStateException("unreachable")
-    }
-
-    // The code point of an escape sequence; `pos` is just past the backslash.
-    private def escape(): Int = {
-      if (pos >= text.length) syntaxError("an escape sequence")
-      val simple = text.charAt(pos) match {
-        case '"' => '"'.toInt
-        case '\\' => '\\'.toInt
-        case '/' => '/'.toInt
-        case 'b' => '\b'.toInt
-        case 'f' => '\f'.toInt
-        case 'n' => '\n'.toInt
-        case 'r' => '\r'.toInt
-        case 't' => '\t'.toInt
-        case 'u' => -1
-        case _ => syntaxError("a valid escape sequence")
-      }
-      pos += 1
-      if (simple >= 0) simple
-      else {
-        val first = hex4()
-        if (first >= 0xD800 && first < 0xDC00) {
-          // A high surrogate must be followed by `\u` and a low surrogate (a UTF-16 pair).
-          if (!text.startsWith("\\u", pos)) syntaxError("the low half of a UTF-16 surrogate pair")
-          pos += 2
-          val second = hex4()
-          if (second < 0xDC00 || second >= 0xE000) syntaxError("the low half of a UTF-16 surrogate pair")
-          0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-        } else if (first >= 0xDC00 && first < 0xE000) syntaxError("a Unicode scalar value")
-        else first
-      }
-    }
-
-    private def hex4(): Int = {
-      val digits = if (pos + 4 <= text.length) text.substring(pos, pos + 4) else ""
-      if (digits.length != 4 || !digits.forall(c => Character.digit(c, 16) >= 0 && c < 128)) syntaxError("four hex digits")
-      pos += 4
-      Integer.parseInt(digits, 16)
-    }
-
-    // An offset: a JSON integer from 0 to Long.MaxValue.
-    private def offset(topic: String, partition: Int): Long = {
-      def atFault = s"offset of topic ${quoted(topic)} partition $partition"
-      peek() match {
-        case Some(c) if c == '-' || (c >= '0' && c <= '9') =>
-        case Some(c) => invalid(s"$atFault must be an integer, found ${valueKind(c).getOrElse("invalid JSON")}")
-        case None => syntaxError("an offset")
-      }
-      val number = numberToken()
-      if (number.exists(c => c == '.' || c == 'e' || c == 'E')) invalid(s"$atFault must be an integer, found ${quoted(number)}")
-      if (number.startsWith("-"))
-        invalid(s"$atFault is ${quoted(number)}: end offsets are positions in the log and never negative " +
-          "(-1 and -2 mean latest/earliest only in starting offsets)")
-      try number.toLong
-      catch {
-        case _: NumberFormatException =>
-          invalid(s"$atFault is ${quoted(number)}, larger than the largest Kafka offset ${Long.MaxValue}")
-      }
-    }
-
-    // A JSON number token (RFC 8259 grammar), as text.
-    private def numberToken(): String = {
-      val start = pos
-      def isDigit(at: Int) = at < text.length && text.charAt(at) >= '0' && text.charAt(at) <= '9'
-      def digitsFrom(from: Int): Int = { var at = from; while (isDigit(at)) at += 1; at }
-      var at = start
-      if (at < text.length && text.charAt(at) == '-') at += 1
-      if (at < text.length && text.charAt(at) == '0') at += 1
-      else if (isDigit(at)) at = digitsFrom(at)
-      else { pos = at; syntaxError("a digit") }
-      if (at < text.length && text.charAt(at) == '.') {
-        val afterPoint = digitsFrom(at + 1)
-        if (afterPoint == at + 1) { pos = afterPoint; syntaxError("a digit after the decimal point") }
-        at = afterPoint
-      }
-      if (at < text.length && (text.charAt(at) == 'e' || text.charAt(at) == 'E')) {
-        at += 1
-        if (at < text.length && (text.charAt(at) == '+' || text.charAt(at) == '-')) at += 1
-        val afterExponent = digitsFrom(at)
-        if (afterExponent == at) { pos = at; syntaxError("a digit in the exponent") }
-        at = afterExponent
-      }
-      pos = at
-      text.substring(start, at)
-    }
-
-    private def valueKind(c: Char): Option[String] = c match {
-      case '"' => Some("a string")
-      case '[' => Some("an array")
-      case '{' => Some("an object")
-      case 't' | 'f' => Some("a boolean")
-      case 'n' => Some("null")
-      case c if c == '-' || (c >= '0' && c <= '9') => Some("a number")
-      case _ => None
-    }
+    } finally parser.close()
   }
 }

@@ -31,7 +31,7 @@ private[spark] final class RunCommits(
       committer <- committerFor(target.params)
     } {
       try {
-        committer.commitAsync(target.group, offsets.toJson, queryId, runId, batchId)
+        committer.commitAsync(target.group, offsets, queryId, runId, batchId)
         lastCommitted(target) = offsets
       } catch {
         case Recoverable(e) =>

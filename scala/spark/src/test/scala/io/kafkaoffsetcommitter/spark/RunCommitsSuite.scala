@@ -29,8 +29,8 @@ class RunCommitsSuite extends AnyFunSuite {
       CommitTarget(clusterA, "g2") -> offsets("""{"u":{"0":2}}"""),
       CommitTarget(clusterB, "g1") -> offsets("""{"t":{"0":3}}""")))
     assert(f.factory.created.map(_.params) == Seq(clusterA, clusterB))
-    assert(f.committer(clusterA).commits == Seq(Commit("g1", """{"t":{"0":1}}""", 0), Commit("g2", """{"u":{"0":2}}""", 0)))
-    assert(f.committer(clusterB).commits == Seq(Commit("g1", """{"t":{"0":3}}""", 0)))
+    assert(f.committer(clusterA).commits == Seq(Commit("g1", KafkaOffsets.parse("""{"t":{"0":1}}"""), 0), Commit("g2", KafkaOffsets.parse("""{"u":{"0":2}}"""), 0)))
+    assert(f.committer(clusterB).commits == Seq(Commit("g1", KafkaOffsets.parse("""{"t":{"0":3}}"""), 0)))
   }
 
   test("offsets unchanged since the group's last commit are not committed again") {

@@ -16,12 +16,12 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
   var closeTimeout: Option[Duration] = None
   var failNextCommit = false
 
-  def commitAsync(group: String, offsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit = {
+  def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit = {
     if (failNextCommit) {
       failNextCommit = false
       throw new IllegalStateException("injected commit failure")
     }
-    commits += Commit(group, offsetsJson, batchId)
+    commits += Commit(group, offsets, batchId)
   }
 
   def flush(timeout: Duration): Boolean = {
@@ -36,7 +36,7 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
 }
 
 object FakeCommitter {
-  final case class Commit(group: String, offsetsJson: String, batchId: Long)
+  final case class Commit(group: String, offsets: KafkaOffsets, batchId: Long)
 }
 
 /** A committer factory that remembers every committer it made and can refuse some params. */
