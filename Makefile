@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat native jars test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
+.PHONY: test demo bench fuzz compat native jars lint test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -44,7 +44,12 @@ $(CACHE)/venv-spark-%/.ready:
 test: jars $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
-test-tiers: test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+test-tiers: lint test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+
+# Fast, first: formatting and lints of the Rust code (clippy reuses the release build's librdkafka).
+lint:
+	cargo fmt --check
+	cargo clippy --release --all-targets -- -D warnings
 
 test-rust:
 	cargo test --release

@@ -50,10 +50,7 @@ pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsErro
         let topic = parser.string()?;
         check_topic_name(&topic)?;
         if !seen_topics.insert(topic.clone()) {
-            return Err(OffsetsError(format!(
-                "topic {} appears twice (byte {topic_at})",
-                quoted(&topic)
-            )));
+            return Err(OffsetsError(format!("topic {} appears twice (byte {topic_at})", quoted(&topic))));
         }
         parser.expect_byte(b':')?;
         parser.expect_object_start(&format!("topic {}", quoted(&topic)))?;
@@ -64,11 +61,7 @@ pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsErro
             let partition = partition_number(&topic, &key)?;
             parser.expect_byte(b':')?;
             let offset = parser.offset(&topic, partition)?;
-            offsets.push(PartitionOffset {
-                topic: topic.clone(),
-                partition,
-                offset,
-            });
+            offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
             more_partitions = parser.comma_or_object_end()?;
         }
         check_unique_partitions(&topic, &mut offsets[first_of_topic..])?;
@@ -97,10 +90,7 @@ fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
         return Err(OffsetsError("a topic name is empty".to_string()));
     }
     if topic == "." || topic == ".." {
-        return Err(OffsetsError(format!(
-            "topic name {} is not allowed by Kafka",
-            quoted(topic)
-        )));
+        return Err(OffsetsError(format!("topic name {} is not allowed by Kafka", quoted(topic))));
     }
     if topic.len() > MAX_TOPIC_NAME_CHARS {
         return Err(OffsetsError(format!(
@@ -130,32 +120,19 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
     }
     let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
-        return Err(OffsetsError(format!(
-            "{} is not a plain decimal partition number",
-            at_fault()
-        )));
+        return Err(OffsetsError(format!("{} is not a plain decimal partition number", at_fault())));
     }
-    key.parse::<i32>().map_err(|_| {
-        OffsetsError(format!(
-            "{} exceeds the largest partition number {}",
-            at_fault(),
-            i32::MAX
-        ))
-    })
+    key.parse::<i32>()
+        .map_err(|_| OffsetsError(format!("{} exceeds the largest partition number {}", at_fault(), i32::MAX)))
 }
 
 /// `partitions` holds one topic's entries; sorting them lets neighbours reveal a duplicate.
 fn check_unique_partitions(topic: &str, partitions: &mut [PartitionOffset]) -> Result<(), OffsetsError> {
     partitions.sort_unstable_by_key(|entry| entry.partition);
-    match partitions
-        .windows(2)
-        .find(|pair| pair[0].partition == pair[1].partition)
-    {
-        Some(pair) => Err(OffsetsError(format!(
-            "partition {} of topic {} appears twice",
-            pair[0].partition,
-            quoted(topic)
-        ))),
+    match partitions.windows(2).find(|pair| pair[0].partition == pair[1].partition) {
+        Some(pair) => {
+            Err(OffsetsError(format!("partition {} of topic {} appears twice", pair[0].partition, quoted(topic))))
+        }
         None => Ok(()),
     }
 }
@@ -238,10 +215,7 @@ impl Parser<'_> {
     fn expect_end(&mut self) -> Result<(), OffsetsError> {
         match self.peek() {
             None => Ok(()),
-            Some(_) => Err(OffsetsError(format!(
-                "unexpected content after the JSON object at byte {}",
-                self.pos
-            ))),
+            Some(_) => Err(OffsetsError(format!("unexpected content after the JSON object at byte {}", self.pos))),
         }
     }
 
@@ -332,21 +306,14 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => {}
             Some(byte) => {
                 let found = value_kind(byte).unwrap_or("invalid JSON");
-                return Err(OffsetsError(format!(
-                    "{} must be an integer, found {found}",
-                    at_fault()
-                )));
+                return Err(OffsetsError(format!("{} must be an integer, found {found}", at_fault())));
             }
             None => return Err(self.syntax_error("an offset")),
         }
         let number = self.number_token()?;
         let fractional = number.contains(['.', 'e', 'E']);
         if fractional {
-            return Err(OffsetsError(format!(
-                "{} must be an integer, found {}",
-                at_fault(),
-                quoted(number)
-            )));
+            return Err(OffsetsError(format!("{} must be an integer, found {}", at_fault(), quoted(number))));
         }
         if number.starts_with('-') {
             return Err(OffsetsError(format!(

@@ -182,7 +182,9 @@ fn threads_per_group(bootstrap: &str, topic: &str) {
 fn resident_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -200,7 +202,11 @@ fn memory_while_kafka_is_down() {
     }
     let grown = resident_kib().saturating_sub(warm);
     let kept_kib = kept_bytes / 1024;
-    let ratio = if grown == 0 { "no measurable growth".to_string() } else { format!("{:.0}x less", kept_kib as f64 / grown as f64) };
+    let ratio = if grown == 0 {
+        "no measurable growth".to_string()
+    } else {
+        format!("{:.0}x less", kept_kib as f64 / grown as f64)
+    };
     println!(
         "| resident memory growth over 1,000,000 commits to 100 groups with Kafka down (coalesced vs every batch kept) | {grown} KiB | {kept_kib} KiB | {ratio} |"
     );
@@ -215,9 +221,10 @@ fn parser_speed() {
     let ours_parsed = offsets::parse_end_offsets(&json).unwrap();
     let baseline_parsed = baseline_offsets_parser::parse_end_offsets(&json).unwrap();
     assert_eq!(ours_parsed.len(), baseline_parsed.len());
-    assert!(ours_parsed.iter().zip(&baseline_parsed).all(|(a, b)| {
-        (&a.topic, a.partition, a.offset) == (&b.topic, b.partition, b.offset)
-    }));
+    assert!(ours_parsed
+        .iter()
+        .zip(&baseline_parsed)
+        .all(|(a, b)| { (&a.topic, a.partition, a.offset) == (&b.topic, b.partition, b.offset) }));
     let rounds = 200;
     let mut ours = Vec::new();
     let mut baseline = Vec::new();

@@ -54,18 +54,9 @@ impl std::error::Error for OffsetsError {}
 pub fn parse_end_offsets(json: &str) -> Result<Vec<PartitionOffset>, OffsetsError> {
     let mut offsets = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    Object {
-        topic: None,
-        offsets: &mut offsets,
-    }
-    .deserialize(&mut deserializer)
-    .map_err(json_error)?;
+    Object { topic: None, offsets: &mut offsets }.deserialize(&mut deserializer).map_err(json_error)?;
     deserializer.end().map_err(|e| {
-        OffsetsError(format!(
-            "unexpected content after the JSON object at line {} column {}",
-            e.line(),
-            e.column()
-        ))
+        OffsetsError(format!("unexpected content after the JSON object at line {} column {}", e.line(), e.column()))
     })?;
     sort_refusing_duplicates(offsets)
 }
@@ -125,10 +116,7 @@ fn check_topic_name(topic: &str) -> Result<(), OffsetsError> {
         return Err(OffsetsError("a topic name is empty".to_string()));
     }
     if topic == "." || topic == ".." {
-        return Err(OffsetsError(format!(
-            "topic name {} is not allowed by Kafka",
-            quoted(topic)
-        )));
+        return Err(OffsetsError(format!("topic name {} is not allowed by Kafka", quoted(topic))));
     }
     if topic.len() > MAX_TOPIC_NAME_CHARS {
         return Err(OffsetsError(format!(
@@ -167,10 +155,7 @@ fn negative_offset(topic: &str, partition: i32, shown: &str) -> OffsetsError {
 /// Sorts by (topic, partition, offset), so that equal (topic, partition) pairs become neighbours.
 fn sort_refusing_duplicates(mut offsets: Vec<PartitionOffset>) -> Result<Vec<PartitionOffset>, OffsetsError> {
     offsets.sort_unstable();
-    match offsets
-        .windows(2)
-        .find(|pair| pair[0].partition == pair[1].partition && pair[0].topic == pair[1].topic)
-    {
+    match offsets.windows(2).find(|pair| pair[0].partition == pair[1].partition && pair[0].topic == pair[1].topic) {
         Some(pair) => Err(OffsetsError(format!(
             "partition {} of topic {} appears twice",
             pair[0].partition,
@@ -191,18 +176,10 @@ fn partition_number(topic: &str, key: &str) -> Result<i32, OffsetsError> {
     }
     let canonical = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
     if !canonical {
-        return Err(OffsetsError(format!(
-            "{} is not a plain decimal partition number",
-            at_fault()
-        )));
+        return Err(OffsetsError(format!("{} is not a plain decimal partition number", at_fault())));
     }
-    key.parse::<i32>().map_err(|_| {
-        OffsetsError(format!(
-            "{} exceeds the largest partition number {}",
-            at_fault(),
-            i32::MAX
-        ))
-    })
+    key.parse::<i32>()
+        .map_err(|_| OffsetsError(format!("{} exceeds the largest partition number {}", at_fault(), i32::MAX)))
 }
 
 /// An offset from its JSON text (one valid JSON value, as serde_json checked it): an integer
@@ -214,22 +191,13 @@ fn offset_number(topic: &str, partition: i32, text: &str) -> Result<i64, Offsets
         return Err(OffsetsError(format!("{} must be an integer, found {kind}", at_fault())));
     }
     if text.contains(['.', 'e', 'E']) {
-        return Err(OffsetsError(format!(
-            "{} must be an integer, found {}",
-            at_fault(),
-            quoted(text)
-        )));
+        return Err(OffsetsError(format!("{} must be an integer, found {}", at_fault(), quoted(text))));
     }
     if text.starts_with('-') {
         return Err(negative_offset(topic, partition, text));
     }
     text.parse::<i64>().map_err(|_| {
-        OffsetsError(format!(
-            "{} is {}, larger than the largest Kafka offset {}",
-            at_fault(),
-            quoted(text),
-            i64::MAX
-        ))
+        OffsetsError(format!("{} is {}, larger than the largest Kafka offset {}", at_fault(), quoted(text), i64::MAX))
     })
 }
 
@@ -272,9 +240,7 @@ impl Object<'_> {
             None => "the end offsets".to_string(),
             Some(topic) => format!("topic {}", quoted(topic)),
         };
-        Err(refuse(OffsetsError(format!(
-            "{what} must be a JSON object, found {found}"
-        ))))
+        Err(refuse(OffsetsError(format!("{what} must be a JSON object, found {found}"))))
     }
 }
 
@@ -303,21 +269,14 @@ impl<'de> Visitor<'de> for Object<'_> {
                     if !topics.insert(topic.clone()) {
                         return Err(refuse(OffsetsError(format!("topic {} appears twice", quoted(&topic)))));
                     }
-                    map.next_value_seed(Object {
-                        topic: Some(&topic),
-                        offsets: &mut *self.offsets,
-                    })?;
+                    map.next_value_seed(Object { topic: Some(&topic), offsets: &mut *self.offsets })?;
                 }
             }
             Some(topic) => {
                 while let Some(partition) = map.next_key_seed(PartitionKey { topic })? {
                     let text: &RawValue = map.next_value()?;
                     let offset = offset_number(topic, partition, text.get()).map_err(refuse)?;
-                    self.offsets.push(PartitionOffset {
-                        topic: topic.to_string(),
-                        partition,
-                        offset,
-                    });
+                    self.offsets.push(PartitionOffset { topic: topic.to_string(), partition, offset });
                 }
             }
         }
@@ -385,11 +344,7 @@ mod tests {
     use super::*;
 
     fn offset(topic: &str, partition: i32, offset: i64) -> PartitionOffset {
-        PartitionOffset {
-            topic: topic.to_string(),
-            partition,
-            offset,
-        }
+        PartitionOffset { topic: topic.to_string(), partition, offset }
     }
 
     fn parse_error(json: &str) -> String {
@@ -526,10 +481,7 @@ mod tests {
         let message = parse_error(&format!(r#"{{"t":{{"0":{digits}}}}}"#));
         assert!(message.len() < 300, "{}", message.len());
         let long_topic = parse_error(&format!(r#"{{"{}":{{"0":1}}}}"#, "t".repeat(250)));
-        assert!(
-            long_topic.len() < 200,
-            "long names are shortened in messages: {long_topic}"
-        );
+        assert!(long_topic.len() < 200, "long names are shortened in messages: {long_topic}");
     }
 
     /// Label, input, then the sorted result or a fragment of the error message.
@@ -574,9 +526,7 @@ mod tests {
     fn metadata_up_to_the_broker_default_limit_is_accepted() {
         assert!(validate_metadata("").is_ok());
         assert!(validate_metadata(&"m".repeat(MAX_METADATA_BYTES)).is_ok());
-        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1))
-            .unwrap_err()
-            .to_string();
+        let message = validate_metadata(&"m".repeat(MAX_METADATA_BYTES + 1)).unwrap_err().to_string();
         assert!(message.contains("4097 bytes"), "{message}");
         assert!(message.contains("offset.metadata.max.bytes"), "{message}");
     }
@@ -632,11 +582,7 @@ mod tests {
                     _ => (random.next() >> random.below(64)) as i64 & i64::MAX,
                 };
                 if partitions.insert(partition) {
-                    offsets.push(PartitionOffset {
-                        topic: topic.clone(),
-                        partition,
-                        offset,
-                    });
+                    offsets.push(PartitionOffset { topic: topic.clone(), partition, offset });
                 }
             }
         }
@@ -682,10 +628,7 @@ mod tests {
     fn render_sorted(offsets: &[PartitionOffset]) -> String {
         let mut by_topic: BTreeMap<&str, BTreeMap<i32, i64>> = BTreeMap::new();
         for entry in offsets {
-            by_topic
-                .entry(&entry.topic)
-                .or_default()
-                .insert(entry.partition, entry.offset);
+            by_topic.entry(&entry.topic).or_default().insert(entry.partition, entry.offset);
         }
         serde_json::to_string(&by_topic).unwrap()
     }

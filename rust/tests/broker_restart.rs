@@ -71,8 +71,10 @@ impl RawAdmin {
         // SAFETY: all pointers are valid for the call; librdkafka copies request and options.
         unsafe {
             let rk = self.producer.client().native_ptr();
-            let options =
-                rdsys::rd_kafka_AdminOptions_new(rk, rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+            let options = rdsys::rd_kafka_AdminOptions_new(
+                rk,
+                rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS,
+            );
             let err = rdsys::rd_kafka_AdminOptions_set_request_timeout(
                 options,
                 REQUEST_TIMEOUT_MS,
@@ -199,7 +201,10 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
         if cycles_done.load(Ordering::SeqCst) {
             let (since, target) = *settle_from.get_or_insert((Instant::now(), tick + 1));
             if (0..GROUPS).all(|g| last_ok.get(&g).is_some_and(|t| *t >= target)) {
-                eprintln!("[broker_restart] all groups committed tick >= {target} {:.1?} after the last restart", since.elapsed());
+                eprintln!(
+                    "[broker_restart] all groups committed tick >= {target} {:.1?} after the last restart",
+                    since.elapsed()
+                );
                 break;
             }
             assert!(

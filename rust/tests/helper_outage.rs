@@ -59,7 +59,8 @@ fn commits_survive_ten_broker_kills_and_every_group_converges() {
             committer.commit_async(group, &offsets(&topic, tick), "").expect("commit_async never fails");
         }
         let status = status(&committer);
-        let succeeded: u64 = status["groups"].as_array().unwrap().iter().map(|g| g["commitsSucceeded"].as_u64().unwrap()).sum();
+        let succeeded: u64 =
+            status["groups"].as_array().unwrap().iter().map(|g| g["commitsSucceeded"].as_u64().unwrap()).sum();
         commits_seen.store(succeeded, Ordering::SeqCst);
         thread::sleep(TICK);
     }

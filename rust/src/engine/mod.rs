@@ -10,6 +10,7 @@ mod status;
 mod worker;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,8 @@ use crate::offsets::{self, PartitionOffset};
 /// Clusters by identity (connection + security settings + engine settings). Weak, so a cluster's
 /// helper is stopped when its last committer is closed.
 static CLUSTERS: Lazy<Mutex<HashMap<String, Weak<Cluster>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// Set by [`shut_down_all`] (the JVM exits): no new cluster may start a helper after it.
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 
 /// A handle on a shared cluster, owning the groups it committed to: its `flush` and `status`
 /// speak of those only, and when the last owner of a group closes, the group's state goes (no
@@ -41,6 +44,9 @@ impl Committer {
     /// never at commit time.
     pub fn open(java_settings: &[(String, String)]) -> Result<Committer, CommitterError> {
         let translated = config::translate(java_settings)?;
+        if SHUT_DOWN.load(Ordering::SeqCst) {
+            return Err(CommitterError::Closed);
+        }
         let identity = format!("{}|{:?}", translated.client.cluster_key(), translated.engine);
         let mut clusters = lock(&CLUSTERS);
         clusters.retain(|_, cluster| cluster.strong_count() > 0);
@@ -190,6 +196,7 @@ impl Drop for Committer {
 /// Shuts every cluster down: pending commits are flushed up to `timeout` (all clusters in the same
 /// window), then every helper is closed. Called from the JVM's shutdown hook.
 pub fn shut_down_all(timeout: Duration) {
+    SHUT_DOWN.store(true, Ordering::SeqCst);
     let clusters: Vec<Arc<Cluster>> = lock(&CLUSTERS).values().filter_map(Weak::upgrade).collect();
     let deadline = Instant::now() + timeout;
     for cluster in &clusters {

@@ -79,13 +79,16 @@ impl OwnBroker {
     pub fn start(name: &str) -> OwnBroker {
         use std::os::unix::process::CommandExt;
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let workdir = repo_root().join(".cache").join(name).join(format!("{}-{}", std::process::id(), nanos % 1_000_000_000));
+        let workdir =
+            repo_root().join(".cache").join(name).join(format!("{}-{}", std::process::id(), nanos % 1_000_000_000));
         std::fs::create_dir_all(&workdir).expect("workdir");
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec python3 tests/kafka_harness.py stop --workdir '{dir}'",
             pid = std::process::id(),
             dir = workdir.display()
         );
+        // Deliberately never waited for: it must outlive this process.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &script])
             .current_dir(repo_root())
@@ -144,7 +147,8 @@ impl OwnBroker {
             "out = {{}}\nfor g in json.loads({names:?}):\n    out[g] = {{str(p): o for (t, p), o in h.group_offsets({:?}, g).items() if t == {topic:?}}}\nprint(json.dumps(out))",
             self.bootstrap
         ));
-        let read: HashMap<String, HashMap<String, i64>> = serde_json::from_str(read.trim()).expect("group offsets JSON");
+        let read: HashMap<String, HashMap<String, i64>> =
+            serde_json::from_str(read.trim()).expect("group offsets JSON");
         read.into_iter()
             .map(|(group, partitions)| (group, partitions.into_iter().map(|(p, o)| (p.parse().unwrap(), o)).collect()))
             .collect()

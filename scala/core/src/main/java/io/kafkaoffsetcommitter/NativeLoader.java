@@ -82,8 +82,11 @@ public final class NativeLoader {
         }
     }
 
+    /** Ends every load failure's message: what goes on without the library. */
+    static final String CONSEQUENCE = "; no offsets are committed in this JVM, and queries run on without commits";
+
     private static String failureMessage(String propertyPath, String environmentPath, Throwable error) {
-        String failure = " on platform " + NativePlatform.folder() + ": " + error;
+        String failure = " on platform " + NativePlatform.folder() + ": " + error + CONSEQUENCE;
         String message = "Cannot load the kafka-offset-committer native library from ";
         if (!propertyPath.isEmpty()) {
             return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure;

@@ -42,7 +42,12 @@ final class NativeRuntime {
     private static synchronized void installShutdownHook() {
         if (!hookInstalled) {
             hookInstalled = true;
-            Runtime.getRuntime().addShutdownHook(new Thread(NativeRuntime::shutDown, "kafka-offset-committer-shutdown"));
+            try {
+                Runtime.getRuntime().addShutdownHook(new Thread(NativeRuntime::shutDown, "kafka-offset-committer-shutdown"));
+            } catch (IllegalStateException exiting) {
+                // Called while the JVM already exits: the other hooks run, there is nothing left to hand over.
+                NATIVE_LOG.fine("the JVM is exiting; no shutdown hook installed");
+            }
         }
     }
 
