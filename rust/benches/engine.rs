@@ -7,6 +7,9 @@
 #[path = "../tests/common.rs"]
 mod common;
 
+#[path = "../tests/raw_admin/mod.rs"]
+mod raw_admin;
+
 /// The pre-change hand-written parser, kept only as `parser_speed`'s baseline.
 #[path = "baseline_offsets_parser.rs"]
 mod baseline_offsets_parser;
@@ -47,6 +50,7 @@ fn main() {
     println!("|---|---|---|---|");
     caller_cost(&bootstrap, &topic);
     commit_round_trip(&bootstrap, &topic);
+    helper_added_latency(&bootstrap, &topic);
     threads_per_group(&bootstrap, &topic);
     memory_while_kafka_is_down();
     parser_speed();
@@ -151,6 +155,43 @@ fn commit_round_trip(bootstrap: &str, topic: &str) {
     );
 }
 
+/// What running librdkafka in the helper process adds to a commit: `commit_sync` through the helper
+/// versus the same AlterConsumerGroupOffsets request from librdkafka inside this process, interleaved.
+fn helper_added_latency(bootstrap: &str, topic: &str) {
+    let ours = committer(bootstrap, &[("client.id", "bench-helper")]);
+    let in_process = raw_admin::RawAdmin::new(bootstrap, 30_000);
+    let group = std::ffi::CString::new("bench-in-process").unwrap();
+    let mut helper_samples = Vec::new();
+    let mut in_process_samples = Vec::new();
+    for batch in 0..300i64 {
+        let started = Instant::now();
+        let outcome =
+            ours.commit_sync("bench-helper", &offsets_json(topic, batch), "", Duration::from_secs(30)).unwrap();
+        assert!(outcome.partitions.iter().all(|p| p.error.is_none()));
+        helper_samples.push(started.elapsed());
+        let offsets: Vec<(String, i32, i64)> =
+            (0..TOPIC_PARTITIONS).map(|p| (topic.to_string(), p, batch + i64::from(p))).collect();
+        let started = Instant::now();
+        in_process.send(&group, &offsets, batch as u64);
+        let answered = loop {
+            if let Some((_, ok)) = in_process.poll() {
+                break ok;
+            }
+            std::thread::yield_now();
+        };
+        assert!(answered);
+        in_process_samples.push(started.elapsed());
+    }
+    let (helper, in_process) = (median(helper_samples), median(in_process_samples));
+    println!(
+        "| commit round trip through the helper process vs librdkafka in-process (median; difference = added per commit: {}) | {} | {} | {:.2}x |",
+        format_duration(helper.saturating_sub(in_process)),
+        format_duration(helper),
+        format_duration(in_process),
+        in_process.as_secs_f64() / helper.as_secs_f64()
+    );
+}
+
 /// Native threads for many groups: one shared client versus one consumer per group.
 fn threads_per_group(bootstrap: &str, topic: &str) {
     let groups = 100;
@@ -160,7 +201,8 @@ fn threads_per_group(bootstrap: &str, topic: &str) {
         ours.commit_async(&format!("bench-threads-{group}"), &offsets_json(topic, group), "").unwrap();
     }
     assert!(ours.flush(Duration::from_secs(120)));
-    let ours_threads = common::thread_count() - before;
+    // Ours: the threads added to this process plus every thread of the helper process (librdkafka's).
+    let ours_threads = common::thread_count() - before + common::process_thread_count(common::helper_pid(&ours));
     drop(ours);
 
     let before = common::thread_count();

@@ -253,7 +253,7 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitAsync<'lo
         // SAFETY: see `committer`.
         let committer = unsafe { committer(handle) }?;
         let commit = CommitArguments::read(env, &group, &offsets_json, &metadata)?;
-        Ok(committer.commit_async(&commit.group, &commit.offsets_json, &commit.metadata)?)
+        Ok(committer.commit_async(&commit.group, commit.offsets_json.as_str(), &commit.metadata)?)
     })
 }
 
@@ -272,7 +272,7 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitSync<'loc
         let committer = unsafe { committer(handle) }?;
         let commit = CommitArguments::read(env, &group, &offsets_json, &metadata)?;
         let outcome =
-            committer.commit_sync(&commit.group, &commit.offsets_json, &commit.metadata, millis(timeout_ms))?;
+            committer.commit_sync(&commit.group, commit.offsets_json.as_str(), &commit.metadata, millis(timeout_ms))?;
         Ok(env.new_string(outcome.to_json())?.into())
     })
 }
@@ -404,6 +404,28 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_injectFault<'lo
     })
 }
 
+/// The arguments of a typed commit call, as Rust values.
+struct TypedCommit {
+    group: String,
+    offsets: Vec<PartitionOffset>,
+    metadata: String,
+}
+
+impl TypedCommit {
+    fn read(
+        env: &mut Env<'_>,
+        group: &JString<'_>,
+        (topics, partitions, offsets): (&JObjectArray<'_, JString<'_>>, &JIntArray<'_>, &JLongArray<'_>),
+        metadata: &JString<'_>,
+    ) -> Result<Self, BridgeError> {
+        Ok(TypedCommit {
+            group: read_string(env, group, "the group id")?,
+            offsets: read_offsets(env, topics, partitions, offsets)?,
+            metadata: read_string(env, metadata, "the metadata")?,
+        })
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsAsync<'local>(
     mut env: EnvUnowned<'local>,
@@ -418,10 +440,8 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsAs
     boundary(&mut env, |env| {
         // SAFETY: see `committer`.
         let committer = unsafe { committer(handle) }?;
-        let group = read_string(env, &group, "the group id")?;
-        let metadata = read_string(env, &metadata, "the metadata")?;
-        let offsets = read_offsets(env, &topics, &partitions, &offsets)?;
-        Ok(committer.commit_offsets_async(&group, offsets, &metadata)?)
+        let commit = TypedCommit::read(env, &group, (&topics, &partitions, &offsets), &metadata)?;
+        Ok(committer.commit_async(&commit.group, commit.offsets, &commit.metadata)?)
     })
 }
 
@@ -440,10 +460,8 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsSy
     boundary(&mut env, |env| {
         // SAFETY: see `committer`.
         let committer = unsafe { committer(handle) }?;
-        let group = read_string(env, &group, "the group id")?;
-        let metadata = read_string(env, &metadata, "the metadata")?;
-        let offsets = read_offsets(env, &topics, &partitions, &offsets)?;
-        let outcome = committer.commit_offsets_sync(&group, offsets, &metadata, millis(timeout_ms))?;
+        let commit = TypedCommit::read(env, &group, (&topics, &partitions, &offsets), &metadata)?;
+        let outcome = committer.commit_sync(&commit.group, commit.offsets, &commit.metadata, millis(timeout_ms))?;
         Ok(env.new_string(outcome.to_json())?.into())
     })
 }

@@ -84,6 +84,43 @@ pub fn validate_offsets(offsets: Vec<PartitionOffset>) -> Result<Vec<PartitionOf
     Ok(offsets)
 }
 
+/// A batch's end offsets, checked: what a commit takes, whether it came as Spark's JSON or as typed
+/// data. Sorted by (topic, partition), each partition once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndOffsets(Vec<PartitionOffset>);
+
+impl EndOffsets {
+    pub fn into_vec(self) -> Vec<PartitionOffset> {
+        self.0
+    }
+}
+
+impl TryFrom<&str> for EndOffsets {
+    type Error = OffsetsError;
+
+    /// Spark's end-offset JSON (see [`parse_end_offsets`]).
+    fn try_from(json: &str) -> Result<Self, OffsetsError> {
+        parse_end_offsets(json).map(EndOffsets)
+    }
+}
+
+impl TryFrom<&String> for EndOffsets {
+    type Error = OffsetsError;
+
+    fn try_from(json: &String) -> Result<Self, OffsetsError> {
+        EndOffsets::try_from(json.as_str())
+    }
+}
+
+impl TryFrom<Vec<PartitionOffset>> for EndOffsets {
+    type Error = OffsetsError;
+
+    /// Typed offsets, held to the same rules (see [`validate_offsets`]).
+    fn try_from(offsets: Vec<PartitionOffset>) -> Result<Self, OffsetsError> {
+        validate_offsets(offsets).map(EndOffsets)
+    }
+}
+
 /// Refuses commit metadata that brokers with the default limit would refuse.
 ///
 /// Brokers count UTF-16 code units; UTF-8 bytes are never fewer, so counting bytes never lets

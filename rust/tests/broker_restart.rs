@@ -17,18 +17,14 @@
 //! Without python3, java or maven (or if the broker process cannot be found) the test FAILS.
 
 mod own_broker;
+mod raw_admin;
 
 use std::collections::HashMap;
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-use rdkafka::bindings as rdsys;
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseProducer, Producer};
-use rdkafka::TopicPartitionList;
 
 const GROUPS: usize = 20;
 const PARTITIONS: i32 = 2;
@@ -41,101 +37,9 @@ const SETTLE_BOUND: Duration = Duration::from_secs(60);
 /// Offset of partition 1 is the tick plus this, so the two partitions are told apart.
 const P1_BASE: i64 = 1_000_000;
 
-/// An admin (producer-type) client whose AlterConsumerGroupOffsets results arrive on a private
-/// queue, driven through the raw C API.
-struct RawAdmin {
-    producer: BaseProducer,
-    results: *mut rdsys::rd_kafka_queue_t,
-}
-
-impl RawAdmin {
-    fn new(bootstrap: &str) -> Self {
-        let producer: BaseProducer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("reconnect.backoff.ms", "100")
-            .set("reconnect.backoff.max.ms", "1000")
-            .create()
-            .expect("admin client");
-        // SAFETY: the handle is valid for the producer's lifetime; the queue is destroyed first.
-        let results = unsafe { rdsys::rd_kafka_queue_new(producer.client().native_ptr()) };
-        RawAdmin { producer, results }
-    }
-
-    fn send(&self, group: &CStr, topic: &str, tick: i64, opaque: u64) {
-        let mut partitions = TopicPartitionList::with_capacity(PARTITIONS as usize);
-        for partition in 0..PARTITIONS {
-            let offset = tick + P1_BASE * i64::from(partition);
-            partitions.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset)).unwrap();
-        }
-        let mut errstr = [0 as std::os::raw::c_char; 256];
-        // SAFETY: all pointers are valid for the call; librdkafka copies request and options.
-        unsafe {
-            let rk = self.producer.client().native_ptr();
-            let options = rdsys::rd_kafka_AdminOptions_new(
-                rk,
-                rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS,
-            );
-            let err = rdsys::rd_kafka_AdminOptions_set_request_timeout(
-                options,
-                REQUEST_TIMEOUT_MS,
-                errstr.as_mut_ptr(),
-                errstr.len(),
-            );
-            assert_eq!(err, rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
-            rdsys::rd_kafka_AdminOptions_set_opaque(options, opaque as usize as *mut c_void);
-            let mut request = rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), partitions.ptr());
-            rdsys::rd_kafka_AlterConsumerGroupOffsets(rk, &mut request, 1, options, self.results);
-            rdsys::rd_kafka_AlterConsumerGroupOffsets_destroy(request);
-            rdsys::rd_kafka_AdminOptions_destroy(options);
-        }
-    }
-
-    /// One finished request: (opaque, whether the group and all its partitions succeeded).
-    fn poll(&self) -> Option<(u64, bool)> {
-        // SAFETY: the queue is valid; the event is destroyed after reading.
-        unsafe {
-            let event = rdsys::rd_kafka_queue_poll(self.results, 0);
-            if event.is_null() {
-                return None;
-            }
-            assert_eq!(rdsys::rd_kafka_event_type(event), rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT);
-            let opaque = rdsys::rd_kafka_event_opaque(event) as usize as u64;
-            let mut ok = rdsys::rd_kafka_event_error(event) == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
-            if ok {
-                let result = rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result(event);
-                let mut count = 0usize;
-                let groups = rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &mut count);
-                ok = count == 1;
-                for i in 0..count {
-                    let group = *groups.add(i);
-                    if !rdsys::rd_kafka_group_result_error(group).is_null() {
-                        ok = false;
-                        continue;
-                    }
-                    let list = &*rdsys::rd_kafka_group_result_partitions(group);
-                    for p in 0..list.cnt as usize {
-                        if (*list.elems.add(p)).err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                            ok = false;
-                        }
-                    }
-                }
-            }
-            rdsys::rd_kafka_event_destroy(event);
-            Some((opaque, ok))
-        }
-    }
-
-    /// Serves log and error events on the main queue.
-    fn serve(&self) {
-        self.producer.poll(Duration::ZERO);
-    }
-}
-
-impl Drop for RawAdmin {
-    fn drop(&mut self) {
-        // SAFETY: created in `new`, destroyed once, before the producer.
-        unsafe { rdsys::rd_kafka_queue_destroy(self.results) };
-    }
+/// The commit of one tick: partition p at tick + p * P1_BASE.
+fn offsets(topic: &str, tick: i64) -> Vec<(String, i32, i64)> {
+    (0..PARTITIONS).map(|partition| (topic.to_string(), partition, tick + P1_BASE * i64::from(partition))).collect()
 }
 
 #[test]
@@ -149,7 +53,7 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
     let groups: Vec<String> = (0..GROUPS).map(|g| format!("{topic}-g{g}")).collect();
     let group_names: Vec<CString> = groups.iter().map(|g| CString::new(g.as_str()).unwrap()).collect();
 
-    let admin = RawAdmin::new(&bootstrap);
+    let admin = raw_admin::RawAdmin::new(&bootstrap, REQUEST_TIMEOUT_MS);
 
     // The kill/restart cycles run beside the commit loop.
     let successes = Arc::new(AtomicU64::new(0));
@@ -182,7 +86,7 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
             next += TICK;
             tick += 1;
             for (g, name) in group_names.iter().enumerate() {
-                admin.send(name, &topic, tick, (tick as u64) * 64 + g as u64);
+                admin.send(name, &offsets(&topic, tick), (tick as u64) * 64 + g as u64);
                 in_flight += 1;
             }
         }
@@ -242,7 +146,7 @@ fn admin_commits_survive_repeated_broker_kills_and_restarts() {
     let final_deadline = Instant::now() + SETTLE_BOUND;
     while !pending.is_empty() {
         for &g in &pending {
-            admin.send(&group_names[g], &topic, final_tick, (final_tick as u64) * 64 + g as u64);
+            admin.send(&group_names[g], &offsets(&topic, final_tick), (final_tick as u64) * 64 + g as u64);
         }
         let mut answered = 0;
         let mut acknowledged = Vec::new();

@@ -89,3 +89,34 @@ fn commits_survive_ten_broker_kills_and_every_group_converges() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
+    let broker = own_broker::OwnBroker::start("paused-broker");
+    let topic = unique("paused");
+    broker.create_topic(&topic, 2);
+    let committer = open(&broker.bootstrap, &[("committer.request.timeout.ms", "3000")]);
+    assert!(committer.commit_sync("paused-g", &offsets(&topic, 1), "", Duration::from_secs(60)).is_ok());
+
+    broker.pause();
+    let mut longest_async = Duration::ZERO;
+    for tick in 2..=50 {
+        let started = Instant::now();
+        committer.commit_async("paused-g", &offsets(&topic, tick), "").unwrap();
+        longest_async = longest_async.max(started.elapsed());
+        thread::sleep(Duration::from_millis(100));
+    }
+    // The broker answers nothing: a synchronous call ends with its own deadline, as a timeout.
+    let outcome = committer.commit_sync("paused-g", &offsets(&topic, 51), "", Duration::from_millis(500));
+    assert!(
+        matches!(outcome, Err(kafka_offset_committer::CommitterError::Timeout(_))),
+        "a paused broker cannot have answered: {outcome:?}"
+    );
+    assert!(!committer.flush(Duration::from_millis(500)), "nothing can be flushed while the broker hangs");
+    broker.resume();
+
+    assert!(committer.flush(Duration::from_secs(60)), "after the pause: {}", committer.status_json());
+    let read = broker.group_offsets(&["paused-g".to_string()], &topic);
+    assert_eq!(read["paused-g"].get(&0), Some(&51));
+    eprintln!("[paused broker] longest commit_async while the broker hung: {longest_async:?}");
+}

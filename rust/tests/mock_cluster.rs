@@ -160,3 +160,38 @@ fn malformed_offsets_are_rejected_at_submission() {
     let oversized = "m".repeat(5000);
     assert!(committer.commit_async("g8", &offsets_json("strict", &[1]), &oversized).is_err());
 }
+
+#[test]
+fn a_closed_committers_group_is_never_recommitted_by_keepalive() {
+    let cluster = cluster_with_topic("owned", 1);
+    let keepalive = [("committer.keepalive.interval.ms", "200")];
+    // Another committer on the same cluster keeps the shared cluster (and its keep-alive) running.
+    let staying = open(&cluster.bootstrap_servers(), &keepalive);
+    staying.commit_async("g9-staying", &offsets_json("owned", &[1]), "").unwrap();
+    let closing = open(&cluster.bootstrap_servers(), &keepalive);
+    closing.commit_async("g9", &offsets_json("owned", &[7]), "").unwrap();
+    assert!(closing.close(WAIT));
+    assert_eq!(committed_offsets(&cluster.bootstrap_servers(), &[], "g9", "owned", 1), vec![7]);
+
+    // An operator resets the stopped query's group; keep-alive must not bring the old offsets back.
+    reset_group_offsets(&cluster.bootstrap_servers(), "g9", "owned", 3);
+    let keepalives_before = group_status(&staying, "g9-staying")["commitsSucceeded"].as_u64().unwrap();
+    assert!(eventually(WAIT, || group_status(&staying, "g9-staying")["commitsSucceeded"].as_u64().unwrap()
+        >= keepalives_before + 3));
+    assert_eq!(committed_offsets(&cluster.bootstrap_servers(), &[], "g9", "owned", 1), vec![3]);
+    assert!(group_status(&staying, "g9").is_null(), "the closed committer's group is not the other's");
+}
+
+/// Commits `offset` for `group` with an independent consumer, as `kafka-consumer-groups --reset-offsets` would.
+fn reset_group_offsets(bootstrap: &str, group: &str, topic: &str, offset: i64) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition_offset(topic, 0, rdkafka::Offset::Offset(offset)).unwrap();
+    consumer.commit(&list, CommitMode::Sync).unwrap();
+}

@@ -59,19 +59,16 @@ def test_available_now_query_commits_the_log_end(bootstrap, spark, unique_name, 
     assert_group_at_log_end(bootstrap, group, topic)
 
 
-def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp_path):
-    topic, group = unique_name("e2e-processing-time"), unique_name("e2e-processing-time-group")
-    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+def run_until_final_batch(spark, bootstrap, topic, group, tmp_path, job_flags=(), **start_options) -> None:
+    """A processing-time query commits what it read so far; after more records arrive the job ends right
+    after the batch that read them; then the group must be at the log end."""
     first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
     stop_file = tmp_path / "stop-at-offsets.json"
-
     job = spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
                        "--checkpoint", str(tmp_path / "checkpoint"),
-                       "--trigger", "processing-time", "--stop-file", str(stop_file)])
-    # The running query commits what it read so far...
+                       "--trigger", "processing-time", "--stop-file", str(stop_file), *job_flags], **start_options)
     wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
 
-    # ...and, after more records arrive, stops right after the batch that read them.
     final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
     # Written aside and renamed, so that the job never reads half of it.
     stop_file_draft = tmp_path / "stop-at-offsets.draft"
@@ -80,6 +77,12 @@ def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
 
     assert_group_at_log_end(bootstrap, group, topic)
+
+
+def test_stopped_query_commits_its_last_batch(bootstrap, spark, unique_name, tmp_path):
+    topic, group = unique_name("e2e-processing-time"), unique_name("e2e-processing-time-group")
+    kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
+    run_until_final_batch(spark, bootstrap, topic, group, tmp_path)
 
 
 # A job that ends without spark.stop(): Spark's own shutdown hook stops the SparkContext at JVM exit,
@@ -107,20 +110,6 @@ def test_processing_time_query_left_running_commits_its_final_batch(bootstrap, s
                                                                      unique_name, tmp_path):
     topic, group = unique_name("e2e-no-stop-processing-time"), unique_name("e2e-no-stop-processing-time-group")
     kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
-    first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
-    stop_file = tmp_path / "stop-at-offsets.json"
-
-    job = spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
-                       "--checkpoint", str(tmp_path / "checkpoint"),
-                       "--trigger", "processing-time", "--stop-file", str(stop_file), "--end-without-stop"],
-                      extra_jars=(slow_listener_jar,), listeners_before=(SLOW_LISTENER_CLASS,))
-    wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
-
-    # The job returns as soon as a batch ended at these offsets, leaving its query running.
-    final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
-    stop_file_draft = tmp_path / "stop-at-offsets.draft"
-    stop_file_draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
-    stop_file_draft.rename(stop_file)
-    spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
-
-    assert_group_at_log_end(bootstrap, group, topic)
+    # The job returns as soon as a batch ended at the final offsets, leaving its query running.
+    run_until_final_batch(spark, bootstrap, topic, group, tmp_path, job_flags=("--end-without-stop",),
+                          extra_jars=(slow_listener_jar,), listeners_before=(SLOW_LISTENER_CLASS,))

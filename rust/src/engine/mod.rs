@@ -23,7 +23,7 @@ pub use self::status::CommitOutcome;
 use crate::config;
 use crate::error::CommitterError;
 use crate::helper::protocol::Fault;
-use crate::offsets::{self, PartitionOffset};
+use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
 
 /// Clusters by identity (connection + security settings + engine settings). Weak, so a cluster's
 /// helper is stopped when its last committer is closed.
@@ -61,43 +61,28 @@ impl Committer {
         Ok(Committer { cluster, groups: Mutex::new(BTreeSet::new()) })
     }
 
-    /// Queues offsets (Spark's end-offset JSON) for `group`; returns without touching the network.
-    pub fn commit_async(&self, group: &str, offsets_json: &str, metadata: &str) -> Result<(), CommitterError> {
-        let offsets = offsets::parse_end_offsets(offsets_json)?;
-        self.submit(group, offsets, metadata).map(|_| ())
-    }
-
-    /// Queues typed offsets for `group` (checked as the JSON path checks them); returns at once.
-    pub fn commit_offsets_async(
-        &self,
-        group: &str,
-        offsets: Vec<PartitionOffset>,
-        metadata: &str,
-    ) -> Result<(), CommitterError> {
-        self.submit(group, offsets::validate_offsets(offsets)?, metadata).map(|_| ())
-    }
-
-    /// [`Committer::commit_sync`] for typed offsets.
-    pub fn commit_offsets_sync(
-        &self,
-        group: &str,
-        offsets: Vec<PartitionOffset>,
-        metadata: &str,
-        timeout: Duration,
-    ) -> Result<CommitOutcome, CommitterError> {
-        self.submit_and_wait(group, offsets::validate_offsets(offsets)?, metadata, timeout)
+    /// Queues offsets for `group` (Spark's end-offset JSON, or typed [`PartitionOffset`]s, held to
+    /// the same rules); returns without touching the network.
+    pub fn commit_async<O>(&self, group: &str, offsets: O, metadata: &str) -> Result<(), CommitterError>
+    where
+        O: TryInto<EndOffsets, Error = OffsetsError>,
+    {
+        self.submit(group, offsets.try_into()?.into_vec(), metadata).map(|_| ())
     }
 
     /// Queues offsets and waits until they have been attempted, returning each partition's result;
     /// a group parked after a permanent failure answers at once with that failure.
-    pub fn commit_sync(
+    pub fn commit_sync<O>(
         &self,
         group: &str,
-        offsets_json: &str,
+        offsets: O,
         metadata: &str,
         timeout: Duration,
-    ) -> Result<CommitOutcome, CommitterError> {
-        self.submit_and_wait(group, offsets::parse_end_offsets(offsets_json)?, metadata, timeout)
+    ) -> Result<CommitOutcome, CommitterError>
+    where
+        O: TryInto<EndOffsets, Error = OffsetsError>,
+    {
+        self.submit_and_wait(group, offsets.try_into()?.into_vec(), metadata, timeout)
     }
 
     fn submit_and_wait(

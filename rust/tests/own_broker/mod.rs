@@ -126,6 +126,21 @@ impl OwnBroker {
         }
     }
 
+    /// SIGSTOP: the broker hangs with its connections open (a stalled machine), until `resume`.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.pid();
+        let status = Command::new("kill").args([signal, &pid.to_string()]).status().expect("kill");
+        assert!(status.success(), "kill {signal} {pid} failed");
+    }
+
     /// SIGTERM: a controlled shutdown, waited for.
     pub fn stop(&self) {
         harness("stop", &self.workdir);
@@ -157,6 +172,9 @@ impl OwnBroker {
 
 impl Drop for OwnBroker {
     fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.workdir.join("broker.pid")) {
+            let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
+        }
         let _ = Command::new("python3")
             .arg(repo_root().join("tests/kafka_harness.py"))
             .args(["stop", "--workdir"])

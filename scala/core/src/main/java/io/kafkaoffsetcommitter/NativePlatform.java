@@ -45,6 +45,22 @@ public final class NativePlatform {
      */
     public static final String HELPER_FILE_NAME = "kafka-offset-committer-helper";
 
+    /**
+     * Prints the folder of the platform named by its arguments ({@code os.name os.arch [musl]}), or of
+     * the running JVM without arguments. {@code build/native.sh} runs this source file to name the
+     * folder each cross-built library goes to, so build and loader agree on every platform.
+     */
+    public static void main(String[] args) {
+        if (args.length == 0) {
+            System.out.println(folder());
+        } else if (args.length == 2 || args.length == 3) {
+            System.out.println(folder(args[0], args[1], args.length == 3 && "musl".equals(args[2])));
+        } else {
+            System.err.println("usage: NativePlatform [os.name os.arch [musl]]");
+            System.exit(2);
+        }
+    }
+
     /** Where the jar carries the helper executable for this platform. */
     public static String helperResourcePath() {
         return RESOURCE_ROOT + "/" + folder() + "/" + HELPER_FILE_NAME;

@@ -12,20 +12,12 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
@@ -33,45 +25,16 @@ import org.junit.Test;
  * segmentation fault, kill -9) leaves this JVM running, the helper is restarted, the commits resume and the
  * status says so; and a JVM killed with -9 leaves no helper behind. Real broker, real processes.
  */
-public class HelperContainmentTest {
+public class HelperContainmentTest extends BrokerTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static String bootstrap;
-    private static Admin admin;
-
-    @BeforeClass
-    public static void connect() {
-        bootstrap = System.getenv("KAFKA_BOOTSTRAP");
-        if (bootstrap == null) {
-            throw new IllegalStateException("KAFKA_BOOTSTRAP is not set: run through `make test` or tests/with-broker.sh");
-        }
-        Properties properties = new Properties();
-        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        admin = Admin.create(properties);
-    }
-
-    @AfterClass
-    public static void disconnect() {
-        if (admin != null) {
-            admin.close();
-        }
-    }
 
     private static String createTopic() throws Exception {
-        String topic = "containment-" + UUID.randomUUID();
-        admin.createTopics(Collections.singleton(new NewTopic(topic, 2, (short) 1))).all().get();
-        return topic;
-    }
-
-    private static Map<TopicPartition, OffsetAndMetadata> committed(String group) throws Exception {
-        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        return createTopic("containment-", 2);
     }
 
     /** A committer with its own cluster identity (client.id), so it gets a helper of its own. */
     private static OffsetCommitter committer(String clientId) {
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", bootstrap);
-        settings.put("client.id", clientId);
-        return OffsetCommitter.create(settings);
+        return OffsetCommitter.create(settings("client.id", clientId));
     }
 
     private static long helperPid(OffsetCommitter committer) {

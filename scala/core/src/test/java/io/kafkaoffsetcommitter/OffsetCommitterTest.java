@@ -10,15 +10,9 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
 import org.junit.Test;
 
 /**
@@ -26,52 +20,8 @@ import org.junit.Test;
  * has no Spark and no Scala: only the core jar, JUnit and kafka-clients, which reads offsets back as an
  * independent client.
  */
-public class OffsetCommitterTest {
+public class OffsetCommitterTest extends BrokerTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static String bootstrap;
-    private static Admin admin;
-
-    @BeforeClass
-    public static void connect() {
-        bootstrap = requiredEnv("KAFKA_BOOTSTRAP");
-        Properties properties = new Properties();
-        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        admin = Admin.create(properties);
-    }
-
-    @AfterClass
-    public static void disconnect() {
-        if (admin != null) {
-            admin.close();
-        }
-    }
-
-    private static String requiredEnv(String name) {
-        String value = System.getenv(name);
-        if (value == null) {
-            throw new IllegalStateException(name + " is not set: run through `make test` or tests/with-broker.sh");
-        }
-        return value;
-    }
-
-    private static String createTopic(String prefix, int partitions) throws Exception {
-        String topic = prefix + UUID.randomUUID();
-        admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, (short) 1))).all().get();
-        return topic;
-    }
-
-    private static Map<TopicPartition, OffsetAndMetadata> committed(String group) throws Exception {
-        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-    }
-
-    private static Map<String, String> settings(String... keyValues) {
-        Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", bootstrap);
-        for (int i = 0; i < keyValues.length; i += 2) {
-            settings.put(keyValues[i], keyValues[i + 1]);
-        }
-        return settings;
-    }
 
     @Test
     public void commitsSparkOffsetsAndJavaMapsThatAnIndependentClientReadsBack() throws Exception {

@@ -11,10 +11,10 @@ class KafkaOffsetsSuite extends AnyFunSuite {
 
   test("hands the core the same offsets as Java maps") {
     val offsets = KafkaOffsets(Map("t2" -> Map(10 -> 3L, 2 -> 4L), "t1" -> Map(0 -> 12345678901L)))
-    val java = offsets.toJava
-    assert(java.keySet == new java.util.HashSet(java.util.Arrays.asList("t1", "t2")))
-    assert(java.get("t1").get(0) == 12345678901L && java.get("t1").size == 1)
-    assert(java.get("t2").get(10) == 3L && java.get("t2").get(2) == 4L && java.get("t2").size == 2)
+    val typed = offsets.toJava
+    assert(typed.keySet == new java.util.HashSet(java.util.Arrays.asList("t1", "t2")))
+    assert(typed.get("t1").get(0) == 12345678901L && typed.get("t1").size == 1)
+    assert(typed.get("t2").get(10) == 3L && typed.get("t2").get(2) == 4L && typed.get("t2").size == 2)
   }
 
   test("unescapes topic names") {

@@ -5,7 +5,7 @@ import java.util.UUID
 
 import scala.collection.mutable
 
-import io.kafkaoffsetcommitter.spark.Committer
+import io.kafkaoffsetcommitter.spark.{Committer, KafkaOffsets}
 
 /** Records what the listener hands to the engine. */
 final class FakeCommitter(val params: Map[String, String], flushResult: Boolean = true) extends Committer {
