@@ -56,14 +56,6 @@ fn exception_for(error: &CommitterError) -> (&'static str, String) {
     (class, error.to_string())
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
-}
-
 fn throw(env: &mut Env<'_>, class: &str, message: &str) -> jni::errors::Result<()> {
     if env.exception_check() {
         return Ok(()); // the first failure is the one the caller should see
@@ -101,7 +93,7 @@ impl<T: Default> ErrorPolicy<T, BridgeError> for ThrowCommitterException {
         _captures: &mut Self::Captures<'unowned_env_local, 'native_method>,
         payload: Box<dyn std::any::Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
-        let message = format!("internal error in the native committer: {}", panic_message(payload.as_ref()));
+        let message = format!("internal error in the native committer: {}", crate::panic_message(payload.as_ref()));
         logging::log(logging::Level::Error, &message);
         throw(env, "OffsetCommitterException", &message)?;
         Ok(T::default())

@@ -4,13 +4,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::cluster::{lock, Shared, State};
 use super::group::{Group, Moment};
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure};
+use crate::epoch_millis;
 use crate::helper::supervisor::Supervisor;
 use crate::logging::{self, Level};
 
@@ -26,11 +27,7 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
             Ok(Some(wait)) => shared.wake.wait(wait),
             Ok(None) => break,
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let message = crate::panic_message(panic.as_ref());
                 logging::log(
                     Level::Error,
                     format!("[{}] internal error in the commit worker: {message}", shared.label),
@@ -135,10 +132,6 @@ fn probe_parked_groups(shared: &Shared, state: &mut State, now: Instant) {
         Some(_) => {}
         None => state.next_probe_at = Some(now + shared.settings.retry_backoff_max),
     }
-}
-
-pub(super) fn epoch_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// A fraction in [0, 1) from a per-thread xorshift; jitter needs spread, not cryptography.

@@ -14,12 +14,13 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::executable;
 use super::protocol::{read_frame, write_frame, Fault, FromHelper, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
 use crate::commit::{CommitRequest, CommitResponse};
+use crate::epoch_millis;
 use crate::logging::{self, Level};
 
 /// How long the first start may take before `open` gives up (librdkafka validates its settings).
@@ -394,8 +395,4 @@ fn describe_exit(status: ExitStatus) -> String {
         return format!("was ended by signal {signal}{name}");
     }
     format!("exited with code {}", status.code().unwrap_or(-1))
-}
-
-fn epoch_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
