@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat native jars test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
+.PHONY: test demo bench fuzz compat native jars check-native-jars aarch64-ready test-tiers test-aarch64 test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -26,11 +26,13 @@ VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
 VENV_NEWEST := $(CACHE)/venv-spark-$(SPARK_NEWEST)
 FUZZ_SECONDS ?= 600
-# The native library is built once by `native`; sbt packages it without calling cargo again.
+# The native artifacts (library and helper, linux-x86_64 and linux-aarch64, glibc 2.17) are built once
+# by `native` (build/native.sh, cross toolchain installed into .cache/ on first use); sbt packages them
+# from target/native/ without building again.
 export KOC_SKIP_CARGO := 1
 
 native:
-	cargo build --release -p kafka-offset-committer
+	build/native.sh
 
 jars: native
 	$(SBT) core/package +spark/package
@@ -40,11 +42,23 @@ $(CACHE)/venv-spark-%/.ready:
 	$(CACHE)/venv-spark-$*/bin/pip install --quiet pyspark==$* pytest
 	touch $@
 
+# Every jar carries both platforms' artifacts, for glibc 2.17 and up, needing nothing beyond glibc.
+check-native-jars: jars
+	tests/check_native_jars.py
+
+# qemu user-mode and an arm64 userland with a JVM (installed on first use).
+aarch64-ready:
+	tests/aarch64/sysroot.sh >/dev/null
+
 # Everything that downloads is done before the brokers start.
-test: jars $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
+test: check-native-jars aarch64-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
-test-tiers: test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+test-tiers: test-aarch64 test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+
+# The aarch64 build from the listener jar, on an arm64 JVM under qemu: a commit to the real broker.
+test-aarch64:
+	tests/aarch64/jvm_commit.py
 
 test-rust:
 	cargo test --release

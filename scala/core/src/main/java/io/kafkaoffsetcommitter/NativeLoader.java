@@ -71,18 +71,23 @@ public final class NativeLoader {
         }
     }
 
+    /** Ends every load failure's message: what goes on without the library. */
+    static final String CONSEQUENCE = "; no offsets are committed in this JVM, and queries run on without commits";
+
     private static String failureMessage(String propertyPath, String environmentPath, Throwable error) {
         String failure = " on platform " + NativePlatform.folder() + ": " + error;
         String message = "Cannot load the kafka-offset-committer native library from ";
         if (!propertyPath.isEmpty()) {
-            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure;
+            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure + CONSEQUENCE;
         }
         if (!environmentPath.isEmpty()) {
-            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure;
+            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure
+                    + CONSEQUENCE;
         }
-        return message + "jar resource " + NativePlatform.resourcePath() + failure
-                + "; to use a library built for this platform, name its file in system property " + PATH_PROPERTY
-                + " or environment variable " + PATH_ENVIRONMENT_VARIABLE;
+        return message + "jar resource " + NativePlatform.resourcePath() + failure + CONSEQUENCE
+                + " (the jar carries builds for " + NativePlatform.BUNDLED_FOLDERS + "; to use a library built for this"
+                + " platform, name its file in system property " + PATH_PROPERTY
+                + " or environment variable " + PATH_ENVIRONMENT_VARIABLE + ")";
     }
 
     private static void loadFile(String path) {

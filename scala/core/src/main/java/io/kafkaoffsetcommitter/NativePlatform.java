@@ -19,7 +19,11 @@ public final class NativePlatform {
     /** The library's base name, as passed to {@link System#mapLibraryName}. */
     public static final String LIBRARY_NAME = "kafka_offset_committer";
 
-    private static final String RESOURCE_ROOT = "io/kafkaoffsetcommitter/native";
+    /** The jar folder whose sub-folders, one per platform, hold the native artifacts (no leading slash). */
+    public static final String RESOURCE_ROOT = "io/kafkaoffsetcommitter/native";
+
+    /** The platforms whose artifacts the release jars carry (built by {@code build/native.sh}). */
+    public static final String BUNDLED_FOLDERS = "linux-x86_64 and linux-aarch64 (glibc 2.17 or newer)";
 
     private NativePlatform() {}
 
@@ -37,6 +41,22 @@ public final class NativePlatform {
     /** Where the library for the running JVM sits in the jar (a class loader resource name, no leading slash). */
     public static String resourcePath() {
         return RESOURCE_ROOT + "/" + folder() + "/" + libraryFileName();
+    }
+
+    /**
+     * Prints the folder of the platform named by its arguments ({@code os.name os.arch [musl]}), or of
+     * the running JVM without arguments. {@code build/native.sh} runs this source file to name the
+     * folder each cross-built library goes to, so build and loader agree on every platform.
+     */
+    public static void main(String[] args) {
+        if (args.length == 0) {
+            System.out.println(folder());
+        } else if (args.length == 2 || args.length == 3) {
+            System.out.println(folder(args[0], args[1], args.length == 3 && "musl".equals(args[2])));
+        } else {
+            System.err.println("usage: NativePlatform [os.name os.arch [musl]]");
+            System.exit(2);
+        }
     }
 
     static String folder(String osName, String osArch, boolean muslLibc) {

@@ -105,7 +105,7 @@ public class NativeLoaderTest {
         Throwable failure = ensureLoadedFailure(withoutBundledLibrary);
         assertTrue(failure.getCause() instanceof FileNotFoundException);
         assertMentions(failure.getMessage(), NativePlatform.resourcePath(), NativePlatform.folder(),
-                NativeLoader.PATH_PROPERTY, NativeLoader.PATH_ENVIRONMENT_VARIABLE);
+                NativeLoader.PATH_PROPERTY, NativeLoader.PATH_ENVIRONMENT_VARIABLE, "queries run on without commits");
     }
 
     // The environment cannot be changed inside a running JVM, so these cases start one.
