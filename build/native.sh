@@ -11,7 +11,7 @@
 # Cross-compiled with cargo-zigbuild: Zig's `cc` links against glibc stubs of the version named in
 # the target (x86_64-unknown-linux-gnu.2.17), so a symbol newer than 2.17 fails the link instead of
 # slipping in. Toolchain: build/cross-toolchain.sh (installed into .cache/ on first use). Each target
-# keeps its cargo target dir under target/cross/, so a second run rebuilds nothing.
+# keeps its own cargo target dir, target/cross/<triple>/, so a second run rebuilds nothing.
 #
 #   build/native.sh                         both platforms
 #   KOC_NATIVE_TARGETS=aarch64-unknown-linux-gnu build/native.sh    only those (space-separated)
@@ -61,12 +61,12 @@ for target in "${TARGETS[@]}"; do
   echo "native: $target (glibc $GLIBC)" >&2
   CC="$WRAPPERS/$arch-cc" AR="$WRAPPERS/$arch-ar" RANLIB="$WRAPPERS/$arch-ranlib" \
     "$CARGO_ZIGBUILD" zigbuild --release --locked -p kafka-offset-committer \
-      --manifest-path "$ROOT/Cargo.toml" --target "$target.$GLIBC" --target-dir "$CROSS_TARGET_DIR"
+      --manifest-path "$ROOT/Cargo.toml" --target "$target.$GLIBC" --target-dir "$CROSS_TARGET_DIR/$target"
 
   folder="$(folder_of "$target")"
   mkdir -p "$STAGING/$folder"
   for artifact in "${ARTIFACTS[@]}"; do
-    built="$CROSS_TARGET_DIR/$target/release/$artifact"
+    built="$CROSS_TARGET_DIR/$target/$target/release/$artifact"
     [[ -f "$built" ]] || { echo "native: $built was not built" >&2; exit 1; }
     # Copied only when changed, so sbt sees an unchanged staging dir after a warm build.
     cmp -s "$built" "$STAGING/$folder/$artifact" || cp -p "$built" "$STAGING/$folder/$artifact"

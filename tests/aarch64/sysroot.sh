@@ -28,7 +28,7 @@ if [[ ! -f "$SYSROOT/.ready" ]]; then
     -o APT::Architecture=arm64 -o APT::Architectures::=arm64
     -o Dir::State::Lists="$APT_STATE/lists" -o Dir::State::status="$APT_STATE/status"
     -o Dir::Cache="$APT_STATE" -o Dir::Cache::archives="$APT_STATE/archives"
-    -o Debug::NoLocking=1 -qq
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root -qq
   )
   apt-get "${apt_options[@]}" update >&2
   (cd "$APT_STATE/debs" && apt-get "${apt_options[@]}" download "${PACKAGES[@]}" >&2)
