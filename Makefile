@@ -82,7 +82,7 @@ test-newest-spark: $(VENV_NEWEST)/.ready
 demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
 
-bench: native
+bench:
 	tests/with-broker.sh cargo bench -p kafka-offset-committer
 
 fuzz:

@@ -31,10 +31,9 @@ source "$ROOT/build/cross-toolchain.sh"
 # AR, not from the per-target CC_<triple> that cargo-zigbuild sets for the cc crate; without these
 # they would use the host gcc, host glibc headers and the host architecture.
 WRAPPERS="$ROOT/.cache/cross-cc"
-write_wrapper() { # name, command...
+write_wrapper() { # name, command [, shell line run before it]
   local file="$WRAPPERS/$1" text
-  shift
-  text="$(printf '#!/bin/sh\nexec %s "$@"\n' "$*")"
+  text="$(printf '#!/bin/sh\n%s\nexec %s "$@"\n' "${3:-}" "$2")"
   if [[ ! -f "$file" || "$(cat "$file")" != "$text" ]]; then
     mkdir -p "$WRAPPERS"
     printf '%s\n' "$text" >"$file"
@@ -55,7 +54,10 @@ folder_of() { # rust target triple -> NativePlatform.folder() for it
 for target in "${TARGETS[@]}"; do
   arch="${target%%-*}"
   zig_target="$arch-linux-gnu.$GLIBC"
-  write_wrapper "$arch-cc" "'$CARGO_ZIGBUILD_ZIG_PATH' cc -target $zig_target"
+  # mklove probes the compiler with `$CC --version`, which zig refuses with a glibc version in the
+  # target ("version '.2.17' in target triple is invalid"), and then silently falls back to gcc.
+  write_wrapper "$arch-cc" "'$CARGO_ZIGBUILD_ZIG_PATH' cc -target $zig_target" \
+    "case \" \$* \" in *' --version '*) exec '$CARGO_ZIGBUILD_ZIG_PATH' cc -target $arch-linux-gnu --version;; esac"
   write_wrapper "$arch-ar" "'$CARGO_ZIGBUILD_ZIG_PATH' ar"
   write_wrapper "$arch-ranlib" "'$CARGO_ZIGBUILD_ZIG_PATH' ranlib"
   echo "native: $target (glibc $GLIBC)" >&2

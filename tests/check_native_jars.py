@@ -2,8 +2,8 @@
 """Checks the native files inside every built jar (core jar and both listener jars).
 
 For each jar: every expected platform folder holds every expected artifact; each ELF file's machine
-matches its folder; no dynamic symbol needs a glibc newer than 2.17; every NEEDED library is one a
-glibc system always has. Prints, per file, the highest glibc version it needs and its NEEDED list.
+matches its folder; no dynamic symbol needs a glibc newer than 2.17, and none is left undefined
+without a version; every NEEDED library is one a glibc system always has. Prints, per file, the highest glibc version it needs and its NEEDED list.
 
     tests/check_native_jars.py [jar ...]     (default: the jars `make jars` builds)
 """
@@ -59,6 +59,12 @@ def check_file(label, path, folder):
     for library in needed:
         if not ALLOWED_NEEDED.match(library):
             problems.append(f"needs {library}, which is not part of glibc/libgcc")
+    # A non-weak undefined symbol without a version was not found in any library at link time: the
+    # file would fail to load (or die at the first call) whatever the glibc.
+    for line in readelf("--dyn-syms", path).splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[6] == "UND" and fields[4] == "GLOBAL" and "@" not in fields[7]:
+            problems.append(f"undefined symbol {fields[7]} has no version: no library provided it at link time")
     versions = glibc_versions(path)
     highest = max(versions) if versions else None
     for version, symbols in sorted(versions.items()):
