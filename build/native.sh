@@ -56,12 +56,17 @@ for target in "${TARGETS[@]}"; do
   zig_target="$arch-linux-gnu.$GLIBC"
   # mklove probes the compiler with `$CC --version`, which zig refuses with a glibc version in the
   # target ("version '.2.17' in target triple is invalid"), and then silently falls back to gcc.
+  # Its `make libs` also links librdkafka.so.1 with a version script naming a symbol this build
+  # leaves out; GNU ld shrugs, zig's lld fails ("version script assignment ... symbol not defined").
   write_wrapper "$arch-cc" "'$CARGO_ZIGBUILD_ZIG_PATH' cc -target $zig_target" \
-    "case \" \$* \" in *' --version '*) exec '$CARGO_ZIGBUILD_ZIG_PATH' cc -target $arch-linux-gnu --version;; esac"
+    "case \" \$* \" in *' --version '*) exec '$CARGO_ZIGBUILD_ZIG_PATH' cc -target $arch-linux-gnu --version;; *' -shared '*) set -- \"\$@\" -Wl,--undefined-version;; esac"
+  # `make libs` builds the C++ wrapper library too (unused here); host g++ would make x86_64 objects.
+  write_wrapper "$arch-c++" "'$CARGO_ZIGBUILD_ZIG_PATH' c++ -target $zig_target" \
+    "case \" \$* \" in *' --version '*) exec '$CARGO_ZIGBUILD_ZIG_PATH' c++ -target $arch-linux-gnu --version;; *' -shared '*) set -- \"\$@\" -Wl,--undefined-version;; esac"
   write_wrapper "$arch-ar" "'$CARGO_ZIGBUILD_ZIG_PATH' ar"
   write_wrapper "$arch-ranlib" "'$CARGO_ZIGBUILD_ZIG_PATH' ranlib"
   echo "native: $target (glibc $GLIBC)" >&2
-  CC="$WRAPPERS/$arch-cc" AR="$WRAPPERS/$arch-ar" RANLIB="$WRAPPERS/$arch-ranlib" \
+  CC="$WRAPPERS/$arch-cc" CXX="$WRAPPERS/$arch-c++" AR="$WRAPPERS/$arch-ar" RANLIB="$WRAPPERS/$arch-ranlib" \
     "$CARGO_ZIGBUILD" zigbuild --release --locked -p kafka-offset-committer \
       --manifest-path "$ROOT/Cargo.toml" --target "$target.$GLIBC" --target-dir "$CROSS_TARGET_DIR/$target"
 
