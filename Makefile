@@ -2,12 +2,12 @@
 #   make test    every test tier against a real Kafka broker and real Spark
 #   make demo    a streaming job through spark-submit, then the group's lag next to the log end
 #   make bench   speed and memory benchmarks (side-by-side ratios, one run)
-#   make fuzz    long fuzzing of the offsets parser and the config translator
+#   make fuzz    long fuzzing: each target (offsets parser, config translator) to 10 million executions
 #   make compat  the Spark end-to-end suite across every supported Spark line
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat native jars lint test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
+.PHONY: test demo bench fuzz compat native jars lint check-native-jars platforms-ready test-tiers test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -25,12 +25,14 @@ SPARK_NEWEST := 4.3.0
 VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
 VENV_NEWEST := $(CACHE)/venv-spark-$(SPARK_NEWEST)
-FUZZ_SECONDS ?= 600
-# The native library is built once by `native`; sbt packages it without calling cargo again.
+FUZZ_RUNS ?= 10000000
+# The native artifacts (library and helper, linux-x86_64 and linux-aarch64, glibc 2.17) are built once
+# by `native` (build/native.sh, cross toolchain installed into .cache/ on first use); sbt packages them
+# from target/native/ without building again.
 export KOC_SKIP_CARGO := 1
 
 native:
-	cargo build --release -p kafka-offset-committer
+	build/native.sh
 
 jars: native
 	$(SBT) core/package +spark/package
@@ -40,22 +42,38 @@ $(CACHE)/venv-spark-%/.ready:
 	$(CACHE)/venv-spark-$*/bin/pip install --quiet pyspark==$* pytest
 	touch $@
 
+# Every jar carries both platforms' artifacts, for glibc 2.17 and up, needing nothing beyond glibc.
+check-native-jars: jars
+	tests/check_native_jars.py
+
+# Debian 11 userlands (glibc 2.31) with a JVM, arm64 and amd64, and qemu user-mode (first use only).
+platforms-ready:
+	tests/platforms/sysroot.sh arm64 bullseye >/dev/null
+	tests/platforms/sysroot.sh amd64 bullseye >/dev/null
+
 # Everything that downloads is done before the brokers start.
-test: jars $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
+test: check-native-jars platforms-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
-test-tiers: lint test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+test-tiers: lint test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
 
-# Fast, first: formatting and lints of the Rust code (clippy reuses the release build's librdkafka).
+# Each platform's build from a jar, on Debian 11's JVM and glibc 2.31 (arm64 under qemu): a commit
+# to the real broker, read back by Kafka's Java client.
+test-platforms:
+	tests/platforms/jvm_commit.py arm64
+	tests/platforms/jvm_commit.py amd64
+
+# Fast, first: formatting and lints of the Rust code (clippy reuses the jars' build of librdkafka).
 lint:
 	cargo fmt --check
-	cargo clippy --release --all-targets -- -D warnings
+	build/zigcargo.sh host clippy --release --all-targets -- -D warnings
 
+# The Rust tiers run the build the jars carry (glibc 2.17, zig-linked), not a second host build.
 test-rust:
-	cargo test --release
+	build/zigcargo.sh host test --release
 
 test-fuzz-short:
-	rust/fuzz/run.sh 15
+	rust/fuzz/run.sh seconds 15
 
 # The JVM API suite runs with -Xcheck:jni; any JNI warning it prints fails the run.
 test-jvm:
@@ -75,11 +93,11 @@ test-newest-spark: $(VENV_NEWEST)/.ready
 demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
 
-bench: native
-	tests/with-broker.sh cargo bench -p kafka-offset-committer
+bench:
+	tests/with-broker.sh build/zigcargo.sh host bench -p kafka-offset-committer
 
 fuzz:
-	rust/fuzz/run.sh $(FUZZ_SECONDS)
+	rust/fuzz/run.sh runs $(FUZZ_RUNS)
 
 compat: jars
 	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT)

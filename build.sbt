@@ -7,7 +7,8 @@
 //   build/sbt -Dspark.test.version=4.3.0 -Dspark.test.jars=<pyspark>/jars:<connector dir> "++2.13 spark/test"
 //                                              the same on Spark jars from folders (a release the registry lacks)
 //
-// KOC_SKIP_CARGO=1 packages the library cargo already built instead of running cargo first.
+// The jars carry the native artifacts of every platform build/native.sh builds (target/native/<folder>/);
+// KOC_SKIP_CARGO=1 packages what it staged before instead of running it first (`make` does that).
 
 // `io` alone would mean sbt.io inside a build definition.
 import _root_.io.kafkaoffsetcommitter.NativePlatform
@@ -20,7 +21,8 @@ val scala213 = "2.13.18"
 val sparkVersion = settingKey[String]("Spark the listener compiles against; provided by the cluster at run time")
 val sparkTestVersion = settingKey[String]("Spark the listener tests compile and run on (-Dspark.test.version)")
 val sparkTestJarFolders = settingKey[Seq[File]]("Folders whose jars are the tests' Spark instead of the registry's (-Dspark.test.jars)")
-val nativeLibrary = taskKey[File]("The native library for this platform, built by cargo unless KOC_SKIP_CARGO=1")
+val nativeStaging = taskKey[File]("target/native: every platform's native artifacts, built by build/native.sh unless KOC_SKIP_CARGO=1")
+val nativeLibrary = taskKey[File]("This platform's native library in the staging dir, the very file the jars carry")
 
 // Tests resolve their Spark in this configuration of their own. It extends no other configuration, so
 // Coursier resolves it apart from Compile: the test Spark's versions never leak into the main
@@ -90,30 +92,36 @@ lazy val core = (project in file("scala/core"))
     Compile / compile / javacOptions ++= Seq("--release", "8", "-Xlint:all", "-Xlint:-options"),
     // Dependent projects and the tests see core as its jar, so the library is loaded as users load it.
     exportJars := true,
-    nativeLibrary := {
+    nativeStaging := {
       val log = streams.value.log
       val repositoryRoot = (ThisBuild / baseDirectory).value
       if (sys.env.get("KOC_SKIP_CARGO").contains("1")) {
-        log.info("KOC_SKIP_CARGO=1: packaging the native library cargo built before")
+        log.info("KOC_SKIP_CARGO=1: packaging the native artifacts build/native.sh staged before")
       } else {
-        val cargoBuild = Seq("cargo", "build", "--release", "-p", "kafka-offset-committer")
-        log.info(cargoBuild.mkString(" "))
-        val exitCode = Process(cargoBuild, repositoryRoot).!
-        if (exitCode != 0) sys.error(s"${cargoBuild.mkString(" ")} failed with exit code $exitCode")
+        val nativeBuild = Seq((repositoryRoot / "build" / "native.sh").getPath)
+        log.info(nativeBuild.mkString(" "))
+        val exitCode = Process(nativeBuild, repositoryRoot).!
+        if (exitCode != 0) sys.error(s"${nativeBuild.mkString(" ")} failed with exit code $exitCode")
       }
-      val cargoTarget = sys.env.get("CARGO_TARGET_DIR").map(file).getOrElse(repositoryRoot / "target")
-      val library = cargoTarget / "release" / NativePlatform.libraryFileName()
-      if (!library.isFile) sys.error(s"$library is missing: build it with cargo, or unset KOC_SKIP_CARGO")
+      val staging = repositoryRoot / "target" / "native"
+      if (!staging.isDirectory) sys.error(s"$staging is missing: run build/native.sh (make native), or unset KOC_SKIP_CARGO")
+      staging
+    },
+    nativeLibrary := {
+      val library = nativeStaging.value / NativePlatform.folder() / NativePlatform.libraryFileName()
+      if (!library.isFile) sys.error(s"$library is missing: build/native.sh builds no library for ${NativePlatform.folder()}")
       library
     },
+    // Every staged file, each platform in its folder: io/kafkaoffsetcommitter/native/<folder>/<artifact>.
     Compile / resourceGenerators += Def.task {
-      val library = nativeLibrary.value
-      val bundledLibrary = (Compile / resourceManaged).value / NativePlatform.resourcePath()
-      val bundledHelper = (Compile / resourceManaged).value / NativePlatform.helperResourcePath()
-      IO.copyFile(library, bundledLibrary)
-      // The helper executable cargo built beside the library (librdkafka runs in it, outside the JVM).
-      IO.copyFile(library.getParentFile / NativePlatform.HELPER_FILE_NAME, bundledHelper)
-      Seq(bundledLibrary, bundledHelper)
+      val staging = nativeStaging.value
+      val bundledRoot = (Compile / resourceManaged).value / NativePlatform.RESOURCE_ROOT
+      IO.delete(bundledRoot)
+      val copies = (staging ** -DirectoryFilter).get.flatMap { staged =>
+        IO.relativize(staging, staged).map(relative => staged -> bundledRoot / relative)
+      }
+      IO.copy(copies, CopyOptions().withPreserveLastModified(true).withPreserveExecutable(true))
+      copies.map(_._2)
     }.taskValue,
     libraryDependencies ++= Seq(
       "com.github.sbt" % "junit-interface" % "0.13.3" % Test,

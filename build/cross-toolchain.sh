@@ -1,41 +1,34 @@
 #!/usr/bin/env bash
-# Installs, on first use, the toolchain that cross-builds the native artifacts for old glibc:
-# Zig (from the `ziglang` Python package, in a venv under .cache/), cargo-zigbuild (built by
-# `cargo install` into .cache/) and the Rust standard library for aarch64. Prints nothing when warm.
-# Sourced by build/native.sh; exports ZIG_PYTHON, CARGO_ZIGBUILD and CARGO_ZIGBUILD_ZIG_PATH.
+# Installs, on first use, the toolchain that cross-builds the native artifacts for old glibc: Zig
+# (the `ziglang` Python package) and cargo-zigbuild (its prebuilt Python wheel: seconds, where
+# `cargo install` compiles for minutes) in one venv under .cache/, and the Rust standard library for
+# each target. Prints nothing when warm.
+# Sourced by build/zigcargo.sh; exports CARGO_ZIGBUILD and CARGO_ZIGBUILD_ZIG_PATH.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$ROOT/.cache"
 ZIG_VERSION=0.14.1
 CARGO_ZIGBUILD_VERSION=0.24.1
 RUST_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu)
 
-ZIG_VENV="$CACHE/zig-$ZIG_VERSION"
-if [[ ! -f "$ZIG_VENV/.ready" ]]; then
-  echo "cross toolchain: installing Zig $ZIG_VERSION (ziglang) into $ZIG_VENV" >&2
-  rm -rf "$ZIG_VENV"
-  python3 -m venv "$ZIG_VENV"
-  "$ZIG_VENV/bin/pip" install --quiet "ziglang==$ZIG_VERSION"
-  touch "$ZIG_VENV/.ready"
+TOOLCHAIN_VENV="$ROOT/.cache/zig-$ZIG_VERSION-cargo-zigbuild-$CARGO_ZIGBUILD_VERSION"
+if [[ ! -f "$TOOLCHAIN_VENV/.ready" ]]; then
+  echo "cross toolchain: installing Zig $ZIG_VERSION and cargo-zigbuild $CARGO_ZIGBUILD_VERSION into $TOOLCHAIN_VENV" >&2
+  rm -rf "$TOOLCHAIN_VENV"
+  python3 -m venv "$TOOLCHAIN_VENV"
+  "$TOOLCHAIN_VENV/bin/pip" install --quiet "ziglang==$ZIG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
+  touch "$TOOLCHAIN_VENV/.ready"
 fi
-ZIG_PYTHON="$ZIG_VENV/bin/python3"
+CARGO_ZIGBUILD="$TOOLCHAIN_VENV/bin/cargo-zigbuild"
 # The wheel ships the zig binary inside the package folder.
-CARGO_ZIGBUILD_ZIG_PATH="$("$ZIG_PYTHON" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
-
-ZIGBUILD_ROOT="$CACHE/cargo-zigbuild-$CARGO_ZIGBUILD_VERSION"
-CARGO_ZIGBUILD="$ZIGBUILD_ROOT/bin/cargo-zigbuild"
-if [[ ! -x "$CARGO_ZIGBUILD" ]]; then
-  echo "cross toolchain: cargo install cargo-zigbuild $CARGO_ZIGBUILD_VERSION into $ZIGBUILD_ROOT" >&2
-  cargo install --quiet --locked --root "$ZIGBUILD_ROOT" --version "$CARGO_ZIGBUILD_VERSION" cargo-zigbuild
-fi
+CARGO_ZIGBUILD_ZIG_PATH="$("$TOOLCHAIN_VENV/bin/python3" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
 
 installed_targets="$(rustup target list --installed)"
-for target in "${RUST_TARGETS[@]}"; do
-  if ! grep -qx "$target" <<<"$installed_targets"; then
-    echo "cross toolchain: rustup target add $target" >&2
-    rustup target add "$target" >&2
+for rust_target in "${RUST_TARGETS[@]}"; do
+  if ! grep -qx "$rust_target" <<<"$installed_targets"; then
+    echo "cross toolchain: rustup target add $rust_target" >&2
+    rustup target add "$rust_target" >&2
   fi
 done
 
-export ZIG_PYTHON CARGO_ZIGBUILD CARGO_ZIGBUILD_ZIG_PATH
+export CARGO_ZIGBUILD CARGO_ZIGBUILD_ZIG_PATH

@@ -89,14 +89,16 @@ public final class NativeLoader {
         String failure = " on platform " + NativePlatform.folder() + ": " + error + CONSEQUENCE;
         String message = "Cannot load the kafka-offset-committer native library from ";
         if (!propertyPath.isEmpty()) {
-            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure;
+            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure + CONSEQUENCE;
         }
         if (!environmentPath.isEmpty()) {
-            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure;
+            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure
+                    + CONSEQUENCE;
         }
-        return message + "jar resource " + NativePlatform.resourcePath() + failure
-                + "; to use a library built for this platform, name its file in system property " + PATH_PROPERTY
-                + " or environment variable " + PATH_ENVIRONMENT_VARIABLE;
+        return message + "jar resource " + NativePlatform.resourcePath() + failure + CONSEQUENCE
+                + " (the jar carries builds for " + NativePlatform.BUNDLED_FOLDERS + "; to use a library built for this"
+                + " platform, name its file in system property " + PATH_PROPERTY
+                + " or environment variable " + PATH_ENVIRONMENT_VARIABLE + ")";
     }
 
     private static void loadFile(String path) {

@@ -19,7 +19,11 @@ public final class NativePlatform {
     /** The library's base name, as passed to {@link System#mapLibraryName}. */
     public static final String LIBRARY_NAME = "kafka_offset_committer";
 
-    private static final String RESOURCE_ROOT = "io/kafkaoffsetcommitter/native";
+    /** The jar folder whose sub-folders, one per platform, hold the native artifacts (no leading slash). */
+    public static final String RESOURCE_ROOT = "io/kafkaoffsetcommitter/native";
+
+    /** The platforms whose artifacts the release jars carry (built by {@code build/native.sh}). */
+    public static final String BUNDLED_FOLDERS = "linux-x86_64 and linux-aarch64 (glibc 2.17 or newer)";
 
     private NativePlatform() {}
 

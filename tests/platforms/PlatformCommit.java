@@ -7,18 +7,19 @@ import java.time.Duration;
 import java.util.Collections;
 
 /**
- * Run on an arm64 JVM (under qemu, by tests/aarch64/jvm_commit.py) with a release jar on the class
- * path: loads the jar's linux-aarch64 library the way users load it and commits one batch.
+ * Run on another platform's JVM (by tests/platforms/jvm_commit.py) with a release jar on the class
+ * path: loads the jar's library for that platform the way users load it and commits one batch.
  *
- * <p>Arguments: bootstrap servers, group, topic, then one offset per partition.
+ * <p>Arguments: the expected platform folder, bootstrap servers, group, topic, then one offset per partition.
  */
-public final class Arm64Commit {
-    public static void main(String[] args) {
-        String arch = System.getProperty("os.arch");
-        System.out.println("JVM os.arch=" + arch + " folder=" + NativePlatform.folder()
+public final class PlatformCommit {
+    public static void main(String[] arguments) {
+        String expectedFolder = arguments[0];
+        String[] args = java.util.Arrays.copyOfRange(arguments, 1, arguments.length);
+        System.out.println("JVM os.arch=" + System.getProperty("os.arch") + " folder=" + NativePlatform.folder()
                 + " resource=" + NativePlatform.resourcePath());
-        if (!"linux-aarch64".equals(NativePlatform.folder())) {
-            throw new AssertionError("not an aarch64 Linux JVM: " + NativePlatform.folder());
+        if (!expectedFolder.equals(NativePlatform.folder())) {
+            throw new AssertionError("expected a " + expectedFolder + " JVM, running on " + NativePlatform.folder());
         }
         NativeLoader.ensureLoaded();
         System.out.println("native library loaded from the jar, crate version " + OffsetCommitter.version());
@@ -29,7 +30,7 @@ public final class Arm64Commit {
         offsets.append("}}");
         try (OffsetCommitter committer = OffsetCommitter.create(Collections.singletonMap("bootstrap.servers", args[0]))) {
             CommitResult result = committer.commitSync(args[1], offsets.toString(),
-                    CommitMetadata.forBatch("aarch64-query", "aarch64-run", 7), Duration.ofSeconds(60));
+                    CommitMetadata.forBatch("platform-query", "platform-run", 7), Duration.ofSeconds(60));
             for (CommitResult.PartitionResult partition : result.partitions()) {
                 System.out.println("committed " + partition);
                 if (!partition.isCommitted()) {
