@@ -38,10 +38,7 @@ public class HelperContainmentTest extends BrokerTest {
     }
 
     private static long helperPid(OffsetCommitter committer) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> helper = (Map<String, Object>) ((Map<String, Object>) Json.parse(committer.statusJson())).get("helper");
-        Object pid = helper.get("pid");
-        return pid == null ? -1 : ((Number) pid).longValue();
+        return committer.clusterStatus().helperPid;
     }
 
     private static String offsets(String topic, long offset) {
