@@ -46,8 +46,10 @@ test: jars $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 
 test-tiers: lint test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
 
-# Fast, first: formatting and lints of the Rust code (clippy reuses the release build's librdkafka).
+# Fast, first: formatting of the Java code (scalafmt is not served by the Maven registry here),
+# formatting and lints of the Rust code (clippy reuses the release build's librdkafka).
 lint:
+	build/java-format.sh --check
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 
