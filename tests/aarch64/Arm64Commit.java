@@ -15,8 +15,8 @@ import java.util.Collections;
 public final class Arm64Commit {
     public static void main(String[] args) {
         String arch = System.getProperty("os.arch");
-        System.out.println("JVM os.arch=" + arch + " folder=" + NativePlatform.folder()
-                + " resource=" + NativePlatform.resourcePath());
+        System.out.println("JVM os.arch=" + arch + " folder=" + NativePlatform.folder() + " resource="
+                + NativePlatform.resourcePath());
         if (!"linux-aarch64".equals(NativePlatform.folder())) {
             throw new AssertionError("not an aarch64 Linux JVM: " + NativePlatform.folder());
         }
@@ -24,12 +24,20 @@ public final class Arm64Commit {
         System.out.println("native library loaded from the jar, crate version " + OffsetCommitter.version());
         StringBuilder offsets = new StringBuilder("{\"" + args[2] + "\":{");
         for (int partition = 0; partition < args.length - 3; partition++) {
-            offsets.append(partition == 0 ? "" : ",").append('"').append(partition).append("\":").append(args[3 + partition]);
+            offsets.append(partition == 0 ? "" : ",")
+                    .append('"')
+                    .append(partition)
+                    .append("\":")
+                    .append(args[3 + partition]);
         }
         offsets.append("}}");
-        try (OffsetCommitter committer = OffsetCommitter.create(Collections.singletonMap("bootstrap.servers", args[0]))) {
-            CommitResult result = committer.commitSync(args[1], offsets.toString(),
-                    CommitMetadata.forBatch("aarch64-query", "aarch64-run", 7), Duration.ofSeconds(60));
+        try (OffsetCommitter committer =
+                OffsetCommitter.create(Collections.singletonMap("bootstrap.servers", args[0]))) {
+            CommitResult result = committer.commitSync(
+                    args[1],
+                    offsets.toString(),
+                    CommitMetadata.forBatch("aarch64-query", "aarch64-run", 7),
+                    Duration.ofSeconds(60));
             for (CommitResult.PartitionResult partition : result.partitions()) {
                 System.out.println("committed " + partition);
                 if (!partition.isCommitted()) {

@@ -11,9 +11,11 @@ import java.util.List;
 final class ClusterStatus {
     /** The running helper's process id, or -1 while none runs (between a crash and its restart). */
     final long helperPid;
+
     final long helperRestarts;
     /** How the last helper ended (e.g. killed by SIGABRT), or null if none has. */
     final String helperLastExit;
+
     final List<GroupStatus> groups;
 
     ClusterStatus(long helperPid, long helperRestarts, String helperLastExit, GroupStatus[] groups) {

@@ -23,17 +23,34 @@ public final class CommitResult {
             this.errorMessage = errorMessage;
         }
 
-        public String topic() { return topic; }
-        public int partition() { return partition; }
-        public long offset() { return offset; }
+        public String topic() {
+            return topic;
+        }
+
+        public int partition() {
+            return partition;
+        }
+
+        public long offset() {
+            return offset;
+        }
         /** Kafka's error name, e.g. {@code GroupAuthorizationFailed}; null on success. */
-        public String errorKind() { return errorKind; }
-        public String errorMessage() { return errorMessage; }
-        public boolean isCommitted() { return errorKind == null; }
+        public String errorKind() {
+            return errorKind;
+        }
+
+        public String errorMessage() {
+            return errorMessage;
+        }
+
+        public boolean isCommitted() {
+            return errorKind == null;
+        }
 
         @Override
         public String toString() {
-            return topic + "-" + partition + "@" + offset + (errorKind == null ? "" : " failed: " + errorKind + ": " + errorMessage);
+            return topic + "-" + partition + "@" + offset
+                    + (errorKind == null ? "" : " failed: " + errorKind + ": " + errorMessage);
         }
     }
 
@@ -44,7 +61,9 @@ public final class CommitResult {
         this.partitions = Collections.unmodifiableList(Arrays.asList(partitions));
     }
 
-    public List<PartitionResult> partitions() { return partitions; }
+    public List<PartitionResult> partitions() {
+        return partitions;
+    }
 
     public boolean allCommitted() {
         for (PartitionResult partition : partitions) {

@@ -67,34 +67,65 @@ public final class GroupStatus {
         return Collections.unmodifiableMap(byTopic);
     }
 
-    public String group() { return group; }
-    public long commitsSucceeded() { return commitsSucceeded; }
-    public long commitsFailed() { return commitsFailed; }
+    public String group() {
+        return group;
+    }
+
+    public long commitsSucceeded() {
+        return commitsSucceeded;
+    }
+
+    public long commitsFailed() {
+        return commitsFailed;
+    }
     /** True when the most recent attempt failed; {@link #lastErrorKind()} says why. */
-    public boolean lastAttemptFailed() { return lastAttemptFailed; }
+    public boolean lastAttemptFailed() {
+        return lastAttemptFailed;
+    }
     /** Partitions waiting to be committed (kept, never dropped, while Kafka refuses or is away). */
-    public long pendingPartitions() { return pendingPartitions; }
+    public long pendingPartitions() {
+        return pendingPartitions;
+    }
 
     /** Metadata of the last successful commit (query, run and batch id), or null. */
-    public String lastCommitMetadata() { return lastCommitMetadata; }
-    public Long lastCommitEpochMillis() { return lastCommitEpochMillis; }
+    public String lastCommitMetadata() {
+        return lastCommitMetadata;
+    }
+
+    public Long lastCommitEpochMillis() {
+        return lastCommitEpochMillis;
+    }
     /** From the first submission of the committed offsets to the broker's answer. */
-    public Long lastCommitLatencyMillis() { return lastCommitLatencyMillis; }
+    public Long lastCommitLatencyMillis() {
+        return lastCommitLatencyMillis;
+    }
 
     /** Offsets of the last successful commit: topic, then partition, then offset. */
-    public Map<String, Map<String, Long>> lastCommittedOffsets() { return lastCommittedOffsets; }
+    public Map<String, Map<String, Long>> lastCommittedOffsets() {
+        return lastCommittedOffsets;
+    }
 
     /** Kafka's error name of the last failure, e.g. {@code GroupAuthorizationFailed}, or null. */
-    public String lastErrorKind() { return lastErrorKind; }
-    public String lastErrorMessage() { return lastErrorMessage; }
-    public Boolean lastErrorRetriable() { return lastErrorRetriable; }
+    public String lastErrorKind() {
+        return lastErrorKind;
+    }
+
+    public String lastErrorMessage() {
+        return lastErrorMessage;
+    }
+
+    public Boolean lastErrorRetriable() {
+        return lastErrorRetriable;
+    }
 
     @Override
     public String toString() {
-        return "GroupStatus{group=" + group + ", commitsSucceeded=" + commitsSucceeded + ", commitsFailed=" + commitsFailed
+        return "GroupStatus{group=" + group + ", commitsSucceeded=" + commitsSucceeded + ", commitsFailed="
+                + commitsFailed
                 + ", lastAttemptFailed=" + lastAttemptFailed + ", pendingPartitions=" + pendingPartitions
                 + ", lastCommitMetadata=" + lastCommitMetadata + ", lastCommitEpochMillis=" + lastCommitEpochMillis
-                + ", lastCommitLatencyMillis=" + lastCommitLatencyMillis + ", lastCommittedOffsets=" + lastCommittedOffsets
+                + ", lastCommitLatencyMillis=" + lastCommitLatencyMillis + ", lastCommittedOffsets="
+                + lastCommittedOffsets
                 + ", lastErrorKind=" + lastErrorKind + ", lastErrorMessage=" + lastErrorMessage
                 + ", lastErrorRetriable=" + lastErrorRetriable + "}";
     }

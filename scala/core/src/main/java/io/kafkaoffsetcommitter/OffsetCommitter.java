@@ -83,8 +83,8 @@ public final class OffsetCommitter implements AutoCloseable {
         TypedOffsets typed = TypedOffsets.of(offsets);
         lock.readLock().lock();
         try {
-            NativeBridge.commitOffsetsAsync(openHandle(), groupId, typed.topics, typed.partitions, typed.offsets,
-                    nonNull(metadata));
+            NativeBridge.commitOffsetsAsync(
+                    openHandle(), groupId, typed.topics, typed.partitions, typed.offsets, nonNull(metadata));
         } finally {
             lock.readLock().unlock();
         }
@@ -97,18 +97,26 @@ public final class OffsetCommitter implements AutoCloseable {
     public CommitResult commitSync(String groupId, String sparkOffsetsJson, String metadata, Duration timeout) {
         lock.readLock().lock();
         try {
-            return NativeBridge.commitSync(openHandle(), groupId, sparkOffsetsJson, nonNull(metadata), timeout.toMillis());
+            return NativeBridge.commitSync(
+                    openHandle(), groupId, sparkOffsetsJson, nonNull(metadata), timeout.toMillis());
         } finally {
             lock.readLock().unlock();
         }
     }
 
-    public CommitResult commitSync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
+    public CommitResult commitSync(
+            String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
         TypedOffsets typed = TypedOffsets.of(offsets);
         lock.readLock().lock();
         try {
-            return NativeBridge.commitOffsetsSync(openHandle(), groupId, typed.topics, typed.partitions, typed.offsets,
-                    nonNull(metadata), timeout.toMillis());
+            return NativeBridge.commitOffsetsSync(
+                    openHandle(),
+                    groupId,
+                    typed.topics,
+                    typed.partitions,
+                    typed.offsets,
+                    nonNull(metadata),
+                    timeout.toMillis());
         } finally {
             lock.readLock().unlock();
         }
@@ -142,7 +150,8 @@ public final class OffsetCommitter implements AutoCloseable {
                 }
                 for (Map.Entry<Integer, Long> partition : topic.getValue().entrySet()) {
                     if (partition.getKey() == null || partition.getValue() == null) {
-                        throw new InvalidArgumentException("a partition or an offset of topic " + topic.getKey() + " is null");
+                        throw new InvalidArgumentException(
+                                "a partition or an offset of topic " + topic.getKey() + " is null");
                     }
                     typed.topics[index] = topic.getKey();
                     typed.partitions[index] = partition.getKey();

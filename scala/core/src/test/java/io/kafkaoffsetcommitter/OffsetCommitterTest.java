@@ -29,7 +29,8 @@ public class OffsetCommitterTest extends BrokerTest {
         String group = "api-group-" + UUID.randomUUID();
         try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
             String metadata = CommitMetadata.forBatch("query-1", "run-1", 7);
-            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
+            CommitResult result =
+                    committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
             assertTrue(result.toString(), result.allCommitted());
 
             Map<String, Map<Integer, Long>> offsets = new HashMap<>();
@@ -50,7 +51,8 @@ public class OffsetCommitterTest extends BrokerTest {
             assertEquals(2, status.commitsSucceeded());
             assertEquals(0, status.commitsFailed());
             assertNull(status.lastErrorKind());
-            assertEquals(Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
+            assertEquals(
+                    Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
         }
     }
 
@@ -74,17 +76,23 @@ public class OffsetCommitterTest extends BrokerTest {
 
     @Test
     public void invalidSettingsFailAtCreationWithoutEchoingSecrets() {
-        InvalidConfigException error = assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(settings(
-                "security.protocol", "SASL_PLAINTEXT",
-                "sasl.mechanism", "PLAIN",
-                "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2\"")));
+        InvalidConfigException error = assertThrows(
+                InvalidConfigException.class,
+                () -> OffsetCommitter.create(settings(
+                        "security.protocol", "SASL_PLAINTEXT",
+                        "sasl.mechanism", "PLAIN",
+                        "sasl.jaas.config",
+                                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                                        + " username=\"u\" password=\"hunter2\"")));
         assertTrue(error.getMessage(), error.getMessage().contains("sasl.jaas.config"));
         assertFalse(error.getMessage(), error.getMessage().contains("hunter2"));
 
-        assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(Collections.<String, String>emptyMap()));
+        assertThrows(
+                InvalidConfigException.class, () -> OffsetCommitter.create(Collections.<String, String>emptyMap()));
         Map<String, String> nullValue = settings();
         nullValue.put("client.id", null);
-        InvalidConfigException nullSetting = assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(nullValue));
+        InvalidConfigException nullSetting =
+                assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(nullValue));
         assertTrue(nullSetting.getMessage(), nullSetting.getMessage().contains("client.id"));
     }
 
@@ -110,13 +118,20 @@ public class OffsetCommitterTest extends BrokerTest {
         String group = "ssl-client-group-" + UUID.randomUUID();
         String password = requiredEnv("KAFKA_SSL_STORE_PASSWORD");
         try (OffsetCommitter committer = OffsetCommitter.create(settings(
-                "bootstrap.servers", requiredEnv("KAFKA_SSL_BOOTSTRAP"),
-                "security.protocol", "SSL",
-                "ssl.truststore.location", requiredEnv("KAFKA_SSL_TRUSTSTORE_JKS"),
-                "ssl.truststore.password", password,
-                "ssl.keystore.location", requiredEnv("KAFKA_SSL_CLIENT_KEYSTORE_JKS"),
-                "ssl.keystore.password", password,
-                "ssl.key.password", password))) {
+                "bootstrap.servers",
+                requiredEnv("KAFKA_SSL_BOOTSTRAP"),
+                "security.protocol",
+                "SSL",
+                "ssl.truststore.location",
+                requiredEnv("KAFKA_SSL_TRUSTSTORE_JKS"),
+                "ssl.truststore.password",
+                password,
+                "ssl.keystore.location",
+                requiredEnv("KAFKA_SSL_CLIENT_KEYSTORE_JKS"),
+                "ssl.keystore.password",
+                password,
+                "ssl.key.password",
+                password))) {
             CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":3}}", "", WAIT);
             assertTrue(result.toString(), result.allCommitted());
             assertFalse(committer.statusJson().contains(password));
