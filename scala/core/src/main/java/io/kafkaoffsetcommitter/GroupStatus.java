@@ -120,13 +120,22 @@ public final class GroupStatus {
 
     @Override
     public String toString() {
-        return "GroupStatus{group=" + group + ", commitsSucceeded=" + commitsSucceeded + ", commitsFailed="
-                + commitsFailed
-                + ", lastAttemptFailed=" + lastAttemptFailed + ", pendingPartitions=" + pendingPartitions
-                + ", lastCommitMetadata=" + lastCommitMetadata + ", lastCommitEpochMillis=" + lastCommitEpochMillis
-                + ", lastCommitLatencyMillis=" + lastCommitLatencyMillis + ", lastCommittedOffsets="
-                + lastCommittedOffsets
-                + ", lastErrorKind=" + lastErrorKind + ", lastErrorMessage=" + lastErrorMessage
-                + ", lastErrorRetriable=" + lastErrorRetriable + "}";
+        return String.format(
+                "GroupStatus{group=%s, commitsSucceeded=%d, commitsFailed=%d, lastAttemptFailed=%b,"
+                        + " pendingPartitions=%d, lastCommitMetadata=%s, lastCommitEpochMillis=%s,"
+                        + " lastCommitLatencyMillis=%s, lastCommittedOffsets=%s, lastErrorKind=%s,"
+                        + " lastErrorMessage=%s, lastErrorRetriable=%s}",
+                group,
+                commitsSucceeded,
+                commitsFailed,
+                lastAttemptFailed,
+                pendingPartitions,
+                lastCommitMetadata,
+                lastCommitEpochMillis,
+                lastCommitLatencyMillis,
+                lastCommittedOffsets,
+                lastErrorKind,
+                lastErrorMessage,
+                lastErrorRetriable);
     }
 }
