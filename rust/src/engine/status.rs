@@ -110,3 +110,68 @@ impl GroupStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::helper::supervisor::HelperExit;
+
+    /// `statusJson()` users read these names; the typed status must render them unchanged.
+    #[test]
+    fn the_status_document_keeps_its_field_names() {
+        let status = Status {
+            version: "0.1.0",
+            cluster: "b:9092".into(),
+            helper: HelperStatus {
+                pid: None,
+                restarts: 1,
+                last_exit: Some(HelperExit { description: "killed by SIGKILL".into(), at_epoch_ms: 5 }),
+            },
+            groups: vec![GroupStatus {
+                group: "g".into(),
+                commits_succeeded: 2,
+                commits_failed: 1,
+                last_attempt_failed: true,
+                pending_partitions: 1,
+                in_flight: false,
+                parked: true,
+                next_attempt_in_ms: Some(900),
+                last_commit: Some(LastCommit {
+                    metadata: "m".into(),
+                    offsets: BTreeMap::from([("t".to_string(), BTreeMap::from([(0, 42), (10, 7)]))]),
+                    at_epoch_ms: 3,
+                    latency_ms: None,
+                }),
+                last_error: Some(LastError {
+                    kind: "GroupAuthorizationFailed".into(),
+                    message: "denied".into(),
+                    retriable: false,
+                    at_epoch_ms: 4,
+                }),
+            }],
+        };
+        let document: serde_json::Value = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            document,
+            json!({
+                "version": "0.1.0",
+                "cluster": "b:9092",
+                "helper": {"pid": null, "restarts": 1, "lastExit": {"description": "killed by SIGKILL", "atEpochMs": 5}},
+                "groups": [{
+                    "group": "g",
+                    "commitsSucceeded": 2,
+                    "commitsFailed": 1,
+                    "lastAttemptFailed": true,
+                    "pendingPartitions": 1,
+                    "inFlight": false,
+                    "parked": true,
+                    "nextAttemptInMs": 900,
+                    "lastCommit": {"metadata": "m", "offsets": {"t": {"0": 42, "10": 7}}, "atEpochMs": 3, "latencyMs": null},
+                    "lastError": {"kind": "GroupAuthorizationFailed", "message": "denied", "retriable": false, "atEpochMs": 4},
+                }],
+            })
+        );
+    }
+}
