@@ -3,6 +3,7 @@ package io.kafkaoffsetcommitter;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -115,6 +116,7 @@ public class HelperContainmentTest extends BrokerTest {
             assertTrue(committer.flush(WAIT));
             assertCommitted(group, topic, 8);
             assertEquals(0, committer.helperRestarts());
+            assertNull("no helper has ended", committer.helperLastExit());
         }
     }
 

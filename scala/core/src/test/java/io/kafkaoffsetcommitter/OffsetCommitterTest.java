@@ -2,6 +2,7 @@ package io.kafkaoffsetcommitter;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -51,8 +52,17 @@ public class OffsetCommitterTest extends BrokerTest {
             assertEquals(2, status.commitsSucceeded());
             assertEquals(0, status.commitsFailed());
             assertNull(status.lastErrorKind());
+            assertNull(status.lastErrorRetriable());
+            assertEquals(metadata, status.lastCommitMetadata());
+            assertNotNull(status.lastCommitEpochMillis());
             assertEquals(
                     Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
+            assertEquals(
+                    Long.valueOf(10), status.lastCommittedOffsets().get(topic).get("0"));
+            // The same status as a JSON document, for logs and dashboards.
+            String json = committer.statusJson();
+            assertTrue(json, json.contains("\"group\":\"" + group + "\""));
+            assertTrue(json, json.contains("\"commitsSucceeded\":2"));
         }
     }
 
@@ -62,8 +72,16 @@ public class OffsetCommitterTest extends BrokerTest {
         try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
             CommitResult result = committer.commitSync(group, "{\"no-such-topic\":{\"0\":1}}", "", WAIT);
             assertFalse(result.allCommitted());
-            assertEquals("UnknownTopicOrPartition", result.partitions().get(0).errorKind());
+            CommitResult.PartitionResult refused = result.partitions().get(0);
+            assertEquals("no-such-topic", refused.topic());
+            assertEquals(0, refused.partition());
+            assertEquals(1, refused.offset());
+            assertEquals("UnknownTopicOrPartition", refused.errorKind());
+            assertNotNull(refused.errorMessage());
             GroupStatus status = committer.status().get(0);
+            assertNull(status.lastCommitMetadata());
+            assertNull(status.lastCommitEpochMillis());
+            assertTrue(status.lastCommittedOffsets().isEmpty());
             assertEquals("UnknownTopicOrPartition", status.lastErrorKind());
             assertEquals(Boolean.FALSE, status.lastErrorRetriable());
             // A partition refused for itself (deleted topic) waits for its next offset instead of holding
