@@ -194,6 +194,7 @@ public final class OffsetCommitter implements AutoCloseable {
         }
     }
 
+    /** The typed status the public status getters read, with the helper process's pid for tests. */
     ClusterStatus clusterStatus() {
         lock.readLock().lock();
         try {
