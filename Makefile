@@ -63,8 +63,10 @@ test-platforms:
 	tests/platforms/jvm_commit.py arm64
 	tests/platforms/jvm_commit.py amd64
 
-# Fast, first: formatting and lints of the Rust code (clippy reuses the jars' build of librdkafka).
+# Fast, first: formatting of the Java code (scalafmt is not served by the Maven registry here),
+# formatting and lints of the Rust code (clippy reuses the jars' build of librdkafka).
 lint:
+	build/java-format.sh --check
 	cargo fmt --check
 	build/zigcargo.sh host clippy --release --all-targets -- -D warnings
 

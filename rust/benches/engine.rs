@@ -17,6 +17,7 @@ mod baseline_offsets_parser;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use kafka_offset_committer::config::engine_keys;
 use kafka_offset_committer::{offsets, Committer};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -233,7 +234,7 @@ fn resident_kib() -> u64 {
 /// Memory while Kafka is unreachable: 1,000,000 submissions over 100 groups coalesce into one
 /// pending offset per partition, versus keeping every submission (what an unbounded queue does).
 fn memory_while_kafka_is_down() {
-    let unreachable = committer("127.0.0.1:1", &[("committer.request.timeout.ms", "60000")]);
+    let unreachable = committer("127.0.0.1:1", &[(engine_keys::REQUEST_TIMEOUT, "60000")]);
     let submissions = 1_000_000i64;
     let warm = resident_kib();
     let mut kept_bytes = 0usize;

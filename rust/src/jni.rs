@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObject, JObjectArray, JString};
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObject, JObjectArray, JString, JValue};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jlong};
-use jni::{jni_str, Env, EnvUnowned};
+use jni::{jni_sig, jni_str, Env, EnvUnowned};
 
 use crate::config::ConfigError;
-use crate::engine::{self, Committer};
+use crate::engine::{self, CommitOutcome, Committer, GroupStatus, Status};
 use crate::error::CommitterError;
 use crate::helper::{self, protocol::Fault};
 use crate::logging;
@@ -197,6 +197,144 @@ fn millis(value: jlong) -> Duration {
     Duration::from_millis(value.max(0) as u64)
 }
 
+// Results go back to Java as objects of the classes the Java side declares, built here: no text
+// format in between. Classes are found with `FindClass`, which inside a native method searches the
+// loader of `NativeBridge` (not the thread's context loader), so they are the classes Java expects.
+
+/// A Java array of `class` with one element per item, each built in its own local frame (of
+/// `locals` references), so long lists never pile up local references.
+fn object_array<'local, T>(
+    env: &mut Env<'local>,
+    class: &JClass<'_>,
+    items: impl ExactSizeIterator<Item = T>,
+    locals: usize,
+    build: impl for<'frame> Fn(&mut Env<'frame>, T) -> Result<JObject<'frame>, BridgeError>,
+) -> Result<JObjectArray<'local>, BridgeError> {
+    let array = env.new_object_array(items.len() as i32, class, JObject::null())?;
+    for (index, item) in items.enumerate() {
+        env.with_local_frame(locals, |env| -> Result<_, BridgeError> {
+            let element = build(env, item)?;
+            Ok(array.set_element(env, index, &element)?)
+        })?;
+    }
+    Ok(array)
+}
+
+fn string_array<'local, 'item>(
+    env: &mut Env<'local>,
+    items: impl ExactSizeIterator<Item = &'item str>,
+) -> Result<JObjectArray<'local>, BridgeError> {
+    let class = env.find_class(jni_str!("java/lang/String"))?;
+    object_array(env, &class, items, 1, |env, item| Ok(env.new_string(item)?.into()))
+}
+
+fn string_or_null<'local>(env: &mut Env<'local>, value: Option<&str>) -> Result<JObject<'local>, BridgeError> {
+    Ok(match value {
+        Some(value) => env.new_string(value)?.into(),
+        None => JObject::null(),
+    })
+}
+
+/// `commit_sync`'s outcome as a `CommitResult`.
+fn commit_result<'local>(env: &mut Env<'local>, outcome: &CommitOutcome) -> Result<JObject<'local>, BridgeError> {
+    let partition_class = env.find_class(jni_str!("io/kafkaoffsetcommitter/CommitResult$PartitionResult"))?;
+    let partitions = object_array(env, &partition_class, outcome.partitions.iter(), 4, |env, result| {
+        let topic = env.new_string(&result.topic)?;
+        let (kind, message) = result.error.as_ref().map(|(kind, message)| (kind.as_str(), message.as_str())).unzip();
+        let kind = string_or_null(env, kind)?;
+        let message = string_or_null(env, message)?;
+        Ok(env.new_object(
+            &partition_class,
+            jni_sig!("(Ljava/lang/String;IJLjava/lang/String;Ljava/lang/String;)V"),
+            &[
+                JValue::from(&topic),
+                JValue::Int(result.partition),
+                JValue::Long(result.offset),
+                JValue::from(&kind),
+                JValue::from(&message),
+            ],
+        )?)
+    })?;
+    let class = env.find_class(jni_str!("io/kafkaoffsetcommitter/CommitResult"))?;
+    Ok(env.new_object(
+        &class,
+        jni_sig!("([Lio/kafkaoffsetcommitter/CommitResult$PartitionResult;)V"),
+        &[JValue::from(&partitions)],
+    )?)
+}
+
+/// A committer's status as a `ClusterStatus`; a helper that is not running has pid -1.
+fn cluster_status<'local>(env: &mut Env<'local>, status: &Status) -> Result<JObject<'local>, BridgeError> {
+    let group_class = env.find_class(jni_str!("io/kafkaoffsetcommitter/GroupStatus"))?;
+    // A group's frame holds its strings, its three offset arrays and the group object itself.
+    let groups =
+        object_array(env, &group_class, status.groups.iter(), 16, |env, group| group_status(env, &group_class, group))?;
+    let helper = &status.helper;
+    let last_exit = string_or_null(env, helper.last_exit.as_ref().map(|exit| exit.description.as_str()))?;
+    let class = env.find_class(jni_str!("io/kafkaoffsetcommitter/ClusterStatus"))?;
+    Ok(env.new_object(
+        &class,
+        jni_sig!("(JJLjava/lang/String;[Lio/kafkaoffsetcommitter/GroupStatus;)V"),
+        &[
+            JValue::Long(helper.pid.map_or(-1, i64::from)),
+            JValue::Long(helper.restarts as i64),
+            JValue::from(&last_exit),
+            JValue::from(&groups),
+        ],
+    )?)
+}
+
+/// One group as a `GroupStatus`. Its last commit and last error are optional: a null metadata or
+/// error kind says there is none (the Java constructor turns the other fields into nulls), a
+/// latency of -1 that none was measured; the committed offsets travel as three parallel arrays.
+fn group_status<'local>(
+    env: &mut Env<'local>,
+    class: &JClass<'_>,
+    group: &GroupStatus,
+) -> Result<JObject<'local>, BridgeError> {
+    let last_commit = group.last_commit.as_ref();
+    let committed: Vec<(&str, i32, i64)> = last_commit
+        .iter()
+        .flat_map(|commit| &commit.offsets)
+        .flat_map(|(topic, partitions)| {
+            partitions.iter().map(move |(&partition, &offset)| (topic.as_str(), partition, offset))
+        })
+        .collect();
+    let topics = string_array(env, committed.iter().map(|&(topic, _, _)| topic))?;
+    let partitions = env.new_int_array(committed.len())?;
+    partitions.set_region(env, 0, &committed.iter().map(|&(_, partition, _)| partition).collect::<Vec<_>>())?;
+    let offsets = env.new_long_array(committed.len())?;
+    offsets.set_region(env, 0, &committed.iter().map(|&(_, _, offset)| offset).collect::<Vec<_>>())?;
+
+    let name = env.new_string(&group.group)?;
+    let metadata = string_or_null(env, last_commit.map(|commit| commit.metadata.as_str()))?;
+    let last_error = group.last_error.as_ref();
+    let error_kind = string_or_null(env, last_error.map(|error| error.kind.as_str()))?;
+    let error_message = string_or_null(env, last_error.map(|error| error.message.as_str()))?;
+    Ok(env.new_object(
+        class,
+        jni_sig!(
+            "(Ljava/lang/String;JJZJLjava/lang/String;JJ[Ljava/lang/String;[I[JLjava/lang/String;Ljava/lang/String;Z)V"
+        ),
+        &[
+            JValue::from(&name),
+            JValue::Long(group.commits_succeeded as i64),
+            JValue::Long(group.commits_failed as i64),
+            JValue::Bool(group.last_attempt_failed),
+            JValue::Long(group.pending_partitions as i64),
+            JValue::from(&metadata),
+            JValue::Long(last_commit.map_or(0, |commit| commit.at_epoch_ms as i64)),
+            JValue::Long(last_commit.and_then(|commit| commit.latency_ms).map_or(-1, |latency| latency as i64)),
+            JValue::from(&topics),
+            JValue::from(&partitions),
+            JValue::from(&offsets),
+            JValue::from(&error_kind),
+            JValue::from(&error_message),
+            JValue::Bool(last_error.is_some_and(|error| error.retriable)),
+        ],
+    )?)
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_version<'local>(
     mut env: EnvUnowned<'local>,
@@ -265,7 +403,7 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitSync<'loc
         let commit = CommitArguments::read(env, &group, &offsets_json, &metadata)?;
         let outcome =
             committer.commit_sync(&commit.group, commit.offsets_json.as_str(), &commit.metadata, millis(timeout_ms))?;
-        Ok(env.new_string(outcome.to_json())?.into())
+        commit_result(env, &outcome)
     })
 }
 
@@ -285,6 +423,19 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_flush<'local>(
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_status<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        cluster_status(env, &committer.status())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_statusJson<'local>(
     mut env: EnvUnowned<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -333,14 +484,7 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_drainLogs<'loca
 ) -> JObject<'local> {
     boundary(&mut env, |env| {
         let lines = logging::drain(millis(wait_ms));
-        let array = env.new_object_array(lines.len() as i32, jni_str!("java/lang/String"), JObject::null())?;
-        for (index, line) in lines.iter().enumerate() {
-            env.with_local_frame(1, |env| -> Result<_, BridgeError> {
-                let line = env.new_string(line)?;
-                Ok(array.set_element(env, index, &line)?)
-            })?;
-        }
-        Ok(array.into())
+        Ok(string_array(env, lines.iter().map(String::as_str))?.into())
     })
 }
 
@@ -454,6 +598,6 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsSy
         let committer = unsafe { committer(handle) }?;
         let commit = TypedCommit::read(env, &group, (&topics, &partitions, &offsets), &metadata)?;
         let outcome = committer.commit_sync(&commit.group, commit.offsets, &commit.metadata, millis(timeout_ms))?;
-        Ok(env.new_string(outcome.to_json())?.into())
+        commit_result(env, &outcome)
     })
 }

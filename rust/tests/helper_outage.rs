@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use kafka_offset_committer::config::engine_keys;
 use serde_json::Value;
 
 const GROUPS: usize = 20;
@@ -35,10 +36,8 @@ fn commits_survive_ten_broker_kills_and_every_group_converges() {
     broker.create_topic(&topic, 2);
     let groups: Vec<String> = (0..GROUPS).map(|g| format!("{topic}-g{g}")).collect();
     // A request timeout shorter than an outage: what made the unpatched librdkafka abort.
-    let committer = open(
-        &broker.bootstrap,
-        &[("committer.request.timeout.ms", "1500"), ("committer.retry.backoff.max.ms", "1000")],
-    );
+    let committer =
+        open(&broker.bootstrap, &[(engine_keys::REQUEST_TIMEOUT, "1500"), (engine_keys::RETRY_BACKOFF_MAX, "1000")]);
 
     let commits_seen = Arc::new(AtomicU64::new(0));
     let cycles_done = Arc::new(AtomicBool::new(false));
@@ -95,7 +94,7 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
     let broker = own_broker::OwnBroker::start("paused-broker");
     let topic = unique("paused");
     broker.create_topic(&topic, 2);
-    let committer = open(&broker.bootstrap, &[("committer.request.timeout.ms", "3000")]);
+    let committer = open(&broker.bootstrap, &[(engine_keys::REQUEST_TIMEOUT, "3000")]);
     assert!(committer.commit_sync("paused-g", &offsets(&topic, 1), "", Duration::from_secs(60)).is_ok());
 
     broker.pause();

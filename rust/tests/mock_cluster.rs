@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use kafka_offset_committer::config::engine_keys;
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -60,7 +61,7 @@ fn unchanged_offsets_are_not_committed_again() {
 #[test]
 fn unchanged_offsets_are_recommitted_after_the_keepalive_interval() {
     let cluster = cluster_with_topic("quiet", 1);
-    let committer = open(&cluster.bootstrap_servers(), &[("committer.keepalive.interval.ms", "300")]);
+    let committer = open(&cluster.bootstrap_servers(), &[(engine_keys::KEEPALIVE_INTERVAL, "300")]);
     committer.commit_async("g4", &offsets_json("quiet", &[7]), "").unwrap();
     assert!(committer.flush(WAIT));
     assert!(eventually(WAIT, || group_status(&committer, "g4")["commitsSucceeded"].as_u64().unwrap() >= 3));
@@ -77,7 +78,7 @@ fn retriable_errors_are_retried_until_the_commit_lands() {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
         ],
     );
-    let committer = open(&cluster.bootstrap_servers(), &[("committer.retry.backoff.ms", "10")]);
+    let committer = open(&cluster.bootstrap_servers(), &[(engine_keys::RETRY_BACKOFF, "10")]);
     committer.commit_async("g5", &offsets_json("flaky", &[42]), "").unwrap();
     assert!(committer.flush(WAIT));
     assert_eq!(committed_offsets(&cluster.bootstrap_servers(), &[], "g5", "flaky", 1), vec![42]);
@@ -88,7 +89,7 @@ fn permanent_errors_are_reported_and_the_offsets_kept_for_later() {
     let cluster = cluster_with_topic("denied", 1);
     cluster
         .request_errors(RDKafkaApiKey::OffsetCommit, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED]);
-    let committer = open(&cluster.bootstrap_servers(), &[("committer.failure.cooldown.ms", "500")]);
+    let committer = open(&cluster.bootstrap_servers(), &[(engine_keys::FAILURE_COOLDOWN, "500")]);
     let outcome = committer.commit_sync("g6", &offsets_json("denied", &[3]), "", WAIT).unwrap();
     assert_eq!(outcome.partitions[0].error.as_ref().map(|e| e.0.as_str()), Some("GroupAuthorizationFailed"));
     let status = group_status(&committer, "g6");
@@ -164,7 +165,7 @@ fn malformed_offsets_are_rejected_at_submission() {
 #[test]
 fn a_closed_committers_group_is_never_recommitted_by_keepalive() {
     let cluster = cluster_with_topic("owned", 1);
-    let keepalive = [("committer.keepalive.interval.ms", "200")];
+    let keepalive = [(engine_keys::KEEPALIVE_INTERVAL, "200")];
     // Another committer on the same cluster keeps the shared cluster (and its keep-alive) running.
     let staying = open(&cluster.bootstrap_servers(), &keepalive);
     staying.commit_async("g9-staying", &offsets_json("owned", &[1]), "").unwrap();

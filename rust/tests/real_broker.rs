@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use kafka_offset_committer::config::engine_keys;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -113,7 +114,7 @@ fn sasl_plain_commits_and_acls_are_enforced() {
 fn a_wrong_password_is_reported_as_an_authentication_failure() {
     let sasl_bootstrap = broker("KAFKA_SASL_BOOTSTRAP");
     let mut settings = sasl("alice", "not-the-password");
-    settings.push(("committer.request.timeout.ms", "5000".to_string()));
+    settings.push((engine_keys::REQUEST_TIMEOUT, "5000".to_string()));
     let committer = open(&sasl_bootstrap, &as_pairs(&settings));
     let outcome = committer.commit_sync("alice-wrong-password", &offsets_json("alice-topic", &[1]), "", WAIT).unwrap();
     let (kind, message) = outcome.partitions[0].error.clone().expect("refused");

@@ -25,12 +25,20 @@ public final class PlatformCommit {
         System.out.println("native library loaded from the jar, crate version " + OffsetCommitter.version());
         StringBuilder offsets = new StringBuilder("{\"" + args[2] + "\":{");
         for (int partition = 0; partition < args.length - 3; partition++) {
-            offsets.append(partition == 0 ? "" : ",").append('"').append(partition).append("\":").append(args[3 + partition]);
+            offsets.append(partition == 0 ? "" : ",")
+                    .append('"')
+                    .append(partition)
+                    .append("\":")
+                    .append(args[3 + partition]);
         }
         offsets.append("}}");
-        try (OffsetCommitter committer = OffsetCommitter.create(Collections.singletonMap("bootstrap.servers", args[0]))) {
-            CommitResult result = committer.commitSync(args[1], offsets.toString(),
-                    CommitMetadata.forBatch("platform-query", "platform-run", 7), Duration.ofSeconds(60));
+        try (OffsetCommitter committer =
+                OffsetCommitter.create(Collections.singletonMap("bootstrap.servers", args[0]))) {
+            CommitResult result = committer.commitSync(
+                    args[1],
+                    offsets.toString(),
+                    CommitMetadata.forBatch("platform-query", "platform-run", 7),
+                    Duration.ofSeconds(60));
             for (CommitResult.PartitionResult partition : result.partitions()) {
                 System.out.println("committed " + partition);
                 if (!partition.isCommitted()) {

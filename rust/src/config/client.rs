@@ -82,6 +82,7 @@ fn normalised_server_list(servers: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::engine_keys;
     use crate::config::test_support::{plain_jaas, sasl_ssl, translated, Pairs, SECRET};
 
     fn key(pairs: &[(&str, &str)]) -> String {
@@ -108,7 +109,7 @@ mod tests {
             ("security.protocol", "sasl_ssl"),
             ("Bootstrap.Servers", "B2:9092, b1:9092"),
             ("consumer.commit.groupid", "g"),
-            ("committer.keepalive.interval.ms", "5000"),
+            (engine_keys::KEEPALIVE_INTERVAL, "5000"),
             ("request.timeout.ms", "20000"),
         ]);
         assert_eq!(base, spark_executor);

@@ -99,7 +99,7 @@ fn sasl_leftover_reason(key: &str) -> Result<&'static str, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::engine::RETRY_MAX_ATTEMPTS;
+    use crate::config::engine_keys::RETRY_MAX_ATTEMPTS;
     use crate::config::test_support::{
         assert_no_secret, assert_refusals, plain_jaas, sasl_ssl, settings, ssl, translated, value, with_bootstrap,
         Reason::Is, SECRET,

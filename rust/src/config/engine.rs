@@ -5,13 +5,18 @@ use std::time::Duration;
 use super::normalize::JavaSettings;
 use super::{invalid, ConfigError, Output};
 
-const PREFIX: &str = "committer.";
-const REQUEST_TIMEOUT: &str = "committer.request.timeout.ms";
-const RETRY_BACKOFF: &str = "committer.retry.backoff.ms";
-const RETRY_BACKOFF_MAX: &str = "committer.retry.backoff.max.ms";
-pub(super) const RETRY_MAX_ATTEMPTS: &str = "committer.retry.max.attempts";
-const FAILURE_COOLDOWN: &str = "committer.failure.cooldown.ms";
-const KEEPALIVE_INTERVAL: &str = "committer.keepalive.interval.ms";
+/// The `committer.*` keys, each defined here only (Java and Scala use `EngineSettings.java`).
+pub mod keys {
+    pub const PREFIX: &str = "committer.";
+    pub const REQUEST_TIMEOUT: &str = "committer.request.timeout.ms";
+    pub const RETRY_BACKOFF: &str = "committer.retry.backoff.ms";
+    pub const RETRY_BACKOFF_MAX: &str = "committer.retry.backoff.max.ms";
+    pub const RETRY_MAX_ATTEMPTS: &str = "committer.retry.max.attempts";
+    pub const FAILURE_COOLDOWN: &str = "committer.failure.cooldown.ms";
+    pub const KEEPALIVE_INTERVAL: &str = "committer.keepalive.interval.ms";
+}
+
+use keys::*;
 /// Every engine setting, in the order error messages list them.
 const KEYS: [&str; 6] =
     [REQUEST_TIMEOUT, RETRY_BACKOFF, RETRY_BACKOFF_MAX, RETRY_MAX_ATTEMPTS, FAILURE_COOLDOWN, KEEPALIVE_INTERVAL];
@@ -152,12 +157,12 @@ mod tests {
     #[test]
     fn engine_settings_are_read_from_committer_keys() {
         let t = translated(&with_bootstrap(&[
-            ("committer.request.timeout.ms", "15000"),
+            (REQUEST_TIMEOUT, "15000"),
             ("Committer.Retry.Backoff.Ms", "50"),
-            ("committer.retry.backoff.max.ms", "2000"),
-            ("committer.retry.max.attempts", "3"),
-            ("committer.failure.cooldown.ms", "1"),
-            ("committer.keepalive.interval.ms", "600000"),
+            (RETRY_BACKOFF_MAX, "2000"),
+            (RETRY_MAX_ATTEMPTS, "3"),
+            (FAILURE_COOLDOWN, "1"),
+            (KEEPALIVE_INTERVAL, "600000"),
         ]));
         assert_eq!(
             t.engine,
@@ -170,13 +175,13 @@ mod tests {
                 keepalive_interval: Duration::from_millis(600_000),
             }
         );
-        assert!(t.client.iter().all(|(key, _)| !key.starts_with("committer")));
+        assert!(t.client.iter().all(|(key, _)| !key.starts_with(PREFIX)));
         assert!(t.dropped.is_empty(), "{:?}", t.dropped);
     }
 
     #[test]
     fn one_attempt_means_no_retry() {
-        let t = translated(&with_bootstrap(&[("committer.retry.max.attempts", "1")]));
+        let t = translated(&with_bootstrap(&[(RETRY_MAX_ATTEMPTS, "1")]));
         assert_eq!(t.engine.retry_max_attempts, 1);
     }
 
@@ -196,21 +201,21 @@ mod tests {
                     committer.keepalive.interval.ms",
                 ),
             ),
-            ("negative milliseconds", engine("committer.retry.backoff.ms", "-1"), "committer.retry.backoff.ms", Contains("from 0 to 2147483647")),
-            ("milliseconds beyond Java's int", engine("committer.retry.backoff.ms", "2147483648"), "committer.retry.backoff.ms", Contains("from 0 to")),
-            ("fractional milliseconds", engine("committer.retry.backoff.ms", "1.5"), "committer.retry.backoff.ms", Contains("from 0 to")),
-            ("no request timeout", engine("committer.request.timeout.ms", "0"), "committer.request.timeout.ms", Contains("at least 1 ms")),
-            ("no attempt", engine("committer.retry.max.attempts", "0"), "committer.retry.max.attempts", Contains("from 1 to")),
-            ("attempts not a number", engine("committer.retry.max.attempts", "x"), "committer.retry.max.attempts", Contains("from 1 to")),
-            ("no cool-down: a tight retry loop", engine("committer.failure.cooldown.ms", "0"), "committer.failure.cooldown.ms", Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
-            ("no keep-alive interval: a tight commit loop", engine("committer.keepalive.interval.ms", "0"), "committer.keepalive.interval.ms", Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
+            ("negative milliseconds", engine(RETRY_BACKOFF, "-1"), RETRY_BACKOFF, Contains("from 0 to 2147483647")),
+            ("milliseconds beyond Java's int", engine(RETRY_BACKOFF, "2147483648"), RETRY_BACKOFF, Contains("from 0 to")),
+            ("fractional milliseconds", engine(RETRY_BACKOFF, "1.5"), RETRY_BACKOFF, Contains("from 0 to")),
+            ("no request timeout", engine(REQUEST_TIMEOUT, "0"), REQUEST_TIMEOUT, Contains("at least 1 ms")),
+            ("no attempt", engine(RETRY_MAX_ATTEMPTS, "0"), RETRY_MAX_ATTEMPTS, Contains("from 1 to")),
+            ("attempts not a number", engine(RETRY_MAX_ATTEMPTS, "x"), RETRY_MAX_ATTEMPTS, Contains("from 1 to")),
+            ("no cool-down: a tight retry loop", engine(FAILURE_COOLDOWN, "0"), FAILURE_COOLDOWN, Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
+            ("no keep-alive interval: a tight commit loop", engine(KEEPALIVE_INTERVAL, "0"), KEEPALIVE_INTERVAL, Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
         ];
         assert_refusals(&rows);
     }
 
     #[test]
     fn retry_backoff_never_exceeds_its_maximum() {
-        let t = translated(&with_bootstrap(&[("committer.retry.backoff.ms", "20000")]));
+        let t = translated(&with_bootstrap(&[(RETRY_BACKOFF, "20000")]));
         assert_eq!(t.engine.retry_backoff, t.engine.retry_backoff_max);
     }
 
@@ -227,7 +232,7 @@ mod tests {
             ),
             (
                 "overridden",
-                vec![("default.api.timeout.ms", "45000"), ("committer.request.timeout.ms", "5000")],
+                vec![("default.api.timeout.ms", "45000"), (REQUEST_TIMEOUT, "5000")],
                 Duration::from_secs(5),
                 Some(OVERRIDDEN_BY_COMMITTER),
             ),

@@ -38,7 +38,7 @@ mod test_support;
 mod tls;
 
 pub use client::ClientSettings;
-pub use engine::EngineSettings;
+pub use engine::{keys as engine_keys, EngineSettings};
 pub use secret::{is_secret_setting, ConfigValue, Secret};
 
 use normalize::JavaSettings;

@@ -19,10 +19,11 @@ use once_cell::sync::Lazy;
 use self::cluster::{lock, Cluster};
 pub use self::group::PartitionResult;
 use self::group::TopicPartition;
-pub use self::status::CommitOutcome;
+pub use self::status::{CommitOutcome, GroupStatus, LastCommit, LastError, Status};
 use crate::config;
 use crate::error::CommitterError;
 use crate::helper::protocol::Fault;
+pub use crate::helper::supervisor::{HelperExit, HelperStatus};
 use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
 
 /// Clusters by identity (connection + security settings + engine settings). Weak, so a cluster's
@@ -143,12 +144,17 @@ impl Committer {
         groups.iter().filter_map(|g| state.groups.get(g)).all(|group| group.flushed())
     }
 
-    /// This committer's groups (last commit, last error, counters, latency) and the helper, as JSON.
-    pub fn status_json(&self) -> String {
+    /// This committer's groups (last commit, last error, counters, latency) and the helper.
+    pub fn status(&self) -> Status {
         let groups: Vec<String> = lock(&self.groups).iter().cloned().collect();
         let shared = &self.cluster.shared;
         let state = lock(&shared.state);
-        status::render(&shared.label, &state, &groups, Instant::now())
+        Status::of(&shared.label, &state, &groups, Instant::now())
+    }
+
+    /// [`Committer::status`] as the JSON document of the Java API's `statusJson()`.
+    pub fn status_json(&self) -> String {
+        serde_json::to_string(&self.status()).expect("the status serialises (string keys, no floats)")
     }
 
     /// Flushes, then lets go of its groups and of the shared cluster (whose helper stops with its

@@ -16,6 +16,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use super::executable;
 use super::protocol::{read_frame, write_frame, Fault, FromHelper, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
@@ -31,12 +33,20 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 pub type WakeFn = dyn Fn() + Send + Sync;
 
 /// What the status reports about the helper of a cluster.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HelperStatus {
     pub pid: Option<u32>,
     pub restarts: u64,
-    /// How the last helper ended, and when (epoch ms).
-    pub last_exit: Option<(String, u64)>,
+    pub last_exit: Option<HelperExit>,
+}
+
+/// How the last helper ended (e.g. killed by SIGABRT), and when.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelperExit {
+    pub description: String,
+    pub at_epoch_ms: u64,
 }
 
 enum Event {
@@ -316,7 +326,7 @@ impl Supervisor {
         let how = self.reap();
         let delay = self.schedule.helper_exited(now, started_at);
         self.status.pid = None;
-        self.status.last_exit = Some((how.clone(), epoch_millis()));
+        self.status.last_exit = Some(HelperExit { description: how.clone(), at_epoch_ms: epoch_millis() });
         logging::log(
             Level::Error,
             format!(

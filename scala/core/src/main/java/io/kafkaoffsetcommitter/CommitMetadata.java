@@ -9,9 +9,25 @@ public final class CommitMetadata {
 
     /** For example {@code {"query":"…","run":"…","batch":42,"committer":"0.1.0"}}; far below Kafka's 4096-byte limit. */
     public static String forBatch(String queryId, String runId, long batchId) {
-        return "{\"query\":" + Json.quote(String.valueOf(queryId))
-                + ",\"run\":" + Json.quote(String.valueOf(runId))
+        return "{\"query\":" + quote(String.valueOf(queryId))
+                + ",\"run\":" + quote(String.valueOf(runId))
                 + ",\"batch\":" + batchId
-                + ",\"committer\":" + Json.quote(OffsetCommitter.version()) + "}";
+                + ",\"committer\":" + quote(OffsetCommitter.version()) + "}";
+    }
+
+    /** A JSON string literal: the query and run ids are the caller's text, so they are escaped. */
+    private static String quote(String value) {
+        StringBuilder out = new StringBuilder(value.length() + 2).append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
     }
 }

@@ -1,9 +1,8 @@
 package io.kafkaoffsetcommitter;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 
 /** The per-partition outcome of {@link OffsetCommitter#commitSync}. */
 public final class CommitResult {
@@ -15,6 +14,7 @@ public final class CommitResult {
         private final String errorKind;
         private final String errorMessage;
 
+        /** Built by the native core; {@code errorKind} and {@code errorMessage} are null when committed. */
         PartitionResult(String topic, int partition, long offset, String errorKind, String errorMessage) {
             this.topic = topic;
             this.partition = partition;
@@ -23,44 +23,47 @@ public final class CommitResult {
             this.errorMessage = errorMessage;
         }
 
-        public String topic() { return topic; }
-        public int partition() { return partition; }
-        public long offset() { return offset; }
+        public String topic() {
+            return topic;
+        }
+
+        public int partition() {
+            return partition;
+        }
+
+        public long offset() {
+            return offset;
+        }
         /** Kafka's error name, e.g. {@code GroupAuthorizationFailed}; null on success. */
-        public String errorKind() { return errorKind; }
-        public String errorMessage() { return errorMessage; }
-        public boolean isCommitted() { return errorKind == null; }
+        public String errorKind() {
+            return errorKind;
+        }
+
+        public String errorMessage() {
+            return errorMessage;
+        }
+
+        public boolean isCommitted() {
+            return errorKind == null;
+        }
 
         @Override
         public String toString() {
-            return topic + "-" + partition + "@" + offset + (errorKind == null ? "" : " failed: " + errorKind + ": " + errorMessage);
+            return topic + "-" + partition + "@" + offset
+                    + (errorKind == null ? "" : " failed: " + errorKind + ": " + errorMessage);
         }
     }
 
     private final List<PartitionResult> partitions;
 
-    private CommitResult(List<PartitionResult> partitions) {
-        this.partitions = Collections.unmodifiableList(partitions);
+    /** Built by the native core ({@code rust/src/jni.rs}) from its typed outcome. */
+    CommitResult(PartitionResult[] partitions) {
+        this.partitions = Collections.unmodifiableList(Arrays.asList(partitions));
     }
 
-    @SuppressWarnings("unchecked")
-    static CommitResult fromJson(String json) {
-        Map<String, Object> document = (Map<String, Object>) Json.parse(json);
-        List<PartitionResult> partitions = new ArrayList<>();
-        for (Object entry : (List<Object>) document.get("partitions")) {
-            Map<String, Object> partition = (Map<String, Object>) entry;
-            Map<String, Object> error = (Map<String, Object>) partition.get("error");
-            partitions.add(new PartitionResult(
-                    (String) partition.get("topic"),
-                    ((Long) partition.get("partition")).intValue(),
-                    (Long) partition.get("offset"),
-                    error == null ? null : (String) error.get("kind"),
-                    error == null ? null : (String) error.get("message")));
-        }
-        return new CommitResult(partitions);
+    public List<PartitionResult> partitions() {
+        return partitions;
     }
-
-    public List<PartitionResult> partitions() { return partitions; }
 
     public boolean allCommitted() {
         for (PartitionResult partition : partitions) {

@@ -49,7 +49,8 @@ final class KeyStores {
         }
         if (result.containsKey(KEYSTORE_LOCATION) && !isPem(result.get(KEYSTORE_TYPE))) {
             KeyStore store = load(result, KEYSTORE_LOCATION, KEYSTORE_TYPE, KEYSTORE_PASSWORD);
-            String keyPassword = result.containsKey(KEY_PASSWORD) ? result.get(KEY_PASSWORD) : result.get(KEYSTORE_PASSWORD);
+            String keyPassword =
+                    result.containsKey(KEY_PASSWORD) ? result.get(KEY_PASSWORD) : result.get(KEYSTORE_PASSWORD);
             exportPrivateKey(store, keyPassword, result);
             result.put(KEYSTORE_TYPE, PEM);
             result.remove(KEYSTORE_LOCATION);
@@ -91,7 +92,8 @@ final class KeyStores {
             throw new InvalidConfigException("invalid Kafka setting `" + TRUSTSTORE_LOCATION + "`: " + e.getMessage());
         }
         if (pem.length() == 0) {
-            throw new InvalidConfigException("invalid Kafka setting `" + TRUSTSTORE_LOCATION + "`: the store holds no certificate");
+            throw new InvalidConfigException(
+                    "invalid Kafka setting `" + TRUSTSTORE_LOCATION + "`: the store holds no certificate");
         }
         return pem.toString();
     }
@@ -119,15 +121,21 @@ final class KeyStores {
                 return;
             }
         } catch (Exception e) {
-            throw new InvalidConfigException("invalid Kafka setting `" + KEYSTORE_LOCATION + "`: cannot read its private key ("
-                    + e.getClass().getSimpleName() + "); check `" + KEY_PASSWORD + "`");
+            throw new InvalidConfigException(
+                    "invalid Kafka setting `" + KEYSTORE_LOCATION + "`: cannot read its private key ("
+                            + e.getClass().getSimpleName() + "); check `" + KEY_PASSWORD + "`");
         }
-        throw new InvalidConfigException("invalid Kafka setting `" + KEYSTORE_LOCATION + "`: the store holds no private key");
+        throw new InvalidConfigException(
+                "invalid Kafka setting `" + KEYSTORE_LOCATION + "`: the store holds no private key");
     }
 
     private static void appendPem(StringBuilder out, String label, byte[] der) {
-        out.append("-----BEGIN ").append(label).append("-----\n")
+        out.append("-----BEGIN ")
+                .append(label)
+                .append("-----\n")
                 .append(Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der))
-                .append("\n-----END ").append(label).append("-----\n");
+                .append("\n-----END ")
+                .append(label)
+                .append("-----\n");
     }
 }

@@ -17,8 +17,8 @@ final class LeakGuard extends PhantomReference<OffsetCommitter> {
     private static final Logger LOG = Logger.getLogger(LeakGuard.class.getName());
     private static final ReferenceQueue<OffsetCommitter> UNREACHABLE = new ReferenceQueue<>();
     // Keeps the guards themselves reachable until their committer is closed or collected.
-    private static final Set<LeakGuard> WATCHED = Collections.synchronizedSet(
-            Collections.newSetFromMap(new IdentityHashMap<LeakGuard, Boolean>()));
+    private static final Set<LeakGuard> WATCHED =
+            Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<LeakGuard, Boolean>()));
     private static Thread reaper;
 
     private final long handle;
@@ -49,7 +49,8 @@ final class LeakGuard extends PhantomReference<OffsetCommitter> {
             try {
                 LeakGuard guard = (LeakGuard) UNREACHABLE.remove();
                 if (WATCHED.remove(guard)) {
-                    LOG.warning("an OffsetCommitter was never closed; releasing it now (close it to flush its commits)");
+                    LOG.warning(
+                            "an OffsetCommitter was never closed; releasing it now (close it to flush its commits)");
                     NativeBridge.close(guard.handle, 0);
                 }
             } catch (InterruptedException stop) {

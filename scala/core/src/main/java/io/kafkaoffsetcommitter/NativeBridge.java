@@ -14,17 +14,27 @@ final class NativeBridge {
     static native void commitAsync(long handle, String groupId, String offsetsJson, String metadata);
 
     /** The typed path: one entry per partition across the three arrays, no text format in between. */
-    static native void commitOffsetsAsync(long handle, String groupId, String[] topics, int[] partitions, long[] offsets,
-            String metadata);
+    static native void commitOffsetsAsync(
+            long handle, String groupId, String[] topics, int[] partitions, long[] offsets, String metadata);
 
-    static native String commitOffsetsSync(long handle, String groupId, String[] topics, int[] partitions, long[] offsets,
-            String metadata, long timeoutMs);
+    static native CommitResult commitOffsetsSync(
+            long handle,
+            String groupId,
+            String[] topics,
+            int[] partitions,
+            long[] offsets,
+            String metadata,
+            long timeoutMs);
 
-    static native String commitSync(long handle, String groupId, String offsetsJson, String metadata, long timeoutMs);
+    static native CommitResult commitSync(
+            long handle, String groupId, String offsetsJson, String metadata, long timeoutMs);
 
     static native boolean flush(long handle, long timeoutMs);
 
-    static native String status(long handle);
+    static native ClusterStatus status(long handle);
+
+    /** The same status as a JSON document, rendered by the native core. */
+    static native String statusJson(long handle);
 
     static native boolean close(long handle, long timeoutMs);
 

@@ -67,7 +67,8 @@ public final class NativeLoader {
 
     private static NativeLibraryUnavailableException load() {
         String propertyPath = System.getProperty(PATH_PROPERTY, "").trim();
-        String environmentPath = nullToEmpty(System.getenv(PATH_ENVIRONMENT_VARIABLE)).trim();
+        String environmentPath =
+                nullToEmpty(System.getenv(PATH_ENVIRONMENT_VARIABLE)).trim();
         try {
             String explicitPath = !propertyPath.isEmpty() ? propertyPath : environmentPath;
             if (!explicitPath.isEmpty()) {
@@ -109,20 +110,24 @@ public final class NativeLoader {
     /** Tells the library which helper executable to start; see the class comment for the order. */
     private static void setUpHelper(String explicitLibraryPath) throws IOException {
         String helperProperty = System.getProperty(HELPER_PATH_PROPERTY, "").trim();
-        String helperEnvironment = nullToEmpty(System.getenv(HELPER_PATH_ENVIRONMENT_VARIABLE)).trim();
+        String helperEnvironment =
+                nullToEmpty(System.getenv(HELPER_PATH_ENVIRONMENT_VARIABLE)).trim();
         if (!helperProperty.isEmpty() || !helperEnvironment.isEmpty()) {
             NativeBridge.useHelper(Paths.get(helperProperty.isEmpty() ? helperEnvironment : helperProperty)
-                    .toAbsolutePath().toString());
+                    .toAbsolutePath()
+                    .toString());
             return;
         }
         if (!explicitLibraryPath.isEmpty()) {
-            Path beside = Paths.get(explicitLibraryPath).toAbsolutePath().resolveSibling(NativePlatform.HELPER_FILE_NAME);
+            Path beside =
+                    Paths.get(explicitLibraryPath).toAbsolutePath().resolveSibling(NativePlatform.HELPER_FILE_NAME);
             if (Files.isRegularFile(beside)) {
                 NativeBridge.useHelper(beside.toString());
                 return;
             }
         }
-        NativeBridge.installHelper(readResource(NativePlatform.helperResourcePath(), "helper executable"),
+        NativeBridge.installHelper(
+                readResource(NativePlatform.helperResourcePath(), "helper executable"),
                 temporaryDirectories().get(0).toString());
     }
 
@@ -163,8 +168,9 @@ public final class NativeLoader {
                 }
             }
         }
-        throw new IOException("no directory could load the library (" + String.join("; ", failures)
-                + "); set system property " + TEMP_DIRECTORY_PROPERTY + " to a directory on a file system mounted with exec");
+        throw new IOException(
+                "no directory could load the library (" + String.join("; ", failures) + "); set system property "
+                        + TEMP_DIRECTORY_PROPERTY + " to a directory on a file system mounted with exec");
     }
 
     /** The explicit temp directory alone if one is set; else java.io.tmpdir, then one under the user's home. */
@@ -173,7 +179,8 @@ public final class NativeLoader {
         if (!directory.isEmpty()) {
             return Collections.singletonList(Paths.get(directory));
         }
-        return Arrays.asList(Paths.get(System.getProperty("java.io.tmpdir")),
+        return Arrays.asList(
+                Paths.get(System.getProperty("java.io.tmpdir")),
                 Paths.get(System.getProperty("user.home"), ".kafka-offset-committer"));
     }
 
@@ -182,8 +189,8 @@ public final class NativeLoader {
         String fileName = NativePlatform.libraryFileName();
         int extension = fileName.lastIndexOf('.');
         // createTempFile adds a random part and creates the file readable by its owner only.
-        return Files.createTempFile(parent, fileName.substring(0, extension) + "-" + version() + "-",
-                fileName.substring(extension));
+        return Files.createTempFile(
+                parent, fileName.substring(0, extension) + "-" + version() + "-", fileName.substring(extension));
     }
 
     private static void deleteCopy(Path copy) {

@@ -43,7 +43,8 @@ final class NativeRuntime {
         if (!hookInstalled) {
             hookInstalled = true;
             try {
-                Runtime.getRuntime().addShutdownHook(new Thread(NativeRuntime::shutDown, "kafka-offset-committer-shutdown"));
+                Runtime.getRuntime()
+                        .addShutdownHook(new Thread(NativeRuntime::shutDown, "kafka-offset-committer-shutdown"));
             } catch (IllegalStateException exiting) {
                 // Called while the JVM already exits: the other hooks run, there is nothing left to hand over.
                 NATIVE_LOG.fine("the JVM is exiting; no shutdown hook installed");
@@ -89,10 +90,14 @@ final class NativeRuntime {
 
     private static Level toJulLevel(String level) {
         switch (level) {
-            case "ERROR": return Level.SEVERE;
-            case "WARN": return Level.WARNING;
-            case "DEBUG": return Level.FINE;
-            default: return Level.INFO;
+            case "ERROR":
+                return Level.SEVERE;
+            case "WARN":
+                return Level.WARNING;
+            case "DEBUG":
+                return Level.FINE;
+            default:
+                return Level.INFO;
         }
     }
 }

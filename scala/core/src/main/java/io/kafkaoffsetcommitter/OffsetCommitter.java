@@ -14,10 +14,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * engine commits in the background, keeps the newest offsets per partition, retries with backoff and
  * re-commits unchanged offsets periodically so the broker does not expire them.
  *
- * <p>Settings with the prefix {@code committer.} tune the engine instead of the Kafka client:
- * {@code committer.request.timeout.ms}, {@code committer.retry.backoff.ms},
- * {@code committer.retry.backoff.max.ms}, {@code committer.retry.max.attempts},
- * {@code committer.failure.cooldown.ms}, {@code committer.keepalive.interval.ms}.
+ * <p>Settings with the prefix {@code committer.} tune the engine instead of the Kafka client; their keys
+ * are the constants of {@link EngineSettings}.
  *
  * <p>Thread-safe. Offsets are given either as Spark's end-offset JSON
  * ({@code {"topic":{"0":42}}}) or as a map topic → partition → next offset to read.
@@ -85,8 +83,8 @@ public final class OffsetCommitter implements AutoCloseable {
         TypedOffsets typed = TypedOffsets.of(offsets);
         lock.readLock().lock();
         try {
-            NativeBridge.commitOffsetsAsync(openHandle(), groupId, typed.topics, typed.partitions, typed.offsets,
-                    nonNull(metadata));
+            NativeBridge.commitOffsetsAsync(
+                    openHandle(), groupId, typed.topics, typed.partitions, typed.offsets, nonNull(metadata));
         } finally {
             lock.readLock().unlock();
         }
@@ -99,19 +97,26 @@ public final class OffsetCommitter implements AutoCloseable {
     public CommitResult commitSync(String groupId, String sparkOffsetsJson, String metadata, Duration timeout) {
         lock.readLock().lock();
         try {
-            return CommitResult.fromJson(NativeBridge.commitSync(
-                    openHandle(), groupId, sparkOffsetsJson, nonNull(metadata), timeout.toMillis()));
+            return NativeBridge.commitSync(
+                    openHandle(), groupId, sparkOffsetsJson, nonNull(metadata), timeout.toMillis());
         } finally {
             lock.readLock().unlock();
         }
     }
 
-    public CommitResult commitSync(String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
+    public CommitResult commitSync(
+            String groupId, Map<String, Map<Integer, Long>> offsets, String metadata, Duration timeout) {
         TypedOffsets typed = TypedOffsets.of(offsets);
         lock.readLock().lock();
         try {
-            return CommitResult.fromJson(NativeBridge.commitOffsetsSync(openHandle(), groupId, typed.topics,
-                    typed.partitions, typed.offsets, nonNull(metadata), timeout.toMillis()));
+            return NativeBridge.commitOffsetsSync(
+                    openHandle(),
+                    groupId,
+                    typed.topics,
+                    typed.partitions,
+                    typed.offsets,
+                    nonNull(metadata),
+                    timeout.toMillis());
         } finally {
             lock.readLock().unlock();
         }
@@ -145,7 +150,8 @@ public final class OffsetCommitter implements AutoCloseable {
                 }
                 for (Map.Entry<Integer, Long> partition : topic.getValue().entrySet()) {
                     if (partition.getKey() == null || partition.getValue() == null) {
-                        throw new InvalidArgumentException("a partition or an offset of topic " + topic.getKey() + " is null");
+                        throw new InvalidArgumentException(
+                                "a partition or an offset of topic " + topic.getKey() + " is null");
                     }
                     typed.topics[index] = topic.getKey();
                     typed.partitions[index] = partition.getKey();
@@ -172,11 +178,24 @@ public final class OffsetCommitter implements AutoCloseable {
 
     /** The groups this committer committed to, with last commit, last error, counters and latency. */
     public List<GroupStatus> status() {
-        return GroupStatus.listFromJson(statusJson());
+        return clusterStatus().groups;
     }
 
-    /** {@link #status()} as the native core reports it, as JSON. */
+    /**
+     * {@link #status()} and the helper process as one JSON document (with the engine's scheduling
+     * details: {@code inFlight}, {@code parked}, {@code nextAttemptInMs}), for logs and dashboards.
+     */
     public String statusJson() {
+        lock.readLock().lock();
+        try {
+            return NativeBridge.statusJson(openHandle());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The typed status the public status getters read, with the helper process's pid for tests. */
+    ClusterStatus clusterStatus() {
         lock.readLock().lock();
         try {
             return NativeBridge.status(openHandle());
@@ -219,20 +238,12 @@ public final class OffsetCommitter implements AutoCloseable {
 
     /** How many times the helper process of this committer's cluster was restarted after it died. */
     public long helperRestarts() {
-        return ((Number) helperField("restarts")).longValue();
+        return clusterStatus().helperRestarts;
     }
 
     /** How the last helper process of this cluster ended (e.g. killed by SIGABRT), or null if none has. */
-    @SuppressWarnings("unchecked")
     public String helperLastExit() {
-        Map<String, Object> lastExit = (Map<String, Object>) helperField("lastExit");
-        return lastExit == null ? null : (String) lastExit.get("description");
-    }
-
-    @SuppressWarnings("unchecked")
-    private Object helperField(String name) {
-        Map<String, Object> document = (Map<String, Object>) Json.parse(statusJson());
-        return ((Map<String, Object>) document.get("helper")).get(name);
+        return clusterStatus().helperLastExit;
     }
 
     /** Test-only: see {@link NativeBridge#injectFault}. */

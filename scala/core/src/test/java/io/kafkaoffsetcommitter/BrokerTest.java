@@ -46,12 +46,16 @@ abstract class BrokerTest {
 
     static String createTopic(String prefix, int partitions) throws Exception {
         String topic = prefix + UUID.randomUUID();
-        admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, (short) 1))).all().get();
+        admin.createTopics(Collections.singleton(new NewTopic(topic, partitions, (short) 1)))
+                .all()
+                .get();
         return topic;
     }
 
     static Map<TopicPartition, OffsetAndMetadata> committed(String group) throws Exception {
-        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        return admin.listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .get();
     }
 
     /** Settings for the broker's plaintext listener, plus the given key/value pairs. */

@@ -3,6 +3,7 @@ package io.kafkaoffsetcommitter;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -38,10 +39,7 @@ public class HelperContainmentTest extends BrokerTest {
     }
 
     private static long helperPid(OffsetCommitter committer) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> helper = (Map<String, Object>) ((Map<String, Object>) Json.parse(committer.statusJson())).get("helper");
-        Object pid = helper.get("pid");
-        return pid == null ? -1 : ((Number) pid).longValue();
+        return committer.clusterStatus().helperPid;
     }
 
     private static String offsets(String topic, long offset) {
@@ -94,7 +92,9 @@ public class HelperContainmentTest extends BrokerTest {
             committer.commitAsync(group, offsets(topic, 5), "");
             assertTrue(committer.flush(WAIT));
             long helper = helperPid(committer);
-            Process kill = new ProcessBuilder("kill", "-9", Long.toString(helper)).inheritIO().start();
+            Process kill = new ProcessBuilder("kill", "-9", Long.toString(helper))
+                    .inheritIO()
+                    .start();
             assertEquals(0, kill.waitFor());
             committer.commitAsync(group, offsets(topic, 6), "");
             assertTrue(committer.flush(WAIT));
@@ -109,12 +109,14 @@ public class HelperContainmentTest extends BrokerTest {
         String topic = createTopic();
         String group = "containment-panic-" + UUID.randomUUID();
         try (OffsetCommitter committer = committer("containment-panic")) {
-            OffsetCommitterException panic = assertThrows(OffsetCommitterException.class, () -> committer.injectFault("panic"));
+            OffsetCommitterException panic =
+                    assertThrows(OffsetCommitterException.class, () -> committer.injectFault("panic"));
             assertTrue(panic.getMessage(), panic.getMessage().contains("injected panic"));
             committer.commitAsync(group, offsets(topic, 8), "");
             assertTrue(committer.flush(WAIT));
             assertCommitted(group, topic, 8);
             assertEquals(0, committer.helperRestarts());
+            assertNull("no helper has ended", committer.helperLastExit());
         }
     }
 
@@ -122,7 +124,9 @@ public class HelperContainmentTest extends BrokerTest {
     public static void main(String[] args) throws Exception {
         bootstrap = args[0];
         OffsetCommitter committer = committer("containment-orphan");
-        String jvmPid = java.lang.management.ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+        String jvmPid = java.lang.management.ManagementFactory.getRuntimeMXBean()
+                .getName()
+                .split("@")[0];
         System.out.println("helper-pid " + helperPid(committer) + " jvm-pid " + jvmPid);
         System.out.flush();
         Thread.sleep(TimeUnit.MINUTES.toMillis(5));
@@ -141,16 +145,20 @@ public class HelperContainmentTest extends BrokerTest {
         }
         command.add(HelperContainmentTest.class.getName());
         command.add(bootstrap);
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process child = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         long helper;
-        try (BufferedReader output = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader output =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line = output.readLine();
             assertNotNull("the child JVM printed nothing", line);
             assertTrue(line, line.startsWith("helper-pid "));
             String[] words = line.split(" ");
             helper = Long.parseLong(words[1]);
             assertTrue("the helper runs", alive(helper));
-            Process kill = new ProcessBuilder("kill", "-9", words[3]).inheritIO().start();
+            Process kill =
+                    new ProcessBuilder("kill", "-9", words[3]).inheritIO().start();
             assertEquals(0, kill.waitFor());
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         }

@@ -32,7 +32,8 @@ import org.junit.rules.TemporaryFolder;
  */
 public class NativeLoaderTest {
     private static final String BUILT_LIBRARY = System.getProperty("koc.test.native.library");
-    private static final URL CORE_JAR = NativeLoader.class.getProtectionDomain().getCodeSource().getLocation();
+    private static final URL CORE_JAR =
+            NativeLoader.class.getProtectionDomain().getCodeSource().getLocation();
     private static final String JAR_VERSION = NativeLoader.class.getPackage().getImplementationVersion();
 
     @Rule
@@ -40,7 +41,8 @@ public class NativeLoaderTest {
 
     @BeforeClass
     public static void noOverrideFromOutside() {
-        assumeTrue("the test JVM must not inherit " + NativeLoader.PATH_ENVIRONMENT_VARIABLE,
+        assumeTrue(
+                "the test JVM must not inherit " + NativeLoader.PATH_ENVIRONMENT_VARIABLE,
                 System.getenv(NativeLoader.PATH_ENVIRONMENT_VARIABLE) == null);
     }
 
@@ -52,7 +54,11 @@ public class NativeLoaderTest {
 
     @Test
     public void loadsTheLibraryBundledInTheJarAndDeletesTheCopy() throws Exception {
-        assertEquals("jar", NativeLoader.class.getResource("/" + NativePlatform.resourcePath()).getProtocol());
+        assertEquals(
+                "jar",
+                NativeLoader.class
+                        .getResource("/" + NativePlatform.resourcePath())
+                        .getProtocol());
         File temporaryDirectory = temporaryFolder.newFolder();
         System.setProperty(NativeLoader.TEMP_DIRECTORY_PROPERTY, temporaryDirectory.getPath());
 
@@ -91,8 +97,12 @@ public class NativeLoaderTest {
         assertSame(failure, ensureLoadedFailure(core));
         assertSame(failure, loadError(core).get());
 
-        assertEquals(NativeLibraryUnavailableException.class.getName(), failure.getClass().getName());
-        assertEquals(OffsetCommitterException.class.getName(), failure.getClass().getSuperclass().getName());
+        assertEquals(
+                NativeLibraryUnavailableException.class.getName(),
+                failure.getClass().getName());
+        assertEquals(
+                OffsetCommitterException.class.getName(),
+                failure.getClass().getSuperclass().getName());
         assertTrue(failure.getCause() instanceof UnsatisfiedLinkError);
         assertMentions(failure.getMessage(), bogusPath, NativeLoader.PATH_PROPERTY, NativePlatform.folder());
     }
@@ -104,8 +114,13 @@ public class NativeLoaderTest {
         assertFalse(isLoaded(withoutBundledLibrary));
         Throwable failure = ensureLoadedFailure(withoutBundledLibrary);
         assertTrue(failure.getCause() instanceof FileNotFoundException);
-        assertMentions(failure.getMessage(), NativePlatform.resourcePath(), NativePlatform.folder(),
-                NativeLoader.PATH_PROPERTY, NativeLoader.PATH_ENVIRONMENT_VARIABLE, "queries run on without commits");
+        assertMentions(
+                failure.getMessage(),
+                NativePlatform.resourcePath(),
+                NativePlatform.folder(),
+                NativeLoader.PATH_PROPERTY,
+                NativeLoader.PATH_ENVIRONMENT_VARIABLE,
+                "queries run on without commits");
     }
 
     // The environment cannot be changed inside a running JVM, so these cases start one.
@@ -132,7 +147,9 @@ public class NativeLoaderTest {
         return new URLClassLoader(new URL[] {CORE_JAR}, null) {
             @Override
             public URL findResource(String name) {
-                return hideBundledLibrary && name.equals(NativePlatform.resourcePath()) ? null : super.findResource(name);
+                return hideBundledLibrary && name.equals(NativePlatform.resourcePath())
+                        ? null
+                        : super.findResource(name);
             }
         };
     }
@@ -155,7 +172,9 @@ public class NativeLoaderTest {
     }
 
     private static Object invoke(ClassLoader core, String method) throws Exception {
-        return Class.forName(NativeLoader.class.getName(), true, core).getMethod(method).invoke(null);
+        return Class.forName(NativeLoader.class.getName(), true, core)
+                .getMethod(method)
+                .invoke(null);
     }
 
     private static String nativeVersion(ClassLoader core) throws Exception {
@@ -165,11 +184,18 @@ public class NativeLoaderTest {
     }
 
     /** Runs {@link LoadOutcome} in a new JVM with the environment variable (and maybe the property) set. */
-    private static String loadInNewJvm(String environmentPath, String propertyPath) throws IOException, InterruptedException {
-        String classPath = new File(CORE_JAR.getPath()).getPath() + File.pathSeparator
-                + new File(LoadOutcome.class.getProtectionDomain().getCodeSource().getLocation().getPath()).getPath();
-        List<String> arguments = new ArrayList<>(Arrays.asList(
-                new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp", classPath));
+    private static String loadInNewJvm(String environmentPath, String propertyPath)
+            throws IOException, InterruptedException {
+        String classPath = new File(CORE_JAR.getPath()).getPath()
+                + File.pathSeparator
+                + new File(LoadOutcome.class
+                                .getProtectionDomain()
+                                .getCodeSource()
+                                .getLocation()
+                                .getPath())
+                        .getPath();
+        List<String> arguments = new ArrayList<>(
+                Arrays.asList(new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp", classPath));
         if (propertyPath != null) {
             arguments.add("-D" + NativeLoader.PATH_PROPERTY + "=" + propertyPath);
         }
@@ -179,7 +205,8 @@ public class NativeLoaderTest {
         command.redirectErrorStream(true);
         Process process = command.start();
         try (Scanner output = new Scanner(process.getInputStream(), StandardCharsets.UTF_8.name())) {
-            String printed = output.useDelimiter("\\A").hasNext() ? output.next().trim() : "";
+            String printed =
+                    output.useDelimiter("\\A").hasNext() ? output.next().trim() : "";
             assertEquals(printed, 0, process.waitFor());
             return printed;
         }

@@ -37,7 +37,8 @@ public class NativePlatformTest {
     @Test
     public void resourcePathNamesTheLibraryForThisJvm() {
         assertEquals(
-                "io/kafkaoffsetcommitter/native/" + NativePlatform.folder() + "/" + System.mapLibraryName("kafka_offset_committer"),
+                "io/kafkaoffsetcommitter/native/" + NativePlatform.folder() + "/"
+                        + System.mapLibraryName("kafka_offset_committer"),
                 NativePlatform.resourcePath());
     }
 

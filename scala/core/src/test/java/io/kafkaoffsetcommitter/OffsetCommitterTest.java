@@ -2,6 +2,7 @@ package io.kafkaoffsetcommitter;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -29,7 +30,8 @@ public class OffsetCommitterTest extends BrokerTest {
         String group = "api-group-" + UUID.randomUUID();
         try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
             String metadata = CommitMetadata.forBatch("query-1", "run-1", 7);
-            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
+            CommitResult result =
+                    committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
             assertTrue(result.toString(), result.allCommitted());
 
             Map<String, Map<Integer, Long>> offsets = new HashMap<>();
@@ -50,7 +52,17 @@ public class OffsetCommitterTest extends BrokerTest {
             assertEquals(2, status.commitsSucceeded());
             assertEquals(0, status.commitsFailed());
             assertNull(status.lastErrorKind());
-            assertEquals(Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
+            assertNull(status.lastErrorRetriable());
+            assertEquals(metadata, status.lastCommitMetadata());
+            assertNotNull(status.lastCommitEpochMillis());
+            assertEquals(
+                    Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
+            assertEquals(
+                    Long.valueOf(10), status.lastCommittedOffsets().get(topic).get("0"));
+            // The same status as a JSON document, for logs and dashboards.
+            String json = committer.statusJson();
+            assertTrue(json, json.contains("\"group\":\"" + group + "\""));
+            assertTrue(json, json.contains("\"commitsSucceeded\":2"));
         }
     }
 
@@ -60,8 +72,16 @@ public class OffsetCommitterTest extends BrokerTest {
         try (OffsetCommitter committer = OffsetCommitter.create(settings())) {
             CommitResult result = committer.commitSync(group, "{\"no-such-topic\":{\"0\":1}}", "", WAIT);
             assertFalse(result.allCommitted());
-            assertEquals("UnknownTopicOrPartition", result.partitions().get(0).errorKind());
+            CommitResult.PartitionResult refused = result.partitions().get(0);
+            assertEquals("no-such-topic", refused.topic());
+            assertEquals(0, refused.partition());
+            assertEquals(1, refused.offset());
+            assertEquals("UnknownTopicOrPartition", refused.errorKind());
+            assertNotNull(refused.errorMessage());
             GroupStatus status = committer.status().get(0);
+            assertNull(status.lastCommitMetadata());
+            assertNull(status.lastCommitEpochMillis());
+            assertTrue(status.lastCommittedOffsets().isEmpty());
             assertEquals("UnknownTopicOrPartition", status.lastErrorKind());
             assertEquals(Boolean.FALSE, status.lastErrorRetriable());
             // A partition refused for itself (deleted topic) waits for its next offset instead of holding
@@ -74,17 +94,23 @@ public class OffsetCommitterTest extends BrokerTest {
 
     @Test
     public void invalidSettingsFailAtCreationWithoutEchoingSecrets() {
-        InvalidConfigException error = assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(settings(
-                "security.protocol", "SASL_PLAINTEXT",
-                "sasl.mechanism", "PLAIN",
-                "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2\"")));
+        InvalidConfigException error = assertThrows(
+                InvalidConfigException.class,
+                () -> OffsetCommitter.create(settings(
+                        "security.protocol", "SASL_PLAINTEXT",
+                        "sasl.mechanism", "PLAIN",
+                        "sasl.jaas.config",
+                                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                                        + " username=\"u\" password=\"hunter2\"")));
         assertTrue(error.getMessage(), error.getMessage().contains("sasl.jaas.config"));
         assertFalse(error.getMessage(), error.getMessage().contains("hunter2"));
 
-        assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(Collections.<String, String>emptyMap()));
+        assertThrows(
+                InvalidConfigException.class, () -> OffsetCommitter.create(Collections.<String, String>emptyMap()));
         Map<String, String> nullValue = settings();
         nullValue.put("client.id", null);
-        InvalidConfigException nullSetting = assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(nullValue));
+        InvalidConfigException nullSetting =
+                assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(nullValue));
         assertTrue(nullSetting.getMessage(), nullSetting.getMessage().contains("client.id"));
     }
 
@@ -110,13 +136,20 @@ public class OffsetCommitterTest extends BrokerTest {
         String group = "ssl-client-group-" + UUID.randomUUID();
         String password = requiredEnv("KAFKA_SSL_STORE_PASSWORD");
         try (OffsetCommitter committer = OffsetCommitter.create(settings(
-                "bootstrap.servers", requiredEnv("KAFKA_SSL_BOOTSTRAP"),
-                "security.protocol", "SSL",
-                "ssl.truststore.location", requiredEnv("KAFKA_SSL_TRUSTSTORE_JKS"),
-                "ssl.truststore.password", password,
-                "ssl.keystore.location", requiredEnv("KAFKA_SSL_CLIENT_KEYSTORE_JKS"),
-                "ssl.keystore.password", password,
-                "ssl.key.password", password))) {
+                "bootstrap.servers",
+                requiredEnv("KAFKA_SSL_BOOTSTRAP"),
+                "security.protocol",
+                "SSL",
+                "ssl.truststore.location",
+                requiredEnv("KAFKA_SSL_TRUSTSTORE_JKS"),
+                "ssl.truststore.password",
+                password,
+                "ssl.keystore.location",
+                requiredEnv("KAFKA_SSL_CLIENT_KEYSTORE_JKS"),
+                "ssl.keystore.password",
+                password,
+                "ssl.key.password",
+                password))) {
             CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":3}}", "", WAIT);
             assertTrue(result.toString(), result.allCommitted());
             assertFalse(committer.statusJson().contains(password));

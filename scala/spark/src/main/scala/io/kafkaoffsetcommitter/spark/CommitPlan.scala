@@ -34,8 +34,11 @@ private[spark] object ProgressSnapshot {
 /** The pure part of turning a progress event into commits. */
 private[spark] object CommitPlan {
 
-  /** The source option `kafka.consumer.commit.groupid` as it arrives in the Kafka params. */
-  val CommitGroupParam = "consumer.commit.groupid"
+  /** The Kafka source option naming the group to commit to (the older Scala-only listener's key). */
+  val CommitGroupOption = "kafka.consumer.commit.groupid"
+
+  /** [[CommitGroupOption]] as it arrives in the Kafka params: Spark strips the `kafka.` prefix. */
+  val CommitGroupParam: String = CommitGroupOption.stripPrefix("kafka.")
 
   // Consumer settings Spark adds for its own clients, and our own key: none belongs to a commit.
   private val ParamsNotForCommits = Set(

@@ -12,6 +12,7 @@ import org.apache.spark.sql.streaming.StreamingQueryListener
 import org.apache.spark.sql.streaming.StreamingQueryListener.{QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent}
 import org.slf4j.LoggerFactory
 
+import io.kafkaoffsetcommitter.EngineSettings
 import io.kafkaoffsetcommitter.spark.SparkInternals._
 
 /**
@@ -232,7 +233,7 @@ object KafkaOffsetCommitterListener {
   val DefaultQueueCapacity = 1000
 
   /** `spark.kafkaOffsetCommitter.committer.X=V` reaches the engine as its setting `committer.X`. */
-  val CommitterSettingsPrefix: String = ConfigPrefix + "committer."
+  val CommitterSettingsPrefix: String = ConfigPrefix + EngineSettings.PREFIX
 
   private def currentSparkConf(): SparkConf =
     SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession)

@@ -7,12 +7,13 @@ import scala.util.control.NonFatal
 import org.apache.spark.SparkConf
 import org.slf4j.LoggerFactory
 
+import io.kafkaoffsetcommitter.EngineSettings
 import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener._
 
 /**
  * The listener's settings; see the keys in [[KafkaOffsetCommitterListener$]].
  *
- * @param committerSettings engine settings passed with every committer's params, keys starting with `committer.`
+ * @param committerSettings engine settings passed with every committer's params, keys from [[io.kafkaoffsetcommitter.EngineSettings]]
  */
 private[spark] final case class ListenerConfig(
     enabled: Boolean = DefaultEnabled,
@@ -46,14 +47,16 @@ private[spark] object ListenerConfig {
     def positiveMillis(key: String): Long = positive(conf.getTimeAsMs(key))
 
     val keepAliveMillis = setting(KeepAliveIntervalKey, Option.empty[Long])(_ => Some(positiveMillis(KeepAliveIntervalKey)))
-    val passedThrough = conf.getAllWithPrefix(CommitterSettingsPrefix).map { case (key, value) => s"committer.$key" -> value }
+    val passedThrough = conf.getAllWithPrefix(CommitterSettingsPrefix).map { case (key, value) =>
+      EngineSettings.PREFIX + key -> value
+    }
     ListenerConfig(
       enabled = setting(EnabledKey, DefaultEnabled)(_.toBoolean),
       groupIdTemplate = conf.getOption(GroupIdTemplateKey).filter(_.nonEmpty),
       flushTimeoutOnTermination = setting(FlushTimeoutOnTerminationKey, DefaultFlushTimeoutOnTermination)(_ =>
         Duration.ofMillis(conf.getTimeAsMs(FlushTimeoutOnTerminationKey))),
       queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.toInt)),
-      committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => "committer.keepalive.interval.ms" -> ms.toString)
+      committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => EngineSettings.KEEPALIVE_INTERVAL_MS -> ms.toString)
     )
   }
 }

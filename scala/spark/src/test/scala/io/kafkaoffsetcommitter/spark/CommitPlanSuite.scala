@@ -6,6 +6,8 @@ import scala.collection.mutable
 
 import org.scalatest.funsuite.AnyFunSuite
 
+import io.kafkaoffsetcommitter.EngineSettings
+
 class CommitPlanSuite extends AnyFunSuite {
 
   private val clusterA = Map("bootstrap.servers" -> "a:9092")
@@ -64,9 +66,9 @@ class CommitPlanSuite extends AnyFunSuite {
   }
 
   test("the commit group comes from the source option, in any case, and empty means none") {
-    assert(CommitPlan.groupFromSourceOption(Map("consumer.commit.groupid" -> "g")) == Some("g"))
+    assert(CommitPlan.groupFromSourceOption(Map(CommitPlan.CommitGroupParam -> "g")) == Some("g"))
     assert(CommitPlan.groupFromSourceOption(Map("Consumer.Commit.GroupId" -> "G-1")) == Some("G-1"))
-    assert(CommitPlan.groupFromSourceOption(Map("consumer.commit.groupid" -> "")) == None)
+    assert(CommitPlan.groupFromSourceOption(Map(CommitPlan.CommitGroupParam -> "")) == None)
     assert(CommitPlan.groupFromSourceOption(Map("group.id" -> "spark-kafka-source-x")) == None)
   }
 
@@ -88,10 +90,10 @@ class CommitPlanSuite extends AnyFunSuite {
       "enable.auto.commit" -> "false",
       "max.poll.records" -> "1",
       "Consumer.Commit.GroupId" -> "g")
-    assert(CommitPlan.commitParams(sourceParams, Map("committer.keepalive.interval.ms" -> "1000")) == Map(
+    assert(CommitPlan.commitParams(sourceParams, Map(EngineSettings.KEEPALIVE_INTERVAL_MS -> "1000")) == Map(
       "bootstrap.servers" -> "a:9092",
       "security.protocol" -> "SASL_SSL",
       "sasl.jaas.config" -> "secret Value",
-      "committer.keepalive.interval.ms" -> "1000"))
+      EngineSettings.KEEPALIVE_INTERVAL_MS -> "1000"))
   }
 }

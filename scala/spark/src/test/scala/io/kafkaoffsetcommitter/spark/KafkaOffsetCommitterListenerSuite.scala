@@ -16,7 +16,7 @@ import org.scalatest.funsuite.AnyFunSuite
  */
 class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark {
 
-  private val GroupOption = "kafka.consumer.commit.groupid"
+  private val GroupOption = CommitPlan.CommitGroupOption
 
   /** Waits until `query` has processed all available data and the listener's commits are confirmed. */
   private def caughtUp(session: SparkSession, query: StreamingQuery): Unit = {

@@ -5,6 +5,7 @@ import java.time.Duration
 import org.apache.spark.SparkConf
 import org.scalatest.funsuite.AnyFunSuite
 
+import io.kafkaoffsetcommitter.EngineSettings
 import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener._
 
 class ListenerConfigSuite extends AnyFunSuite {
@@ -28,18 +29,18 @@ class ListenerConfigSuite extends AnyFunSuite {
       KeepAliveIntervalKey -> "2min",
       FlushTimeoutOnTerminationKey -> "1500ms",
       QueueCapacityKey -> "50",
-      "spark.kafkaOffsetCommitter.committer.retry.max.attempts" -> "3"
+      ConfigPrefix + EngineSettings.RETRY_MAX_ATTEMPTS -> "3"
     ) == ListenerConfig(
       enabled = false,
       groupIdTemplate = Some("spark-{queryName}"),
       flushTimeoutOnTermination = Duration.ofMillis(1500),
       queueCapacity = 50,
-      committerSettings = Map("committer.retry.max.attempts" -> "3", "committer.keepalive.interval.ms" -> "120000")))
+      committerSettings = Map(EngineSettings.RETRY_MAX_ATTEMPTS -> "3", EngineSettings.KEEPALIVE_INTERVAL_MS -> "120000")))
   }
 
   test("the keep-alive setting wins over the same engine setting passed through") {
-    assert(configOf(KeepAliveIntervalKey -> "5s", "spark.kafkaOffsetCommitter.committer.keepalive.interval.ms" -> "9")
-      .committerSettings == Map("committer.keepalive.interval.ms" -> "5000"))
+    assert(configOf(KeepAliveIntervalKey -> "5s", ConfigPrefix + EngineSettings.KEEPALIVE_INTERVAL_MS -> "9")
+      .committerSettings == Map(EngineSettings.KEEPALIVE_INTERVAL_MS -> "5000"))
   }
 
   test("malformed values fall back to their defaults") {

@@ -69,7 +69,7 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
       sourceKind(source) match {
         case KafkaSourceParams(params) =>
           assert(params("bootstrap.servers") == kafka.bootstrap)
-          assert(params("consumer.commit.groupid") == "g2")
+          assert(params(CommitPlan.CommitGroupParam) == "g2")
           assert(params("client.rack") == "rack-1")
         case other => fail(s"not recognised as Kafka: $other")
       }

@@ -1,0 +1,31 @@
+package io.kafkaoffsetcommitter;
+
+/**
+ * Keys of the engine's own settings, given to {@link OffsetCommitter#create} beside the Kafka client
+ * settings and never sent to Kafka. Defined here once for Java and Scala; the native core, which reads
+ * them, defines them in {@code rust/src/config/engine.rs}.
+ */
+public final class EngineSettings {
+    private EngineSettings() {}
+
+    /** Every engine setting starts with this prefix; an unknown key under it fails at creation. */
+    public static final String PREFIX = "committer.";
+
+    /** Deadline of each commit request (default 30000; else Java's {@code default.api.timeout.ms}). */
+    public static final String REQUEST_TIMEOUT_MS = PREFIX + "request.timeout.ms";
+
+    /** First pause before retrying a retriable failure (default 200), doubling with jitter. */
+    public static final String RETRY_BACKOFF_MS = PREFIX + "retry.backoff.ms";
+
+    /** The longest pause between retries (default 10000). */
+    public static final String RETRY_BACKOFF_MAX_MS = PREFIX + "retry.backoff.max.ms";
+
+    /** Attempts in total, the first included, while an error is retriable (default 8). */
+    public static final String RETRY_MAX_ATTEMPTS = PREFIX + "retry.max.attempts";
+
+    /** Wait after a permanent error of a group before trying again (default 60000; at least 1). */
+    public static final String FAILURE_COOLDOWN_MS = PREFIX + "failure.cooldown.ms";
+
+    /** How often unchanged offsets are re-committed so the broker keeps them (default 3600000; at least 1). */
+    public static final String KEEPALIVE_INTERVAL_MS = PREFIX + "keepalive.interval.ms";
+}
