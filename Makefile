@@ -4,10 +4,11 @@
 #   make bench   speed and memory benchmarks (side-by-side ratios, one run)
 #   make fuzz    long fuzzing of the offsets parser and the config translator
 #   make compat  the Spark end-to-end suite across every supported Spark line
+#   make soak    the fault tests at full length (long outages and pauses, more restarts and cycles)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat native jars lint test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark clean
+.PHONY: test demo bench fuzz compat soak native jars lint test-tiers test-rust test-fuzz-short test-jvm test-e2e test-newest-spark soak-tiers clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -64,10 +65,11 @@ test-jvm:
 	$(SBT) -Dspark.test.version=$(SPARK_3) "++2.12 spark/test"
 	$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test"
 
-# Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4.
+# Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
+# scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.
 test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready
-	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v tests/e2e
-	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v tests/e2e
+	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v -m "not fault" tests/e2e
+	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v --durations=0 tests/e2e
 
 test-newest-spark: $(VENV_NEWEST)/.ready
 	tests/compat.sh $(SPARK_NEWEST)
@@ -83,6 +85,21 @@ fuzz:
 
 compat: jars
 	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT)
+
+# The fault tests of `make test` at the lengths of issue 10: a broker away 60 s, paused 120 s, gone
+# for 5 minutes, three rolling restarts of the 3-node cluster with nodes away 30 s, 200 session cycles.
+SOAK_SETTINGS := KOC_OUTAGE_SECONDS=60 KOC_PAUSE_SECONDS=120 KOC_GONE_SECONDS=300 \
+	KOC_ROLLING_CYCLES=3 KOC_ROLLING_DOWN_SECONDS=30
+SOAK_SESSION_CYCLES := 200
+
+soak: jars $(VENV_4)/.ready
+	tests/with-broker.sh env $(SOAK_SETTINGS) $(MAKE) --no-print-directory soak-tiers
+
+soak-tiers:
+	cargo test --release --test helper_outage --test broker_gone
+	$(SBT) -Dspark.test.version=$(SPARK_4) -Dkoc.session.cycles=$(SOAK_SESSION_CYCLES) \
+		"++2.13 spark/testOnly io.kafkaoffsetcommitter.spark.SessionCyclesSuite"
+	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v --durations=0 tests/e2e/test_broker_outage.py
 
 clean:
 	cargo clean

@@ -75,8 +75,9 @@ for version in "$@"; do
   if [[ $scala == "$pyspark_scala" || -n $sbt_note ]]; then
     if prepare_pyspark_and_connector; then
       if [[ $scala == "$pyspark_scala" ]]; then
+        # The long fault scenarios run once, in `make test`'s test-e2e (marker `fault`).
         run_logged "Spark $version: spark-submit e2e" "$log_dir/$version-e2e.log" \
-          env SPARK_VERSION="$version" "$venv/bin/pytest" -v "$root/tests/e2e" || true
+          env SPARK_VERSION="$version" "$venv/bin/pytest" -v -m "not fault" "$root/tests/e2e" || true
         e2e=$(with_note "$outcome" "$e2e_note")
       fi
       if [[ -n $sbt_note ]]; then
