@@ -61,15 +61,17 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
     }
   }
 
-  /** The counts once they stop falling: closes of the last cycle's committers finish in the background. */
-  private def awaitSettled(baseline: Option[Resources]): Resources = {
-    val deadline = System.nanoTime() + SettleWaitNanos
-    var current = Resources.now()
-    while (baseline.exists(b => !current.within(b)) && System.nanoTime() < deadline) {
-      Thread.sleep(500)
-      current = Resources.now()
-    }
-    current
+  /**
+   * The counts once two samples a second apart agree (and, after the cycles, are within the baseline's
+   * slack): the closes of the last cycle's committers finish in the background.
+   */
+  @annotation.tailrec
+  private def awaitSettled(baseline: Option[Resources], previous: Resources = Resources.now(),
+      deadline: Long = System.nanoTime() + SettleWaitNanos): Resources = {
+    Thread.sleep(1000)
+    val current = Resources.now()
+    if ((current == previous && baseline.forall(current.within)) || System.nanoTime() > deadline) current
+    else awaitSettled(baseline, current, deadline)
   }
 }
 
