@@ -11,7 +11,6 @@ Each test has brokers of its own (work directories of the test's), so its outage
 The long versions run under `make soak` (the KOC_* variables below).
 """
 
-import json
 import math
 import os
 import re
@@ -20,7 +19,7 @@ import time
 
 import kafka_harness
 import pytest
-from test_spark_submit import COMMIT_WAIT_S, SPARK_SUBMIT_TIMEOUT_S, committed_offsets, wait_for_commits
+from test_spark_submit import COMMIT_WAIT_S, SPARK_SUBMIT_TIMEOUT_S, committed_offsets, stop_job_at, wait_for_commits
 
 PARTITIONS = 2
 # How long the broker stays away: long enough for every librdkafka path to see it gone (the
@@ -76,14 +75,35 @@ def kill_broker(broker) -> None:
     assert not broker.is_running(), f"broker {pid} still runs after SIGKILL"
 
 
+def stop_file(tmp_path):
+    return tmp_path / "stop-at-offsets.json"
+
+
+def start_processing_time_job(spark, bootstrap, topic, group, tmp_path, conf=None):
+    """A job reading the topic every second until its stop file (see stop_job_at) names where to end."""
+    return spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
+                        "--checkpoint", str(tmp_path / "checkpoint"),
+                        "--trigger", "processing-time", "--stop-file", str(stop_file(tmp_path))],
+                       conf=conf)
+
+
+def driver_log(spark) -> str:
+    return spark.log_paths[-1].read_text(errors="replace")
+
+
+def seconds_until_group_at(bootstrap, group, topic, expected, job, timeout_s) -> float:
+    """Polls until the group's committed offsets equal `expected`; how long that took."""
+    started = time.monotonic()
+    wait_for_commits(bootstrap, group, topic, expected, job, timeout_s)
+    return time.monotonic() - started
+
+
 def test_a_killed_and_restarted_broker_does_not_end_the_driver(own_broker, spark, unique_name, tmp_path):
     bootstrap = own_broker.bootstrap
     topic, group = unique_name("e2e-outage"), unique_name("e2e-outage-group")
     kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
     first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
-    job = spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
-                       "--checkpoint", str(tmp_path / "checkpoint"),
-                       "--trigger", "processing-time", "--stop-file", str(tmp_path / "never-written")])
+    job = start_processing_time_job(spark, bootstrap, topic, group, tmp_path)  # runs on: no stop file
     wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
 
     kill_broker(own_broker)
@@ -98,32 +118,6 @@ def test_a_killed_and_restarted_broker_does_not_end_the_driver(own_broker, spark
     print(f"group caught up {time.monotonic() - restarted_at:.1f} s after the broker restarted")
     assert job.poll() is None, "the driver must still run"
     assert committed_offsets(bootstrap, group, topic) == final_end
-
-
-def start_processing_time_job(spark, bootstrap, topic, group, tmp_path, conf=None):
-    """A job reading the topic every second until the stop file (see stop_job_at) names where it ended."""
-    return spark.start(["--bootstrap", bootstrap, "--topic", topic, "--group", group,
-                        "--checkpoint", str(tmp_path / "checkpoint"),
-                        "--trigger", "processing-time", "--stop-file", str(tmp_path / "stop-at-offsets.json")],
-                       conf=conf)
-
-
-def stop_job_at(tmp_path, topic, end_offsets) -> None:
-    """Tells the job to stop its query once a batch has ended at these offsets."""
-    draft = tmp_path / "stop-at-offsets.draft"
-    draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in end_offsets.items()}}))
-    draft.rename(tmp_path / "stop-at-offsets.json")  # whole, never half-written
-
-
-def driver_log(spark) -> str:
-    return spark.log_paths[-1].read_text(errors="replace")
-
-
-def seconds_until_group_at(bootstrap, group, topic, expected, job, timeout_s) -> float:
-    """Polls until the group's committed offsets equal `expected`; how long that took."""
-    started = time.monotonic()
-    wait_for_commits(bootstrap, group, topic, expected, job, timeout_s)
-    return time.monotonic() - started
 
 
 @pytest.mark.fault
@@ -167,7 +161,7 @@ def test_rolling_restart_of_a_three_node_cluster(own_cluster, spark, unique_name
     assert coordinator_restarts >= ROLLING_CYCLES, "the group's coordinator was never restarted"
 
     final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=50)
-    stop_job_at(tmp_path, topic, final_end)
+    stop_job_at(stop_file(tmp_path), topic, final_end)
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)  # exit 0: the query ended without an exception
     assert LISTENER_EXCEPTION_SIGN not in driver_log(spark)
     assert committed_offsets(bootstrap, group, topic) == final_end
@@ -190,7 +184,7 @@ def test_a_broker_gone_for_good_neither_holds_the_driver_nor_floods_its_log(own_
     gone_at = time.monotonic()
     time.sleep(GONE_S)
     assert job.poll() is None, f"the driver exited ({job.returncode}) while the broker was gone"
-    stop_job_at(tmp_path, topic, end)  # the last batch ended there: the job stops its query and Spark
+    stop_job_at(stop_file(tmp_path), topic, end)  # the last batch ended there: the job stops its query and Spark
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
     exited_at = time.time()
     window_s = time.monotonic() - gone_at
