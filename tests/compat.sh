@@ -71,7 +71,8 @@ for version in "$@"; do
 
   e2e="n/a (pyspark ${version%.*} is Scala $pyspark_scala)"
   sbt=""
-  sbt_options=("-Dspark.test.version=$version")
+  # SessionCyclesSuite's 50 SparkSession cycles run once, in `make test` on Spark 4: a few here.
+  sbt_options=("-Dspark.test.version=$version" "-Dkoc.session.cycles=5")
   if [[ $scala == "$pyspark_scala" || -n $sbt_note ]]; then
     if prepare_pyspark_and_connector; then
       if [[ $scala == "$pyspark_scala" ]]; then

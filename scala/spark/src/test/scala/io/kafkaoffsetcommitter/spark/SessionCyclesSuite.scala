@@ -33,7 +33,8 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
     info(f"$cycles cycles in ${(System.nanoTime() - started) / 1e9}%.1f s; before: $before; after: $after")
     assert(after.helperProcesses <= before.helperProcesses, s"helper processes leaked: $before -> $after")
     assert(after.helperThreads <= before.helperThreads + HelperThreadSlack, s"helper threads leaked: $before -> $after")
-    assert(after.descriptors <= before.descriptors + DescriptorSlack, s"descriptors leaked: $before -> $after")
+    assert(after.descriptors <= before.descriptors + DescriptorSlack,
+      s"descriptors leaked: $before -> $after; now open: ${Resources.descriptorKinds()}")
     assert(after.ourJvmThreads <= before.ourJvmThreads + JvmThreadSlack, s"our JVM threads leaked: $before -> $after")
   }
 
@@ -45,6 +46,11 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
       .config("spark.ui.enabled", "false")
       .config("spark.sql.shuffle.partitions", "2")
       .config("spark.sql.streaming.streamingQueryListeners", classOf[KafkaOffsetCommitterListener].getName)
+      // Spark's Kafka source keeps its consumers (a socket and an epoll descriptor each) in a pool of the
+      // JVM that outlives every SparkContext and closes idle ones after 5 minutes: close them at once,
+      // so that only descriptors of ours could add up.
+      .config("spark.kafka.consumer.cache.timeout", "1s")
+      .config("spark.kafka.consumer.cache.evictorThreadRunInterval", "1s")
       .getOrCreate()
     try {
       val query = kafkaStream(session, "subscribe" -> topic, "kafka.consumer.commit.groupid" -> unique("cycle-group"),
@@ -62,13 +68,14 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
   }
 
   /**
-   * The counts once two samples a second apart agree (and, after the cycles, are within the baseline's
-   * slack): the closes of the last cycle's committers finish in the background.
+   * The counts once two samples a few seconds apart agree (and, after the cycles, are within the
+   * baseline's slack): the closes of the last cycle's committers finish in the background, and Spark's
+   * consumer pool closes idle consumers about two seconds after their last use.
    */
   @annotation.tailrec
   private def awaitSettled(baseline: Option[Resources], previous: Resources = Resources.now(),
       deadline: Long = System.nanoTime() + SettleWaitNanos): Resources = {
-    Thread.sleep(1000)
+    Thread.sleep(SettleSampleMillis)
     val current = Resources.now()
     if ((current == previous && baseline.forall(current.within)) || System.nanoTime() > deadline) current
     else awaitSettled(baseline, current, deadline)
@@ -81,6 +88,7 @@ object SessionCyclesSuite {
   private val HelperThreadSlack = 2
   private val DescriptorSlack = 4
   private val JvmThreadSlack = 2
+  private val SettleSampleMillis = 3000L
   private val SettleWaitNanos = 60L * 1000 * 1000 * 1000
 
   final case class Resources(helperProcesses: Int, helperThreads: Int, descriptors: Int, ourJvmThreads: Int) {
@@ -109,6 +117,13 @@ object SessionCyclesSuite {
         } catch { case _: java.io.IOException => false } // it ended meanwhile
       }
     }
+
+    /** What this JVM's descriptors point at, counted by kind ("pipe", "socket", a file's folder...). */
+    def descriptorKinds(): Map[String, Int] =
+      entries(Paths.get("/proc/self/fd")).flatMap { fd =>
+        try Some(Files.readSymbolicLink(fd).toString.takeWhile(_ != ':').replaceAll("/[^/]*$", "/"))
+        catch { case _: java.io.IOException => None }
+      }.groupBy(identity).map { case (kind, all) => kind -> all.size }
 
     private def entries(dir: Path): Seq[Path] =
       try {
