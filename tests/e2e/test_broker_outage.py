@@ -94,7 +94,7 @@ def driver_log(spark) -> str:
 def seconds_until_group_at(bootstrap, group, topic, expected, job, timeout_s) -> float:
     """Polls until the group's committed offsets equal `expected`; how long that took."""
     started = time.monotonic()
-    wait_for_commits(bootstrap, group, topic, expected, job, timeout_s)
+    wait_for_commits(bootstrap, group, topic, expected, job, timeout_s, poll_s=CONVERGENCE_POLL_S)
     return time.monotonic() - started
 
 

@@ -31,7 +31,7 @@ def assert_group_at_log_end(bootstrap: str, group: str, topic: str) -> None:
     assert committed == log_end, f"group {group}: committed {committed}, log end {log_end}"
 
 
-def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> None:
+def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s, poll_s=COMMIT_POLL_S) -> None:
     """Waits until the group's committed offsets equal `expected`, while the job keeps running."""
     deadline = time.monotonic() + timeout_s
     committed = {}
@@ -41,7 +41,7 @@ def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> N
         committed = committed_offsets(bootstrap, group, topic)
         if committed == expected:
             return
-        time.sleep(COMMIT_POLL_S)
+        time.sleep(poll_s)
     pytest.fail(f"group {group} did not reach {expected} within {timeout_s} s; last seen {committed}")
 
 
