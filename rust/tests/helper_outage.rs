@@ -123,6 +123,7 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
         "a paused broker cannot have answered: {outcome:?}"
     );
     assert!(!committer.flush(Duration::from_millis(500)), "nothing can be flushed while the broker hangs");
+    let paused_for = paused_at.elapsed();
     broker.resume();
 
     // A long pause outlasts the retries: the group then waits out its cool-down (60 s) before it commits again.
@@ -130,8 +131,7 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
     let read = broker.group_offsets(&["paused-g".to_string()], &topic);
     assert_eq!(read["paused-g"].get(&0), Some(&tick));
     eprintln!(
-        "[paused broker] longest of {} commit_async calls while the broker hung {:.0?}: {longest_async:?}",
-        tick - 2,
-        paused_at.elapsed()
+        "[paused broker] longest of {} commit_async calls while the broker hung {paused_for:.0?}: {longest_async:?}",
+        tick - 2
     );
 }
