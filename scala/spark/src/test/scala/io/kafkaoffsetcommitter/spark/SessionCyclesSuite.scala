@@ -84,10 +84,11 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
 
 object SessionCyclesSuite {
   private val BatchesPerCycle = 2
-  // librdkafka starts a thread per broker connection it opens, and the close pool keeps an idle thread a while.
+  // librdkafka starts a thread per broker connection it opens.
   private val HelperThreadSlack = 2
   private val DescriptorSlack = 4
-  private val JvmThreadSlack = 2
+  // The worker's close pool keeps up to this many idle threads for 30 s after the last closes.
+  private val JvmThreadSlack = CommitWorker.DefaultMaxConcurrentCloses
   private val SettleSampleMillis = 3000L
   private val SettleWaitNanos = 60L * 1000 * 1000 * 1000
 
