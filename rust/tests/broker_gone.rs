@@ -2,7 +2,7 @@
 //! stays flat (this process, which holds the engine as a JVM would, plus the helper process), each group
 //! logs its failure at most once a minute, the status shows the failure, and flush and close keep their
 //! deadlines. Its own test binary: the process's memory is measured, so no other test may run beside it.
-//! `KOC_GONE_SECONDS` sets how long commits go on without Kafka (default 20; `make soak` longer).
+//! `KOC_GONE_SECONDS` sets how long commits go on without Kafka (default 15; `make soak` longer).
 
 mod common;
 mod own_broker;
@@ -23,7 +23,7 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(1);
 
 fn outage() -> Duration {
     let seconds = std::env::var("KOC_GONE_SECONDS").ok().map(|s| s.parse().expect("KOC_GONE_SECONDS: seconds"));
-    Duration::from_secs(seconds.unwrap_or(20))
+    Duration::from_secs(seconds.unwrap_or(15))
 }
 
 /// Resident memory of a process in KiB (`VmRSS` of /proc/PID/status).

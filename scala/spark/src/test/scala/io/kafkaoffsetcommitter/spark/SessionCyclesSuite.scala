@@ -4,6 +4,7 @@ import java.nio.file.{Files, Path, Paths}
 
 import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.streaming.Trigger
+import org.scalatest.Tag
 import org.scalatest.funsuite.AnyFunSuite
 
 import io.kafkaoffsetcommitter.NativePlatform
@@ -15,14 +16,16 @@ import io.kafkaoffsetcommitter.NativePlatform
  * their threads, this JVM's file descriptors and its threads named by us.
  *
  * It stops SparkContexts and counts this process's descriptors, so build.sbt runs it in a JVM of its own.
- * `-Dkoc.session.cycles=N` sets the number of cycles (default 50).
+ * `-Dkoc.session.cycles=N` sets the number of cycles (default 50). Tagged [[SessionCycles]]: `make test`
+ * runs it on one Spark version only.
  */
 class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
   import SessionCyclesSuite._
 
   private val cycles = sys.props.get("koc.session.cycles").map(_.toInt).getOrElse(50)
 
-  test(s"$cycles SparkSession start/stop cycles with pending commits leak no helpers, threads or descriptors") {
+  test(s"$cycles SparkSession start/stop cycles with pending commits leak no helpers, threads or descriptors",
+    SessionCycles) {
     val topic = kafka.createTopic(unique("cycles"), 2)
     kafka.produce(topic, 200)
     val started = System.nanoTime()
@@ -81,6 +84,8 @@ class SessionCyclesSuite extends AnyFunSuite with BrokerAndSpark {
     else awaitSettled(baseline, current, deadline)
   }
 }
+
+object SessionCycles extends Tag("io.kafkaoffsetcommitter.spark.SessionCycles")
 
 object SessionCyclesSuite {
   private val BatchesPerCycle = 2
