@@ -183,6 +183,12 @@ lazy val spark = (project in file("scala/spark"))
     Test / fork := true,
     // Tests share one Kafka broker and one local Spark per JVM.
     Test / parallelExecution := false,
+    // SessionCyclesSuite starts and stops SparkContexts of its own and counts the process's threads and
+    // descriptors: it gets a JVM to itself (forked groups run one after another).
+    Test / testGrouping := (Test / testGrouping).value.flatMap { group =>
+      val (isolated, shared) = group.tests.partition(_.name.endsWith(".SessionCyclesSuite"))
+      Tests.Group(group.name, shared, group.runPolicy) +: isolated.map(t => Tests.Group(t.name, Seq(t), group.runPolicy))
+    },
     Test / javaOptions ++= sparkJavaModuleOptions ++ Seq(
       "-Xmx3g",
       s"-Dspark.test.version=${sparkTestVersion.value}"

@@ -24,9 +24,10 @@ The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=
 to) the groups and topics whose names start with "alice-", User:client those starting with
 "ssl-client-", and nothing else.
 
-Python API: Broker.start(workdir) / .restart() / .stop() / context manager, and helpers that
+Python API: Broker.start(workdir) / .restart() / .stop() / context manager; Cluster.start(workdir,
+size) for several nodes of one cluster (rolling restarts; .nodes are Brokers); and helpers that
 talk to a broker through Kafka's own Java client (see create_topic, produce, log_end_offsets,
-group_offsets, describe_group_text, add_acl, cluster_info). Standard library only.
+group_offsets, group_coordinator, describe_group_text, add_acl, cluster_info). Standard library only.
 """
 
 import argparse
@@ -71,6 +72,8 @@ STARTED_LINE = "Kafka Server started"
 DEFAULT_START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 30.0
 PORT_RACE_ATTEMPTS = 3
+# Controller, PLAINTEXT, SASL_PLAINTEXT, SSL.
+PORTS_PER_NODE = 4
 
 
 class HarnessError(RuntimeError):
@@ -257,19 +260,12 @@ class Broker:
         broker = cls(workdir)
         if broker.is_running() and _accepts_connections(broker.bootstrap):
             return broker
-        broker.stop()  # a half-dead broker left by a crash would hold the workdir
-        broker.workdir.mkdir(parents=True, exist_ok=True)
-        for stale in ("env.json", "env.sh", "broker.log"):
-            (broker.workdir / stale).unlink(missing_ok=True)
+        broker._clear_workdir()
         for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
-            ports = _free_ports(4)
-            broker.env = dict(ensure_ssl_material(), KAFKA_HARNESS_LIBS=str(ensure_libs()),
-                              KAFKA_HARNESS_WORKDIR=str(broker.workdir),
-                              KAFKA_BOOTSTRAP=f"127.0.0.1:{ports[1]}",
-                              KAFKA_SASL_BOOTSTRAP=f"127.0.0.1:{ports[2]}",
-                              KAFKA_SSL_BOOTSTRAP=f"127.0.0.1:{ports[3]}")
+            ports = _free_ports(PORTS_PER_NODE)
+            broker._use_ports(ports)
             broker._write_config(controller_port=ports[0])
-            broker._format_storage()
+            broker._format_storage(_new_cluster_id())
             try:
                 broker._launch(timeout)
                 break
@@ -285,6 +281,20 @@ class Broker:
             raise HarnessError(f"no broker was started in {self.workdir}")
         self.stop()
         self._launch(timeout)
+
+    def _clear_workdir(self) -> None:
+        self.stop()  # a half-dead broker left by a crash would hold the workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for stale in ("env.json", "env.sh", "broker.log"):
+            (self.workdir / stale).unlink(missing_ok=True)
+
+    def _use_ports(self, ports: list) -> None:
+        """ports: controller, PLAINTEXT, SASL_PLAINTEXT, SSL (PORTS_PER_NODE of them)."""
+        self.env = dict(ensure_ssl_material(), KAFKA_HARNESS_LIBS=str(ensure_libs()),
+                        KAFKA_HARNESS_WORKDIR=str(self.workdir),
+                        KAFKA_BOOTSTRAP=f"127.0.0.1:{ports[1]}",
+                        KAFKA_SASL_BOOTSTRAP=f"127.0.0.1:{ports[2]}",
+                        KAFKA_SSL_BOOTSTRAP=f"127.0.0.1:{ports[3]}")
 
     def stop(self) -> None:
         """SIGTERM (controlled shutdown), then SIGKILL after a grace period. Idempotent.
@@ -336,14 +346,17 @@ class Broker:
         except (FileNotFoundError, ValueError):
             return None
 
-    def _write_config(self, controller_port: int) -> None:
+    def _write_config(self, controller_port: int, node_id: int = 1, quorum_voters: str = None,
+                      replicas: int = 1) -> None:
+        """One broker+controller node. A cluster's nodes share quorum_voters ("1@host:port,...");
+        `replicas` is the replication factor of internal topics and new topics by default."""
         plaintext, sasl, tls = (self.env[name] for name in
                                 ("KAFKA_BOOTSTRAP", "KAFKA_SASL_BOOTSTRAP", "KAFKA_SSL_BOOTSTRAP"))
         plain_users = " ".join(f'user_{user}="{password}"' for user, password in (SASL_ADMIN, SASL_ALICE))
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+            "node.id": str(node_id),
+            "controller.quorum.voters": quorum_voters or f"{node_id}@127.0.0.1:{controller_port}",
             "controller.listener.names": "CONTROLLER",
             "listeners": f"PLAINTEXT://{plaintext},SASL_PLAINTEXT://{sasl},SSL://{tls},"
                          f"CONTROLLER://127.0.0.1:{controller_port}",
@@ -352,10 +365,13 @@ class Broker:
             "listener.security.protocol.map":
                 "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir),
-            # Single node: without replication factor 1 __consumer_offsets is never created.
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            # A single node needs replication factor 1, else __consumer_offsets is never created.
+            # In a cluster two replicas must stay in sync, so one node may be away at a time.
+            "offsets.topic.replication.factor": str(replicas),
+            "transaction.state.log.replication.factor": str(replicas),
+            "transaction.state.log.min.isr": str(min(replicas, 2)),
+            "default.replication.factor": str(replicas),
+            "min.insync.replicas": str(min(replicas, 2)),
             "offsets.topic.num.partitions": "1",
             "group.initial.rebalance.delay.ms": "0",
             # The broker is unfenced (serves clients) on a heartbeat: 2 s by default.
@@ -387,16 +403,20 @@ class Broker:
         }
         self.config_path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
 
-    def _format_storage(self) -> None:
-        """Empty storage for a new cluster. StorageTool calls System.exit, hence its own JVM."""
+    def _format_storage(self, cluster_id: str) -> None:
+        """Empty storage for a node of the cluster. StorageTool calls System.exit, hence its own JVM."""
         shutil.rmtree(self.data_dir, ignore_errors=True)
         scram = f"SCRAM-SHA-512=[name={SCRAM_USER[0]},password={SCRAM_USER[1]}]"
         _run(java_command("kafka.tools.StorageTool",
-                          ["format", "-t", _new_cluster_id(), "-c", str(self.config_path),
+                          ["format", "-t", cluster_id, "-c", str(self.config_path),
                            "--add-scram", scram]),
              timeout=120)
 
     def _launch(self, timeout: float) -> None:
+        self._await_ready(*self._spawn(), timeout)
+
+    def _spawn(self) -> tuple:
+        """Starts the broker JVM without waiting for it; (pid, where its log lines of this start begin)."""
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         command = java_command("kafka.Kafka", [str(self.config_path)],
                                jvm_options=[BROKER_HEAP, "-Djava.awt.headless=true"])
@@ -409,6 +429,9 @@ class Broker:
             capture_output=True, text=True, start_new_session=True, check=True)
         pid = int(launcher.stdout.strip())
         self.pid_path.write_text(f"{pid}\n")
+        return pid, log_start
+
+    def _await_ready(self, pid: int, log_start: int, timeout: float) -> None:
         self._wait_ready(pid, log_start, timeout)
         self._write_env_files()
 
@@ -434,6 +457,67 @@ class Broker:
     def _write_env_files(self) -> None:
         (self.workdir / "env.json").write_text(json.dumps(self.env, indent=2, sort_keys=True) + "\n")
         (self.workdir / "env.sh").write_text(env_sh(self.env))
+
+
+class Cluster:
+    """A KRaft cluster of `size` broker+controller nodes (all of them voters), one Broker per subfolder
+    node-<id> of the workdir, for tests that take single nodes away (rolling restarts). Internal topics,
+    and topics created without a replication factor, get a replica on every node and need two in sync,
+    so a 3-node cluster serves clients while any one node is away."""
+
+    def __init__(self, workdir, size: int):
+        self.workdir = Path(workdir).resolve()
+        self.nodes = {node_id: Broker(self.workdir / f"node-{node_id}") for node_id in range(1, size + 1)}
+
+    @property
+    def bootstrap(self) -> str:
+        """Every node's PLAINTEXT listener: clients given it reach the cluster whichever node is away."""
+        return ",".join(node.bootstrap for node in self.nodes.values())
+
+    @classmethod
+    def start(cls, workdir, size: int = 3, timeout: float = DEFAULT_START_TIMEOUT_S) -> "Cluster":
+        """A new cluster (fresh data, free ports)."""
+        cluster = cls(workdir, size)
+        for node in cluster.nodes.values():
+            node._clear_workdir()
+        for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
+            ports = _free_ports(PORTS_PER_NODE * size)
+            node_ports = {node_id: ports[PORTS_PER_NODE * (node_id - 1):PORTS_PER_NODE * node_id]
+                          for node_id in cluster.nodes}
+            voters = ",".join(f"{node_id}@127.0.0.1:{own[0]}" for node_id, own in node_ports.items())
+            cluster_id = _new_cluster_id()
+            for node_id, node in cluster.nodes.items():
+                node._use_ports(node_ports[node_id])
+                node._write_config(controller_port=node_ports[node_id][0], node_id=node_id,
+                                   quorum_voters=voters, replicas=size)
+                node._format_storage(cluster_id)
+            # The controllers elect a leader only once a majority runs: start every node, then wait.
+            spawned = [(node, node._spawn()) for node in cluster.nodes.values()]
+            try:
+                for node, (pid, log_start) in spawned:
+                    node._await_ready(pid, log_start, timeout)
+                break
+            except _PortTaken:
+                cluster.stop()
+                if attempt == PORT_RACE_ATTEMPTS:
+                    raise
+        return cluster
+
+    def stop(self) -> None:
+        """Stops every node at once: one by one, the last ones would wait out their grace period for
+        a controller quorum that is already gone."""
+        close_admin_tools({self.bootstrap})
+        stoppers = [threading.Thread(target=node.stop) for node in self.nodes.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
 
 class _PortTaken(HarnessError):
@@ -633,9 +717,12 @@ def cluster_info(bootstrap: str, client_config: dict = None, timeout: float = 60
     return admin_tool(bootstrap, client_config).call("cluster", timeout=timeout)
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 1, client_config: dict = None) -> None:
-    """Creates the topic (replication 1) and waits until every partition has a leader."""
-    admin_tool(bootstrap, client_config).call("create_topic", topic=name, partitions=partitions)
+def create_topic(bootstrap: str, name: str, partitions: int = 1, client_config: dict = None,
+                 replication_factor: int = 1, min_insync_replicas: int = None) -> None:
+    """Creates the topic and waits until every partition has a leader."""
+    admin_tool(bootstrap, client_config).call("create_topic", topic=name, partitions=partitions,
+                                              replication_factor=replication_factor,
+                                              min_insync_replicas=min_insync_replicas or 0)
 
 
 def produce(bootstrap: str, topic: str, records_per_partition: int, client_config: dict = None) -> dict:
@@ -661,6 +748,11 @@ def group_offset_metadata(bootstrap: str, group: str, client_config: dict = None
     """{(topic, partition): commit metadata string}."""
     return {(entry["topic"], entry["partition"]): entry["metadata"]
             for entry in admin_tool(bootstrap, client_config).call("group_offsets", group=group)}
+
+
+def group_coordinator(bootstrap: str, group: str) -> int:
+    """The node id of the broker coordinating the group (leader of its __consumer_offsets partition)."""
+    return admin_tool(bootstrap).call("group_coordinator", group=group)
 
 
 def describe_group_text(bootstrap: str, group: str) -> str:

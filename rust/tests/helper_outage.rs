@@ -17,7 +17,6 @@ use kafka_offset_committer::config::engine_keys;
 use serde_json::Value;
 
 const GROUPS: usize = 20;
-const CYCLES: usize = 10;
 const TICK: Duration = Duration::from_millis(100);
 /// Offset of partition 1 is the tick plus this, so the two partitions are told apart.
 const P1_BASE: i64 = 1_000_000;
@@ -29,8 +28,9 @@ fn offsets(topic: &str, tick: i64) -> String {
 }
 
 #[test]
-fn commits_survive_ten_broker_kills_and_every_group_converges() {
+fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     let started = Instant::now();
+    let cycles = outage_cycles();
     let broker = Arc::new(own_broker::OwnBroker::start("helper-outage"));
     let topic = unique("outage");
     broker.create_topic(&topic, 2);
@@ -45,7 +45,7 @@ fn commits_survive_ten_broker_kills_and_every_group_converges() {
         let (broker, commits_seen, cycles_done) = (broker.clone(), commits_seen.clone(), cycles_done.clone());
         thread::spawn(move || {
             let progress = || commits_seen.load(Ordering::SeqCst);
-            own_broker::kill_and_restart(&broker, CYCLES, progress, GROUPS as u64, "helper_outage");
+            own_broker::kill_and_restart(&broker, cycles, progress, GROUPS as u64, "helper_outage");
             cycles_done.store(true, Ordering::SeqCst);
         })
     };
@@ -83,10 +83,26 @@ fn commits_survive_ten_broker_kills_and_every_group_converges() {
     let helper = &status(&committer)["helper"];
     assert_eq!(helper["restarts"], 0, "the helper died during the outages: {helper}");
     eprintln!(
-        "[helper_outage] {CYCLES} kill/restart cycles, {tick} ticks x {GROUPS} groups; every group at its latest \
+        "[helper_outage] {cycles} kill/restart cycles, {tick} ticks x {GROUPS} groups; every group at its latest \
          offsets {converged_after:.1?} after the last restart; helper never restarted; total {:.1?}",
         started.elapsed()
     );
+}
+
+/// A whole-number test setting from the environment (`make soak` sets the long ones), else `default`.
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .map_or(default, |value| value.parse().unwrap_or_else(|_| panic!("{name}: a number, got {value}")))
+}
+
+/// Kill/restart cycles of the broker: `KOC_OUTAGE_CYCLES` (default 4; `make soak` 10).
+fn outage_cycles() -> usize {
+    setting("KOC_OUTAGE_CYCLES", 4) as usize
+}
+
+/// How long the broker stays paused: `KOC_PAUSE_SECONDS` (default 30; `make soak` 120).
+fn pause_length() -> Duration {
+    Duration::from_secs(setting("KOC_PAUSE_SECONDS", 30))
 }
 
 #[test]
@@ -98,24 +114,33 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
     assert!(committer.commit_sync("paused-g", &offsets(&topic, 1), "", Duration::from_secs(60)).is_ok());
 
     broker.pause();
+    let paused_at = Instant::now();
     let mut longest_async = Duration::ZERO;
-    for tick in 2..=50 {
+    let mut tick = 1;
+    while paused_at.elapsed() < pause_length() {
+        tick += 1;
         let started = Instant::now();
         committer.commit_async("paused-g", &offsets(&topic, tick), "").unwrap();
         longest_async = longest_async.max(started.elapsed());
         thread::sleep(Duration::from_millis(100));
     }
+    tick += 1;
     // The broker answers nothing: a synchronous call ends with its own deadline, as a timeout.
-    let outcome = committer.commit_sync("paused-g", &offsets(&topic, 51), "", Duration::from_millis(500));
+    let outcome = committer.commit_sync("paused-g", &offsets(&topic, tick), "", Duration::from_millis(500));
     assert!(
         matches!(outcome, Err(kafka_offset_committer::CommitterError::Timeout(_))),
         "a paused broker cannot have answered: {outcome:?}"
     );
     assert!(!committer.flush(Duration::from_millis(500)), "nothing can be flushed while the broker hangs");
+    let paused_for = paused_at.elapsed();
     broker.resume();
 
-    assert!(committer.flush(Duration::from_secs(60)), "after the pause: {}", committer.status_json());
+    // A long pause outlasts the retries: the group then waits out its cool-down (60 s) before it commits again.
+    assert!(committer.flush(Duration::from_secs(120)), "after the pause: {}", committer.status_json());
     let read = broker.group_offsets(&["paused-g".to_string()], &topic);
-    assert_eq!(read["paused-g"].get(&0), Some(&51));
-    eprintln!("[paused broker] longest commit_async while the broker hung: {longest_async:?}");
+    assert_eq!(read["paused-g"].get(&0), Some(&tick));
+    eprintln!(
+        "[paused broker] longest of {} commit_async calls while the broker hung {paused_for:.0?}: {longest_async:?}",
+        tick - 2
+    );
 }

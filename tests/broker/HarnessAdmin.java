@@ -103,7 +103,10 @@ public final class HarnessAdmin {
                 return cluster();
             case "create_topic":
                 return createTopic(
-                        text(request, "topic"), request.path("partitions").asInt(1));
+                        text(request, "topic"),
+                        request.path("partitions").asInt(1),
+                        (short) request.path("replication_factor").asInt(1),
+                        request.path("min_insync_replicas").asInt(0));
             case "produce":
                 return produce(
                         text(request, "topic"),
@@ -112,6 +115,8 @@ public final class HarnessAdmin {
                 return logEndOffsets(text(request, "topic"));
             case "group_offsets":
                 return groupOffsets(text(request, "group"));
+            case "group_coordinator":
+                return groupCoordinator(text(request, "group"));
             case "add_acl":
                 return addAcl(request);
             default:
@@ -138,11 +143,17 @@ public final class HarnessAdmin {
         return result;
     }
 
-    /** Creates the topic and returns once every partition has a leader, so produces cannot race it. */
-    private JsonNode createTopic(String topic, int partitions) throws Exception {
-        admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
-                .all()
-                .get();
+    /**
+     * Creates the topic and returns once every partition has a leader, so produces cannot race it.
+     * minInsyncReplicas 0 keeps the broker's default.
+     */
+    private JsonNode createTopic(String topic, int partitions, short replicationFactor, int minInsyncReplicas)
+            throws Exception {
+        NewTopic newTopic = new NewTopic(topic, partitions, replicationFactor);
+        if (minInsyncReplicas > 0) {
+            newTopic.configs(Map.of("min.insync.replicas", Integer.toString(minInsyncReplicas)));
+        }
+        admin.createTopics(List.of(newTopic)).all().get();
         long deadline = System.currentTimeMillis() + CREATE_TOPIC_WAIT_MS;
         while (!allPartitionsLed(topic, partitions)) {
             if (System.currentTimeMillis() > deadline) {
@@ -227,6 +238,16 @@ public final class HarnessAdmin {
             }
         });
         return result;
+    }
+
+    /** The node id of the broker coordinating the group (the leader of its __consumer_offsets partition). */
+    private JsonNode groupCoordinator(String group) throws Exception {
+        Node coordinator = admin.describeConsumerGroups(List.of(group))
+                .describedGroups()
+                .get(group)
+                .get()
+                .coordinator();
+        return JSON.getNodeFactory().numberNode(coordinator.id());
     }
 
     /** Request fields are Kafka's enum names, case-insensitive: operation READ, resource_type GROUP... */

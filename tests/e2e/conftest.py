@@ -25,6 +25,11 @@ import spark_submit  # noqa: E402
 SPARK_LOG_TAIL_LINES = 80
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "fault: a long fault scenario (several brokers, outages); `make test` "
+                            "runs these on one Spark version only, `make soak` with long outages")
+
+
 def pytest_report_header(config) -> str:
     """Names the Kafka connector the jobs get, which is not always the Spark release's own."""
     wanted = os.environ.get("SPARK_VERSION")
@@ -88,10 +93,11 @@ class SparkSubmit:
         self.log_paths = []
         self._processes = []
 
-    def start(self, job_args: list, extra_jars: tuple = (), listeners_before: tuple = ()) -> subprocess.Popen:
+    def start(self, job_args: list, extra_jars: tuple = (), listeners_before: tuple = (),
+              conf: dict = None) -> subprocess.Popen:
         command = spark_submit.spark_submit_command(self.venv, self.spark_version,
-                                                    spark_submit.COMMIT_JOB, job_args,
-                                                    extra_jars=extra_jars, listeners_before=listeners_before)
+                                                    spark_submit.COMMIT_JOB, job_args, extra_jars=extra_jars,
+                                                    listeners_before=listeners_before, conf=conf)
         log_path = self.log_dir / f"spark-submit-{len(self.log_paths) + 1}.log"
         self.log_paths.append(log_path)
         with open(log_path, "w") as log:

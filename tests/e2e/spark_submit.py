@@ -109,15 +109,18 @@ def jars_option(spark_version: str) -> str:
 
 
 def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: list,
-                         extra_jars: tuple = (), listeners_before: tuple = ()) -> list:
+                         extra_jars: tuple = (), listeners_before: tuple = (), conf: dict = None) -> list:
     """spark-submit from the venv's pyspark, exactly as a user runs a job with the committer.
-    `extra_jars` and `listeners_before` add the user's own listeners, registered ahead of ours."""
+    `extra_jars` and `listeners_before` add the user's own listeners, registered ahead of ours;
+    `conf` adds Spark settings (e.g. the listener's spark.kafkaOffsetCommitter.*)."""
     jars = ",".join([jars_option(spark_version), *(str(jar) for jar in extra_jars)])
     listeners = ",".join([*listeners_before, LISTENER_CLASS])
+    settings = [f"--conf={key}={value}" for key, value in (conf or {}).items()]
     return [str(venv / "bin" / "spark-submit"),
             "--master", "local[2]",
             "--jars", jars,
             "--conf", f"spark.sql.streaming.streamingQueryListeners={listeners}",
+            *settings,
             str(job), *job_args]
 
 

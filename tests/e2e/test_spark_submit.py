@@ -31,7 +31,7 @@ def assert_group_at_log_end(bootstrap: str, group: str, topic: str) -> None:
     assert committed == log_end, f"group {group}: committed {committed}, log end {log_end}"
 
 
-def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> None:
+def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s, poll_s=COMMIT_POLL_S) -> None:
     """Waits until the group's committed offsets equal `expected`, while the job keeps running."""
     deadline = time.monotonic() + timeout_s
     committed = {}
@@ -41,8 +41,16 @@ def wait_for_commits(bootstrap, group, topic, expected, process, timeout_s) -> N
         committed = committed_offsets(bootstrap, group, topic)
         if committed == expected:
             return
-        time.sleep(COMMIT_POLL_S)
+        time.sleep(poll_s)
     pytest.fail(f"group {group} did not reach {expected} within {timeout_s} s; last seen {committed}")
+
+
+def stop_job_at(stop_file, topic, end_offsets) -> None:
+    """Tells a processing-time job to stop its query once a batch has ended at these offsets."""
+    # Written aside and renamed, so that the job never reads half of it.
+    draft = stop_file.with_suffix(".draft")
+    draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in end_offsets.items()}}))
+    draft.rename(stop_file)
 
 
 def test_available_now_query_commits_the_log_end(bootstrap, spark, unique_name, tmp_path):
@@ -70,10 +78,7 @@ def run_until_final_batch(spark, bootstrap, topic, group, tmp_path, job_flags=()
     wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
 
     final_end = kafka_harness.produce(bootstrap, topic, records_per_partition=200)
-    # Written aside and renamed, so that the job never reads half of it.
-    stop_file_draft = tmp_path / "stop-at-offsets.draft"
-    stop_file_draft.write_text(json.dumps({topic: {str(partition): offset for partition, offset in final_end.items()}}))
-    stop_file_draft.rename(stop_file)
+    stop_job_at(stop_file, topic, final_end)
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)
 
     assert_group_at_log_end(bootstrap, group, topic)

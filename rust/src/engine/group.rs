@@ -21,7 +21,9 @@ pub type TopicPartition = (String, i32);
 /// A request older than its own timeout plus this margin is given up even if librdkafka never
 /// answers, so no commit can hang forever.
 pub const WATCHDOG_MARGIN: Duration = Duration::from_secs(10);
-/// Repeated identical failures of one group are logged at most this often.
+/// A group's failures are logged at most this often, whatever their kind (a broker that goes away
+/// answers with transport failures, then time-outs, then the retries run out): the status always
+/// has the latest.
 const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One partition's outcome of a commit attempt, as reported to `commit_sync` callers.
@@ -94,7 +96,7 @@ pub struct Group {
     completed_seq: u64,
     pub(super) succeeded: u64,
     pub(super) failed: u64,
-    last_failure_logged: Option<(String, Instant)>,
+    last_failure_logged: Option<Instant>,
     owners: usize,
 }
 
@@ -387,14 +389,13 @@ impl Group {
         delay: Option<Duration>,
         now: Instant,
     ) -> Option<(Level, String)> {
-        let kind = failure.kind();
-        let repeated = self.last_failure_logged.as_ref().is_some_and(|(last_kind, at)| {
-            *last_kind == kind && now.saturating_duration_since(*at) < FAILURE_LOG_INTERVAL
-        });
+        let repeated =
+            self.last_failure_logged.is_some_and(|at| now.saturating_duration_since(at) < FAILURE_LOG_INTERVAL);
         if repeated {
             return None;
         }
-        self.last_failure_logged = Some((kind.clone(), now));
+        self.last_failure_logged = Some(now);
+        let kind = failure.kind();
         let next = match delay {
             Some(delay) if retriable => format!("retrying in {} ms", delay.as_millis()),
             Some(delay) => format!("offsets kept; next attempt in {} ms", delay.as_millis()),

@@ -161,6 +161,29 @@ fn repeated_failures_are_logged_once_a_minute() {
 }
 
 #[test]
+fn a_failure_that_changes_kind_within_a_minute_is_still_logged_once() {
+    // A broker that goes away answers first with a transport failure, then with time-outs, then the
+    // retries run out and the group parks: one line for the group, the status has the rest.
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    let mut logged = 0;
+    let kinds = [RDKafkaErrorCode::BrokerTransportFailure, RDKafkaErrorCode::OperationTimedOut];
+    for i in 0..s.retry_max_attempts as u64 {
+        group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
+        let now = group.next_attempt_at().unwrap_or(t0);
+        group.start_request(i + 1, now, &s).expect("a retry is due");
+        logged += group.complete("g", &failed(i + 1, kinds[(i % 2) as usize]), at(now), &s).iter().count();
+    }
+    assert!(group.parked(), "the retries ran out");
+    assert_eq!(logged, 1, "one line per group within a minute, whatever the kind");
+    let after_cooldown = group.next_attempt_at().unwrap();
+    assert!(after_cooldown >= t0 + FAILURE_LOG_INTERVAL);
+    group.start_request(9, after_cooldown, &s).expect("the cool-down is over");
+    let line = group.complete("g", &failed(9, RDKafkaErrorCode::AllBrokersDown), at(after_cooldown), &s);
+    assert!(line.is_some(), "a minute later the group's failure is logged again");
+}
+
+#[test]
 fn a_refused_partition_does_not_hold_the_group_back() {
     let (s, t0) = (settings(), Instant::now());
     let mut group = Group::default();

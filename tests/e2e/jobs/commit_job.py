@@ -112,6 +112,8 @@ def main(argv) -> int:
             query.awaitTermination()
         else:
             stop_once_end_is_reached(query, args.stop_file, stop=not args.end_without_stop)
+        # When the listener's termination flush began: the fault tests time the driver's exit from here.
+        print(f"commit_job: query ended at epoch {time.time():.3f}", flush=True)
         print_batches(query)
         if query.exception() is not None:
             print(f"commit_job: query failed: {query.exception()}", file=sys.stderr, flush=True)

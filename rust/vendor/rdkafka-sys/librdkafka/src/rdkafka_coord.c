@@ -444,6 +444,18 @@ err:
 
 
 /**
+ * @brief Runs the fsm of \p creq again in a second, while it waits for a
+ *        cached coordinator that is not up. The timer is stopped when the
+ *        creq is done (rd_kafka_coord_req_destroy()).
+ */
+static void rd_kafka_coord_req_recheck_later(rd_kafka_t *rk,
+                                             rd_kafka_coord_req_t *creq) {
+        rd_kafka_timer_start_oneshot(&rk->rk_timers, &creq->creq_tmr,
+                                     rd_true /*restart*/, 1000 * 1000 /*1s*/,
+                                     rd_kafka_coord_req_tmr_cb, creq);
+}
+
+/**
  * @brief State machine for async coordinator requests.
  *
  * @remark May destroy the \p creq.
@@ -519,6 +531,9 @@ static void rd_kafka_coord_req_fsm(rd_kafka_t *rk, rd_kafka_coord_req_t *creq) {
                                 rd_kafka_broker_destroy(rkb);
                                 goto query_coord;
                         }
+                        /* Less than a second: come back when it has passed
+                         * (see below). */
+                        rd_kafka_coord_req_recheck_later(rk, creq);
 
                 } else {
                         /* No connection yet.
@@ -537,6 +552,15 @@ static void rd_kafka_coord_req_fsm(rd_kafka_t *rk, rd_kafka_coord_req_t *creq) {
                         creq->creq_rkb = rkb;
                         rd_kafka_broker_persistent_connection_add(
                             rkb, &rkb->rkb_persistconn.coord);
+                        /* Broker state broadcasts only report changes from
+                         * or to UP: a cached coordinator that went away and
+                         * stays away (a broker stopped while the group's
+                         * coordinator moved to another one) would never
+                         * trigger this fsm again, and the request would wait
+                         * for it until its timeout, again and again until the
+                         * cache entry expires. Come back in a second to query
+                         * for the current coordinator. */
+                        rd_kafka_coord_req_recheck_later(rk, creq);
                 }
 
                 rd_kafka_broker_destroy(rkb);
