@@ -3,7 +3,7 @@
 //! One module per concept: [`config`] translates Java Kafka client settings to librdkafka,
 //! [`offsets`] parses Spark's end-offset JSON, [`engine`] runs the asynchronous commits, [`commit`]
 //! is one commit request and its answer, [`helper`] runs librdkafka in a supervised child process,
-//! `admin` holds the only raw librdkafka calls (used in that child only), [`jni`] is the JVM
+//! `admin` holds the only raw librdkafka calls (used in that child only), `jni` is the JVM
 //! boundary, [`logging`] buffers log lines until the JVM collects them.
 
 mod admin;
@@ -12,7 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod helper;
-pub mod jni;
+mod jni;
 pub mod logging;
 pub mod offsets;
 
