@@ -90,13 +90,12 @@ public final class NativeLoader {
         String failure = " on platform " + NativePlatform.folder() + ": " + error + CONSEQUENCE;
         String message = "Cannot load the kafka-offset-committer native library from ";
         if (!propertyPath.isEmpty()) {
-            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure + CONSEQUENCE;
+            return message + propertyPath + " (system property " + PATH_PROPERTY + ")" + failure;
         }
         if (!environmentPath.isEmpty()) {
-            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure
-                    + CONSEQUENCE;
+            return message + environmentPath + " (environment variable " + PATH_ENVIRONMENT_VARIABLE + ")" + failure;
         }
-        return message + "jar resource " + NativePlatform.resourcePath() + failure + CONSEQUENCE
+        return message + "jar resource " + NativePlatform.resourcePath() + failure
                 + " (the jar carries builds for " + NativePlatform.BUNDLED_FOLDERS + "; to use a library built for this"
                 + " platform, name its file in system property " + PATH_PROPERTY
                 + " or environment variable " + PATH_ENVIRONMENT_VARIABLE + ")";
