@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prepares, on first use, what running another Linux userland's programs on this machine takes:
-#   - qemu user-mode (Debian's qemu-user-static, apt-get installed only when missing), and
+#   - qemu user-mode for arm64 programs (Debian's qemu-user-static, apt-get installed only when missing), and
 #   - a Debian userland of that architecture and release under .cache/sysroot-<arch>-<suite>: glibc,
 #     libgcc, libstdc++, zlib and the OpenJDK 17 headless runtime, unpacked from Debian's packages with
 #     a private apt state (this machine's Debian mirror, the release's main suite), so the machine's
 #     own dpkg setup is left as it is and no maintainer script ever runs.
-# Prints the sysroot path on stdout. qemu-<arch>-static -L <sysroot> <program> then runs programs with
-# that userland's loader and glibc.
+# Prints the sysroot path on stdout. `qemu-aarch64-static -L <sysroot> <program>` runs an arm64 program
+# on that userland's loader and glibc; an amd64 one runs on its loader directly (see jvm_commit.py).
 #
 #   tests/platforms/sysroot.sh arm64 bullseye      Debian 11's arm64 userland (glibc 2.31)
 #   tests/platforms/sysroot.sh amd64 bullseye      Debian 11's x86_64 userland (glibc 2.31)
@@ -19,7 +19,7 @@ SYSROOT="$ROOT/.cache/sysroot-$ARCH-$SUITE"
 APT_STATE="$ROOT/.cache/apt-$ARCH-$SUITE"
 PACKAGES=(libc6 libgcc-s1 libstdc++6 zlib1g openjdk-17-jre-headless)
 
-if ! command -v qemu-aarch64-static >/dev/null || ! command -v qemu-x86_64-static >/dev/null; then
+if ! command -v qemu-aarch64-static >/dev/null; then
   echo "platforms: installing qemu-user-static" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >&2
