@@ -21,7 +21,7 @@ mkdir -p "$log_dir"
 rows=()
 failed=0
 
-# Runs a command with its output in a log file; prints how it went, and the log's tail if it failed.
+# Runs a command with its output in a log file; prints how it went, and what failed if it did.
 # Sets `outcome` to "pass (N s)" or "FAIL (N s)" and returns the command's success.
 run_logged() {
   local label=$1 log=$2 started=$SECONDS
@@ -32,7 +32,7 @@ run_logged() {
   else
     outcome="FAIL ($((SECONDS - started)) s)"
     failed=1
-    tail -n 30 "$log"
+    "$root/tests/failures.sh" "$log"
   fi
   echo "compat: $label: $outcome, log $log"
   [[ $outcome == pass* ]]
