@@ -111,9 +111,10 @@ fuzz:
 compat: jars
 	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT)
 
-# The fault tests of `make test` at the lengths of issue 10: ten broker kills, a broker away 60 s, paused 120 s, gone
-# for 150 s (Spark's own Kafka source fails a query whose broker is away for three 60 s look-ups),
-# three rolling restarts of the 3-node cluster with nodes away 30 s, 200 session cycles.
+# The fault tests of `make test` at the lengths of issue 10, printing what they measure: ten broker
+# kills, a broker away 60 s, paused 120 s, gone for 150 s (Spark's own Kafka source fails a query whose
+# broker is away for three 60 s look-ups), three rolling restarts of the 3-node cluster with nodes away
+# 30 s, 200 session cycles.
 SOAK_SETTINGS := KOC_OUTAGE_CYCLES=10 KOC_OUTAGE_SECONDS=60 KOC_PAUSE_SECONDS=120 KOC_GONE_SECONDS=150 \
 	KOC_ROLLING_CYCLES=3 KOC_ROLLING_DOWN_SECONDS=30
 SOAK_SESSION_CYCLES := 200
@@ -122,10 +123,10 @@ soak: jars $(VENV_4)/.ready
 	tests/with-broker.sh env $(SOAK_SETTINGS) $(MAKE) --no-print-directory soak-tiers
 
 soak-tiers:
-	build/zigcargo.sh host test --release --test helper_outage --test broker_gone
+	build/zigcargo.sh host test --release --test helper_outage --test broker_gone -- --nocapture
 	$(SBT) -Dspark.test.version=$(SPARK_4) -Dkoc.session.cycles=$(SOAK_SESSION_CYCLES) \
 		"++2.13 spark/testOnly io.kafkaoffsetcommitter.spark.SessionCyclesSuite"
-	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v --durations=0 tests/e2e/test_broker_outage.py
+	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v -s --durations=0 tests/e2e/test_broker_outage.py
 
 clean:
 	cargo clean

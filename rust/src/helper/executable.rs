@@ -100,7 +100,10 @@ fn seal_executable(mut file: File, image: &[u8]) -> io::Result<Chosen> {
     let read_only = File::open(&writable_path)?;
     drop(file);
     let path = descriptor_path(&read_only);
-    let output = Command::new(&path).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output()?;
+    let mut version = Command::new(&path);
+    version.arg("--version").stdin(Stdio::null()).stderr(Stdio::null());
+    os::inherit_only_stdio(&mut version);
+    let output = version.output()?;
     let expected = format!("{FILE_NAME} {}", crate::VERSION);
     if !output.status.success() || !String::from_utf8_lossy(&output.stdout).starts_with(&expected) {
         return Err(io::Error::other(format!("the installed helper does not start ({})", output.status)));

@@ -3,6 +3,8 @@
 
 use std::fs::File;
 use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 
 /// Ends the process at once, without running exit handlers: used when the parent is gone, where
 /// OpenSSL's or librdkafka's handlers could block on locks held by other threads.
@@ -56,4 +58,65 @@ pub fn mounted_noexec(path: &std::path::Path) -> io::Result<bool> {
     }
     let flags = unsafe { stats.assume_init() }.f_flag;
     Ok(flags & libc::ST_NOEXEC != 0)
+}
+
+/// Starts `command`'s process with no descriptor of ours but its stdin, stdout and stderr.
+///
+/// A JVM opens most descriptors without close-on-exec (its jar files, its sockets, the pipes of the
+/// processes it starts) and closes them itself in the children it starts; a child started from Rust
+/// would inherit them all. A helper holding the write end of another child's output pipe keeps that
+/// pipe open after the child ends, so the JVM thread reading it waits forever: a Spark query stuck
+/// in Hadoop's `readlink` under a checkpoint rename, while a helper started at that moment ran.
+pub fn inherit_only_stdio(command: &mut Command) {
+    let last_descriptor = last_descriptor_to_check();
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe calls
+    // are allowed: it makes system calls (close_range, fcntl) and nothing else (no allocation, no lock).
+    unsafe {
+        command.pre_exec(move || {
+            close_on_exec_from(3, last_descriptor);
+            Ok(())
+        });
+    }
+}
+
+/// Marks every descriptor from `first` on close-on-exec, so exec closes them (marked, not closed: the
+/// standard library reports a failed exec through a descriptor of its own that must stay open until then).
+fn close_on_exec_from(first: libc::c_int, last_descriptor: libc::c_int) {
+    // SAFETY: close_range takes no pointers; with CLOSE_RANGE_CLOEXEC it only sets descriptor flags.
+    let marked = unsafe {
+        libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC)
+    };
+    if marked == 0 {
+        return;
+    }
+    // Kernels before 5.11 (Amazon Linux 2, RHEL 7 and 8) and some emulators: one descriptor at a time.
+    for descriptor in first..=last_descriptor {
+        // SAFETY: fcntl with F_GETFD/F_SETFD takes no pointers; an unused number just fails with EBADF.
+        unsafe {
+            let flags = libc::fcntl(descriptor, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(descriptor, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// The highest descriptor number the child may hold, for kernels without close_range: the highest
+/// open now plus a margin for descriptors other threads open before the fork (a new descriptor takes
+/// the lowest free number), within the open-file limit. Read in the parent, where allocating is fine.
+fn last_descriptor_to_check() -> libc::c_int {
+    const MARGIN: libc::c_int = 4096;
+    let highest_open = std::fs::read_dir("/proc/self/fd")
+        .map(|entries| {
+            entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<libc::c_int>().ok()).max().unwrap_or(2)
+        })
+        .unwrap_or(libc::c_int::MAX - MARGIN);
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills the struct it is given.
+    let soft_limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX)
+    } else {
+        libc::c_int::MAX
+    };
+    highest_open.saturating_add(MARGIN).min(soft_limit.saturating_sub(1))
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::executable;
+use super::os;
 use super::protocol::{read_frame, write_frame, Fault, FromHelper, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
 use crate::commit::{CommitRequest, CommitResponse};
@@ -224,14 +225,16 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, now: Instant) -> std::io::Result<()> {
-        let mut child = Command::new(&self.executable)
+        let mut command = Command::new(&self.executable);
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group: a Ctrl-C meant for the driver must not kill the helper before
             // the driver's shutdown has flushed the last commits through it.
-            .process_group(0)
-            .spawn()?;
+            .process_group(0);
+        os::inherit_only_stdio(&mut command);
+        let mut child = command.spawn()?;
         self.generation += 1;
         let generation = self.generation;
         let stdin = child.stdin.take().expect("piped");

@@ -120,6 +120,60 @@ public class HelperContainmentTest extends BrokerTest {
         }
     }
 
+    /**
+     * A JVM opens most descriptors without close-on-exec: its jar files, its sockets, the pipes of the
+     * processes it starts. A helper that kept the write end of another child's output pipe would leave the
+     * JVM thread reading that pipe waiting forever (a Spark query stuck in Hadoop's {@code readlink} while
+     * renaming a checkpoint file). So the helper starts with its stdin, stdout and stderr only.
+     */
+    @Test
+    public void theHelperHoldsNoDescriptorOfTheJvm() throws Exception {
+        String topic = createTopic();
+        // A child of this JVM, whose pipes are open here while the helper starts.
+        Process sleeper = new ProcessBuilder("sleep", "600").start();
+        try (OffsetCommitter committer = committer("containment-descriptors")) {
+            committer.commitAsync("containment-descriptors-" + UUID.randomUUID(), offsets(topic, 1), "");
+            assertTrue(committer.flush(WAIT));
+            Map<Integer, String> jvm = descriptors("self");
+            List<String> shared = new ArrayList<>();
+            descriptors(String.valueOf(helperPid(committer))).forEach((descriptor, target) -> {
+                if (descriptor > 2 && identifiesOneOpenFile(target) && jvm.containsValue(target)) {
+                    shared.add(descriptor + " -> " + target);
+                }
+            });
+            assertTrue(
+                    "the helper holds " + shared.size() + " descriptors of the JVM, such as "
+                            + shared.subList(0, Math.min(8, shared.size())),
+                    shared.isEmpty());
+            assertTrue("the JVM's own jar files are open", jvm.values().stream().anyMatch(t -> t.endsWith(".jar")));
+        } finally {
+            sleeper.destroyForcibly();
+        }
+    }
+
+    /** Pipes and sockets by inode, and jar files (which the helper never opens itself). */
+    private static boolean identifiesOneOpenFile(String target) {
+        return target.startsWith("pipe:") || target.startsWith("socket:") || target.endsWith(".jar");
+    }
+
+    /** A process's open descriptors and what each refers to, from /proc. */
+    private static Map<Integer, String> descriptors(String pid) throws java.io.IOException {
+        Map<Integer, String> targets = new java.util.HashMap<>();
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> entries =
+                java.nio.file.Files.newDirectoryStream(java.nio.file.Paths.get("/proc/" + pid + "/fd"))) {
+            for (java.nio.file.Path entry : entries) {
+                try {
+                    targets.put(
+                            Integer.parseInt(entry.getFileName().toString()),
+                            java.nio.file.Files.readSymbolicLink(entry).toString());
+                } catch (java.nio.file.NoSuchFileException closedMeanwhile) {
+                    // closed between listing and reading: not held
+                }
+            }
+        }
+        return targets;
+    }
+
     /** Run in a child JVM by {@link #aJvmKilledWithSignalNineLeavesNoHelperBehind}: opens a committer, prints its helper's pid, waits. */
     public static void main(String[] args) throws Exception {
         bootstrap = args[0];

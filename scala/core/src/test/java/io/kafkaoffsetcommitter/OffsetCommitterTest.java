@@ -34,17 +34,23 @@ public class OffsetCommitterTest extends BrokerTest {
                     committer.commitSync(group, "{\"" + topic + "\":{\"0\":10,\"1\":20}}", metadata, WAIT);
             assertTrue(result.toString(), result.allCommitted());
 
+            // The next batch moves partition 1 only: partition 0 is not committed again, so its
+            // metadata keeps naming batch 7.
+            String nextMetadata = CommitMetadata.forBatch("query-1", "run-1", 8);
             Map<String, Map<Integer, Long>> offsets = new HashMap<>();
             Map<Integer, Long> partitions = new HashMap<>();
+            partitions.put(0, 10L);
             partitions.put(1, 25L);
             offsets.put(topic, partitions);
-            committer.commitAsync(group, offsets, metadata);
+            committer.commitAsync(group, offsets, nextMetadata);
             assertTrue(committer.flush(WAIT));
 
             Map<TopicPartition, OffsetAndMetadata> committed = committed(group);
             assertEquals(10L, committed.get(new TopicPartition(topic, 0)).offset());
             assertEquals(25L, committed.get(new TopicPartition(topic, 1)).offset());
-            assertEquals(metadata, committed.get(new TopicPartition(topic, 1)).metadata());
+            assertEquals(metadata, committed.get(new TopicPartition(topic, 0)).metadata());
+            assertEquals(
+                    nextMetadata, committed.get(new TopicPartition(topic, 1)).metadata());
             assertTrue(metadata.contains("\"batch\":7"));
 
             GroupStatus status = committer.status().get(0);
@@ -53,7 +59,7 @@ public class OffsetCommitterTest extends BrokerTest {
             assertEquals(0, status.commitsFailed());
             assertNull(status.lastErrorKind());
             assertNull(status.lastErrorRetriable());
-            assertEquals(metadata, status.lastCommitMetadata());
+            assertEquals(nextMetadata, status.lastCommitMetadata());
             assertNotNull(status.lastCommitEpochMillis());
             assertEquals(
                     Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
