@@ -86,10 +86,13 @@ fn close_on_exec_from(first: libc::c_int, last_descriptor: libc::c_int) {
     let marked = unsafe {
         libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC)
     };
-    if marked == 0 {
-        return;
+    if marked != 0 {
+        // Kernels before 5.11 (Amazon Linux 2, RHEL 7 and 8) and some emulators.
+        close_on_exec_one_by_one(first, last_descriptor);
     }
-    // Kernels before 5.11 (Amazon Linux 2, RHEL 7 and 8) and some emulators: one descriptor at a time.
+}
+
+fn close_on_exec_one_by_one(first: libc::c_int, last_descriptor: libc::c_int) {
     for descriptor in first..=last_descriptor {
         // SAFETY: fcntl with F_GETFD/F_SETFD takes no pointers; an unused number just fails with EBADF.
         unsafe {
@@ -119,4 +122,66 @@ fn last_descriptor_to_check() -> libc::c_int {
         libc::c_int::MAX
     };
     highest_open.saturating_add(MARGIN).min(soft_limit.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::process::Stdio;
+
+    /// A pipe without close-on-exec, as a JVM opens its descriptors; both ends, numbered from 300 on so
+    /// that no descriptor the listing child opens itself can take the same number.
+    fn inheritable_pipe() -> (File, File) {
+        let mut ends = [0; 2];
+        // SAFETY: pipe fills the two-element array; F_DUPFD copies a descriptor of ours (without
+        // close-on-exec) to the lowest free number from 300 on; each new descriptor is owned once.
+        unsafe {
+            assert_eq!(libc::pipe(ends.as_mut_ptr()), 0);
+            let high = ends.map(|end| {
+                let copy = libc::fcntl(end, libc::F_DUPFD, 300);
+                assert!(copy >= 300);
+                libc::close(end);
+                copy
+            });
+            (File::from_raw_fd(high[0]), File::from_raw_fd(high[1]))
+        }
+    }
+
+    /// Which of `pipe`'s two descriptors a shell started by `command` holds.
+    fn inherited_ends(pipe: &(File, File), prepare: impl FnOnce(&mut Command)) -> Vec<libc::c_int> {
+        let mut command = Command::new("/bin/sh");
+        command.args(["-c", "ls /proc/$$/fd"]).stdin(Stdio::null()).stderr(Stdio::null());
+        prepare(&mut command);
+        let output = command.output().expect("/bin/sh runs");
+        let listed: Vec<libc::c_int> =
+            String::from_utf8_lossy(&output.stdout).split_whitespace().filter_map(|fd| fd.parse().ok()).collect();
+        assert!(listed.contains(&1), "the listing itself failed: {listed:?}");
+        [pipe.0.as_raw_fd(), pipe.1.as_raw_fd()].into_iter().filter(|fd| listed.contains(fd)).collect()
+    }
+
+    #[test]
+    fn a_child_holds_no_inheritable_descriptor_of_ours() {
+        let pipe = inheritable_pipe();
+        // Without it, the child holds both ends: what the JVM's descriptors did in the helper.
+        assert_eq!(inherited_ends(&pipe, |_| {}).len(), 2);
+        assert_eq!(inherited_ends(&pipe, inherit_only_stdio), Vec::<libc::c_int>::new());
+    }
+
+    #[test]
+    fn the_one_by_one_fallback_of_old_kernels_leaves_nothing_either() {
+        let pipe = inheritable_pipe();
+        let last_descriptor = last_descriptor_to_check();
+        assert!(last_descriptor >= pipe.1.as_raw_fd());
+        let ends = inherited_ends(&pipe, |command| {
+            // SAFETY: as in `inherit_only_stdio`: system calls only between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    close_on_exec_one_by_one(3, last_descriptor);
+                    Ok(())
+                });
+            }
+        });
+        assert_eq!(ends, Vec::<libc::c_int>::new());
+    }
 }
