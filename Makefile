@@ -81,14 +81,16 @@ test-fuzz-short:
 # SessionCyclesSuite (50 SparkSession start/stop cycles, tagged) runs once, on Spark 4 (not in tests/compat.sh either).
 SESSION_CYCLES_TAG := io.kafkaoffsetcommitter.spark.SessionCycles
 
+# $(call logged,LOG,COMMAND): runs COMMAND with its output shown and kept in LOG; if it fails, reprints
+# what failed (tests/failures.sh) last, where CI's excerpt of the output shows it.
+logged = $(2) 2>&1 | tee $(1) || { tests/failures.sh $(1); exit 1; }
+
 # The JVM API suite runs with -Xcheck:jni; any JNI warning it prints fails the run.
 test-jvm:
-	$(SBT) core/test 2>&1 | tee $(CACHE)/core-test.log || { tests/failures.sh $(CACHE)/core-test.log; exit 1; }
+	$(call logged,$(CACHE)/core-test.log,$(SBT) core/test)
 	tests/check-jni-warnings.sh $(CACHE)/core-test.log
-	$(SBT) -Dspark.test.version=$(SPARK_3) "++2.12 spark/testOnly * -- -l $(SESSION_CYCLES_TAG)" 2>&1 \
-	  | tee $(CACHE)/spark-$(SPARK_3)-test.log || { tests/failures.sh $(CACHE)/spark-$(SPARK_3)-test.log; exit 1; }
-	$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test" 2>&1 \
-	  | tee $(CACHE)/spark-$(SPARK_4)-test.log || { tests/failures.sh $(CACHE)/spark-$(SPARK_4)-test.log; exit 1; }
+	$(call logged,$(CACHE)/spark-$(SPARK_3)-test.log,$(SBT) -Dspark.test.version=$(SPARK_3) "++2.12 spark/testOnly * -- -l $(SESSION_CYCLES_TAG)")
+	$(call logged,$(CACHE)/spark-$(SPARK_4)-test.log,$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test")
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
 # scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.
