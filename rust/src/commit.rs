@@ -44,6 +44,13 @@ impl KafkaFailure {
         )
     }
 
+    /// Whether the request may have reached the broker although no answer says so (it timed out,
+    /// or its connection broke): it may still land later, after a newer commit.
+    pub fn outcome_unknown(&self) -> bool {
+        use RDKafkaErrorCode::*;
+        matches!(self.code, OperationTimedOut | RequestTimedOut | BrokerTransportFailure | NetworkException)
+    }
+
     /// Whether the error concerns one partition rather than the group or the request: the topic
     /// is gone or denied, or the offset is unacceptable. Retrying that partition cannot help, and
     /// the group's other partitions need not wait for it.
@@ -87,6 +94,16 @@ pub struct CommitRequest {
     pub offsets: Vec<(String, i32, i64)>,
     pub metadata: String,
     pub timeout_ms: u64,
+}
+
+/// How a request ended without an answer: the process holding it ended first. Its outcome is
+/// unknown: it may have reached the broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestLoss {
+    /// The process crashed (or someone else killed it) with the request in hand.
+    Crash,
+    /// We killed it: its requests went unanswered past their deadline, or its frames made no sense.
+    Killed,
 }
 
 /// One partition's outcome inside a commit response.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod helper;
 mod jni;
 pub mod logging;
+mod mailbox;
 pub mod offsets;
 
 pub use engine::{CommitOutcome, Committer, PartitionResult};

@@ -13,38 +13,19 @@ use crate::error::CommitterError;
 use crate::helper::protocol::Fault;
 use crate::helper::supervisor::{HelperStatus, Supervisor};
 use crate::logging::{self, Level};
-
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Wakes the worker; a wake-up that arrives while the worker is busy is kept, never lost.
-#[derive(Default)]
-pub(super) struct Notifier {
-    signalled: Mutex<bool>,
-    condvar: Condvar,
-}
-
-impl Notifier {
-    pub(super) fn notify(&self) {
-        *lock(&self.signalled) = true;
-        self.condvar.notify_one();
-    }
-
-    pub(super) fn wait(&self, timeout: Duration) {
-        let guard = lock(&self.signalled);
-        let (mut signalled, _) = self
-            .condvar
-            .wait_timeout_while(guard, timeout, |signalled| !*signalled)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *signalled = false;
-    }
-}
+pub(super) use crate::mailbox::lock;
+use crate::mailbox::Mailbox;
 
 pub(super) struct State {
     pub(super) groups: HashMap<String, Group>,
     pub(super) next_request_id: u64,
     pub(super) stopping: bool,
+    /// Open committers on this cluster. With none and no group left, the worker retires the
+    /// cluster (see `worker::step`); a retired cluster takes no new committer.
+    pub(super) committers: usize,
+    pub(super) retired: bool,
+    /// The JVM exits: groups parked while Kafka was away are tried again within the exit window.
+    pub(super) exiting: bool,
     /// The helper as the worker last saw it.
     pub(super) helper: HelperStatus,
     /// Test-only faults for the worker to hand to the helper.
@@ -59,7 +40,8 @@ pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     /// Signalled whenever a group's progress changes; `flush` and `commit_sync` wait on it.
     pub(super) progressed: Condvar,
-    pub(super) wake: Notifier,
+    /// Wakes the worker; submissions, answers and helper events all do.
+    pub(super) wake: Mailbox<()>,
 }
 
 impl Shared {
@@ -74,7 +56,9 @@ impl Shared {
             .progressed
             .wait_timeout_while(state, timeout, |s| {
                 !s.stopping
-                    && targets.iter().any(|(g, target)| s.groups.get(*g).is_some_and(|group| !group.settled(*target)))
+                    && targets
+                        .iter()
+                        .any(|(g, target)| s.groups.get(*g).is_some_and(|group| !group.settled(*target, s.exiting)))
             })
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         state
@@ -98,12 +82,15 @@ impl Cluster {
                 groups: HashMap::new(),
                 next_request_id: 1,
                 stopping: false,
+                committers: 0,
+                retired: false,
+                exiting: false,
                 helper: HelperStatus::default(),
                 faults: Vec::new(),
                 next_probe_at: None,
             }),
             progressed: Condvar::new(),
-            wake: Notifier::default(),
+            wake: Mailbox::default(),
         });
         let waker = Arc::downgrade(&shared);
         let client_settings = settings.client.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -112,7 +99,7 @@ impl Cluster {
             client_settings,
             Arc::new(move || {
                 if let Some(shared) = waker.upgrade() {
-                    shared.wake.notify();
+                    shared.wake.wake();
                 }
             }),
         )
@@ -129,10 +116,27 @@ impl Cluster {
         Ok(Arc::new(Cluster { shared, worker: Mutex::new(Some(worker)) }))
     }
 
+    /// Counts a new committer in, unless the cluster retired or stops (then the caller opens a
+    /// new cluster).
+    pub(super) fn add_committer(&self) -> bool {
+        let mut state = lock(&self.shared.state);
+        let open = !state.retired && !state.stopping;
+        if open {
+            state.committers += 1;
+        }
+        open
+    }
+
+    /// Whether the worker retired the cluster (no committer, no group left) or it was shut down.
+    pub(super) fn retired(&self) -> bool {
+        let state = lock(&self.shared.state);
+        state.retired || state.stopping
+    }
+
     /// Stops the worker and the helper; later submissions fail with `Closed`.
     pub(super) fn shut_down(&self) {
         lock(&self.shared.state).stopping = true;
-        self.shared.wake.notify();
+        self.shared.wake.wake();
         self.shared.progressed.notify_all();
         if let Some(worker) = lock(&self.worker).take() {
             let _ = worker.join();

@@ -43,17 +43,17 @@ fn a_commit_is_sent_once_and_settles_on_success() {
     let (s, t0) = (settings(), Instant::now());
     let mut group = Group::default();
     let seq = group.submit(offsets(&[("t", 0, 10), ("t", 1, 20)]), "m", t0);
-    assert!(!group.settled(seq));
+    assert!(!group.settled(seq, false));
     let sent = group.start_request(1, t0, &s).expect("due");
     assert_eq!(sent, Outgoing { offsets: vec![("t".into(), 0, 10), ("t".into(), 1, 20)], metadata: "m".into() });
     assert!(group.start_request(2, t0, &s).is_none(), "one request in flight at most");
     assert!(group.complete("g", &ok(1, &[("t", 0, 10), ("t", 1, 20)]), at(t0), &s).is_none());
-    assert!(group.settled(seq) && group.flushed());
+    assert!(group.settled(seq, false) && group.flushed());
     assert_eq!(group.succeeded, 1);
     // Unchanged offsets are not sent again.
     let seq = group.submit(offsets(&[("t", 0, 10)]), "m", t0);
     assert!(group.start_request(3, t0, &s).is_none());
-    assert!(group.settled(seq));
+    assert!(group.settled(seq, false));
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn newer_offsets_coalesce_while_a_request_is_in_flight() {
     assert_eq!(sent.offsets, vec![("t".into(), 0, 12)]);
     assert_eq!(sent.metadata, "c");
     group.complete("g", &ok(2, &[("t", 0, 12)]), at(retry_at), &s);
-    assert!(group.settled(seq));
+    assert!(group.settled(seq, false));
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn a_permanent_failure_parks_and_settles_at_once() {
     // cool-down) and answers with the known error.
     let seq = group.submit(offsets(&[("t", 0, 2)]), "", t0);
     assert!(group.start_request(2, t0, &s).is_none());
-    assert!(group.settled(seq) && !group.flushed());
+    assert!(group.settled(seq, false) && !group.flushed());
     let results = group.results_for(&[("t".into(), 0)], seq);
     assert_eq!(results[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed");
     assert_eq!(results[0].offset, 2);
@@ -236,6 +236,7 @@ fn the_watchdog_gives_up_an_unanswered_request() {
 fn keepalive_recommits_unchanged_offsets_when_due() {
     let (s, t0) = (settings(), Instant::now());
     let mut group = Group::default();
+    group.acquire();
     group.submit(offsets(&[("t", 0, 1)]), "m", t0);
     group.start_request(1, t0, &s).unwrap();
     group.complete("g", &ok(1, &[("t", 0, 1)]), at(t0), &s);
@@ -247,12 +248,37 @@ fn keepalive_recommits_unchanged_offsets_when_due() {
 }
 
 #[test]
-fn ownership_ends_with_the_last_owner() {
+fn a_group_nobody_owns_stays_until_its_offsets_are_committed() {
+    let (s, t0) = (settings(), Instant::now());
     let mut group = Group::default();
     group.acquire();
     group.acquire();
-    assert!(!group.release());
-    assert!(group.release());
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.release();
+    assert!(!group.can_be_dropped(), "one owner is left");
+    group.release();
+    assert!(!group.can_be_dropped(), "a request is in flight: its answer must find the group");
+    group.complete("g", &failed(1, RDKafkaErrorCode::AllBrokersDown), at(t0), &s);
+    assert!(!group.can_be_dropped(), "the closed run's offsets are still to be committed");
+    let retry_at = group.next_attempt_at().unwrap();
+    group.start_request(2, retry_at, &s).unwrap();
+    group.complete("g", &ok(2, &[("t", 0, 1)]), at(retry_at), &s);
+    assert!(group.can_be_dropped());
+}
+
+#[test]
+fn a_group_nobody_owns_gets_no_keepalive() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.acquire();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.complete("g", &ok(1, &[("t", 0, 1)]), at(t0), &s);
+    group.release();
+    let keepalive_due = t0 + s.keepalive_interval;
+    assert_eq!(group.next_due(&s), None);
+    assert!(group.start_request(2, keepalive_due, &s).is_none());
 }
 
 #[test]
@@ -287,4 +313,105 @@ fn kafka_answering_again_wakes_groups_in_backoff_or_parked_after_retries() {
     refused.retry_now();
     assert!(away.start_request(9, t0, &s).is_some(), "tries again at once");
     assert!(refused.parked() && refused.start_request(10, t0, &s).is_none(), "a refusal keeps its cool-down");
+}
+
+#[test]
+fn an_unknown_outcome_is_never_hidden_by_deduplication_and_is_committed_again_once_stale_requests_cannot_land() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.acquire();
+    group.submit(offsets(&[("t", 0, 10)]), "a", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.complete("g", &ok(1, &[("t", 0, 10)]), at(t0), &s);
+    // Offset 20 times out: the request may still land, at any moment until its deadline passes.
+    group.submit(offsets(&[("t", 0, 20)]), "b", t0);
+    group.start_request(2, t0, &s).unwrap();
+    group.complete("g", &failed(2, RDKafkaErrorCode::RequestTimedOut), at(t0), &s);
+    let retry_at = group.next_attempt_at().unwrap();
+    group.start_request(3, retry_at, &s).unwrap();
+    group.complete("g", &ok(3, &[("t", 0, 20)]), at(retry_at), &s);
+    // The same offset again is not skipped: Kafka's state is not known for sure yet.
+    group.submit(offsets(&[("t", 0, 20)]), "b", retry_at);
+    assert_eq!(group.start_request(4, retry_at, &s).unwrap().offsets, vec![("t".into(), 0, 20)]);
+    group.complete("g", &ok(4, &[("t", 0, 20)]), at(retry_at), &s);
+    // Once no stale request can land any more, the latest offset is committed once more...
+    let confirmable = t0 + s.request_timeout + WATCHDOG_MARGIN;
+    assert_eq!(group.next_due(&s), Some(confirmable));
+    assert!(group.start_request(5, confirmable - Duration::from_millis(1), &s).is_none());
+    let again = group.start_request(5, confirmable, &s).expect("the re-commit is due");
+    assert_eq!(again, Outgoing { offsets: vec![("t".into(), 0, 20)], metadata: "b".into() });
+    group.complete("g", &ok(5, &[("t", 0, 20)]), at(confirmable), &s);
+    // ...and after that it is confirmed: unchanged offsets are skipped again.
+    group.submit(offsets(&[("t", 0, 20)]), "b", confirmable);
+    assert!(group.start_request(6, confirmable, &s).is_none());
+    assert_eq!(group.next_due(&s), Some(confirmable + s.keepalive_interval));
+}
+
+#[test]
+fn a_lost_request_goes_back_to_pending_without_backoff_and_stays_unconfirmed() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.submit(offsets(&[("t", 0, 2)]), "", t0);
+    group.request_lost("g", RequestLoss::Killed, "was killed", at(t0), &s);
+    assert!(!group.in_flight() && !group.parked() && group.next_attempt_at().is_none(), "ready for the next helper");
+    assert!(!group.crash_suspect(), "a helper we killed crashed on nothing");
+    let sent = group.start_request(2, t0, &s).unwrap();
+    assert_eq!(sent.offsets, vec![("t".into(), 0, 2)], "the newer offset wins over the lost one");
+    group.complete("g", &ok(2, &[("t", 0, 2)]), at(t0), &s);
+    let confirmable = t0 + s.request_timeout + WATCHDOG_MARGIN;
+    assert_eq!(group.start_request(3, confirmable, &s).unwrap().offsets, vec![("t".into(), 0, 2)]);
+}
+
+#[test]
+fn a_request_in_hand_at_two_crashes_is_refused_for_its_group_only() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.request_lost("g", RequestLoss::Crash, "was ended by signal 6 (SIGABRT)", at(t0), &s);
+    assert!(group.crash_suspect() && !group.parked());
+    group.start_request(2, t0, &s).unwrap();
+    let line = group.request_lost("g", RequestLoss::Crash, "was ended by signal 6 (SIGABRT)", at(t0), &s);
+    assert!(matches!(line, Some((Level::Error, ref text)) if text.contains("crashed twice")), "{line:?}");
+    assert!(group.parked() && !group.parked_after_retries(), "refused: no early wake-up");
+    assert!(!group.crash_suspect());
+    assert_eq!(group.pending.get(&("t".to_string(), 0)), Some(&1), "offsets kept for after the cool-down");
+    assert!(group.settled(group.submitted_seq(), true), "a refusal settles, also at exit");
+}
+
+#[test]
+fn an_answer_clears_the_crash_count() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    group.request_lost("g", RequestLoss::Crash, "crashed", at(t0), &s);
+    group.start_request(2, t0, &s).unwrap();
+    group.complete("g", &ok(2, &[("t", 0, 1)]), at(t0), &s);
+    assert!(!group.crash_suspect());
+    group.submit(offsets(&[("t", 0, 2)]), "", t0);
+    group.start_request(3, t0, &s).unwrap();
+    group.request_lost("g", RequestLoss::Crash, "crashed", at(t0), &s);
+    assert!(!group.parked(), "one crash since the last answer");
+}
+
+#[test]
+fn at_exit_a_group_parked_while_kafka_was_away_is_not_settled_and_can_be_woken() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    let mut now = t0;
+    for request_id in 1..=u64::from(s.retry_max_attempts) {
+        group.start_request(request_id, now, &s).unwrap();
+        group.complete("g", &failed(request_id, RDKafkaErrorCode::AllBrokersDown), at(now), &s);
+        now = group.next_attempt_at().unwrap_or(now);
+    }
+    let seq = group.submitted_seq();
+    assert!(group.parked_after_retries());
+    assert!(group.settled(seq, false), "a flush while running does not wait out the cool-down");
+    assert!(!group.settled(seq, true), "the exit window retries it");
+    group.unpark_after_retries();
+    assert!(group.start_request(9, t0, &s).is_some());
 }

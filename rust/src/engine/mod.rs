@@ -11,10 +11,10 @@ mod worker;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use once_cell::sync::Lazy;
+use once_cell::sync::{Lazy, OnceCell};
 
 use self::cluster::{lock, Cluster};
 pub use self::group::PartitionResult;
@@ -26,15 +26,20 @@ use crate::helper::protocol::Fault;
 pub use crate::helper::supervisor::{HelperExit, HelperStatus};
 use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
 
-/// Clusters by identity (connection + security settings + engine settings). Weak, so a cluster's
-/// helper is stopped when its last committer is closed.
-static CLUSTERS: Lazy<Mutex<HashMap<String, Weak<Cluster>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// Clusters by identity (connection + security settings + engine settings). A cluster stays while
+/// it has committers or groups with offsets to commit (a closed run's last offsets); then its
+/// worker retires it and stops its helper, and the next `open` removes it from here. A slot is
+/// filled outside the registry's lock: a slow helper start delays only the callers that wait for
+/// the same cluster.
+static CLUSTERS: Lazy<Mutex<HashMap<String, Arc<ClusterSlot>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 /// Set by [`shut_down_all`] (the JVM exits): no new cluster may start a helper after it.
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 
+type ClusterSlot = OnceCell<Arc<Cluster>>;
+
 /// A handle on a shared cluster, owning the groups it committed to: its `flush` and `status`
-/// speak of those only, and when the last owner of a group closes, the group's state goes (no
-/// keep-alive ever re-creates a group nobody commits to).
+/// speak of those only. When the last owner of a group closes, the group's state goes once its
+/// offsets are committed (no keep-alive ever re-creates a group nobody commits to).
 pub struct Committer {
     cluster: Arc<Cluster>,
     groups: Mutex<BTreeSet<String>>,
@@ -49,17 +54,38 @@ impl Committer {
             return Err(CommitterError::Closed);
         }
         let identity = format!("{}|{:?}", translated.client.cluster_key(), translated.engine);
-        let mut clusters = lock(&CLUSTERS);
-        clusters.retain(|_, cluster| cluster.strong_count() > 0);
-        let cluster = match clusters.get(&identity).and_then(Weak::upgrade) {
-            Some(cluster) => cluster,
-            None => {
-                let cluster = Cluster::open(&translated)?;
-                clusters.insert(identity, Arc::downgrade(&cluster));
-                cluster
+        let cluster = loop {
+            let (slot, retired) = {
+                let mut clusters = lock(&CLUSTERS);
+                let retired_keys: Vec<String> = clusters
+                    .iter()
+                    .filter(|(_, slot)| slot.get().is_some_and(|cluster| cluster.retired()))
+                    .map(|(key, _)| key.clone())
+                    .collect();
+                let retired: Vec<Arc<ClusterSlot>> =
+                    retired_keys.iter().filter_map(|key| clusters.remove(key)).collect();
+                (clusters.entry(identity.clone()).or_default().clone(), retired)
+            };
+            // Outside the lock: dropping a retired cluster joins its worker.
+            drop(retired);
+            let cluster = match slot.get_or_try_init(|| Cluster::open(&translated)) {
+                Ok(cluster) => cluster,
+                Err(error) => {
+                    lock(&CLUSTERS).retain(|_, other| !Arc::ptr_eq(other, &slot) || other.get().is_some());
+                    return Err(error);
+                }
+            };
+            if cluster.add_committer() {
+                break cluster.clone();
             }
+            // Retired between the look-up and now: the next round removes its slot and opens anew.
         };
-        Ok(Committer { cluster, groups: Mutex::new(BTreeSet::new()) })
+        let committer = Committer { cluster, groups: Mutex::new(BTreeSet::new()) };
+        if SHUT_DOWN.load(Ordering::SeqCst) {
+            // Opened while the JVM exits: the final flush may have missed it, so it takes nothing.
+            return Err(CommitterError::Closed);
+        }
+        Ok(committer)
     }
 
     /// Queues offsets for `group` (Spark's end-offset JSON, or typed [`PartitionOffset`]s, held to
@@ -99,7 +125,9 @@ impl Committer {
         let state = lock(&shared.state);
         let (state, timed_out) = shared
             .progressed
-            .wait_timeout_while(state, timeout, |s| !s.stopping && s.groups.get(group).is_some_and(|g| !g.settled(seq)))
+            .wait_timeout_while(state, timeout, |s| {
+                !s.stopping && s.groups.get(group).is_some_and(|g| !g.settled(seq, s.exiting))
+            })
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if state.stopping {
             return Err(CommitterError::Closed);
@@ -132,7 +160,7 @@ impl Committer {
             }
             group_state.submit(offsets, metadata, Instant::now())
         };
-        shared.wake.notify();
+        shared.wake.wake();
         Ok(seq)
     }
 
@@ -168,19 +196,24 @@ impl Committer {
     #[doc(hidden)]
     pub fn inject_helper_fault(&self, fault: Fault) {
         lock(&self.cluster.shared.state).faults.push(fault);
-        self.cluster.shared.wake.notify();
+        self.cluster.shared.wake.wake();
     }
 }
 
 impl Drop for Committer {
+    /// Lets go of its groups (the worker drops each once nobody owns it and its offsets are
+    /// committed) and of the cluster (the worker retires it once no committer and no group is left).
     fn drop(&mut self) {
         let groups = std::mem::take(&mut *lock(&self.groups));
         let mut state = lock(&self.cluster.shared.state);
         for name in groups {
-            if state.groups.get_mut(&name).is_some_and(|group| group.release()) {
-                state.groups.remove(&name);
+            if let Some(group) = state.groups.get_mut(&name) {
+                group.release();
             }
         }
+        state.committers = state.committers.saturating_sub(1);
+        drop(state);
+        self.cluster.shared.wake.wake();
     }
 }
 
@@ -188,7 +221,11 @@ impl Drop for Committer {
 /// window), then every helper is closed. Called from the JVM's shutdown hook.
 pub fn shut_down_all(timeout: Duration) {
     SHUT_DOWN.store(true, Ordering::SeqCst);
-    let clusters: Vec<Arc<Cluster>> = lock(&CLUSTERS).values().filter_map(Weak::upgrade).collect();
+    let clusters: Vec<Arc<Cluster>> = lock(&CLUSTERS).drain().filter_map(|(_, slot)| slot.get().cloned()).collect();
+    for cluster in &clusters {
+        lock(&cluster.shared.state).exiting = true;
+        cluster.shared.wake.wake();
+    }
     let deadline = Instant::now() + timeout;
     for cluster in &clusters {
         let shared = &cluster.shared;

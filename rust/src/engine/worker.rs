@@ -1,6 +1,7 @@
 //! The worker of one cluster: the only thread that talks to the cluster's helper. It hands due
-//! requests to the helper, applies the answers to the groups, gives up requests the helper never
-//! answers (and restarts that helper), and sleeps until the next thing is due or it is woken.
+//! requests to the helper, applies the answers to the groups, kills a helper that leaves requests
+//! unanswered past their deadline, settles the requests of a helper that ended as lost, and
+//! sleeps until the next thing is due or it is woken.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -10,13 +11,15 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use super::cluster::{lock, Shared, State};
 use super::group::{Group, Moment};
-use crate::commit::{CommitRequest, CommitResponse, KafkaFailure};
+use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, RequestLoss};
 use crate::epoch_millis;
-use crate::helper::supervisor::Supervisor;
+use crate::helper::supervisor::{HelperEvent, Supervisor};
 use crate::logging::{self, Level};
 
 /// The longest sleep with nothing due: a safety net only, every change wakes the worker.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
+/// How long the worker sleeps at least while a helper it killed is ending.
+const KILL_WAIT: Duration = Duration::from_millis(50);
 /// After a panic in the loop (a bug), the worker pauses this long before going on.
 const PANIC_PAUSE: Duration = Duration::from_secs(1);
 
@@ -24,7 +27,7 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
     loop {
         let step = catch_unwind(AssertUnwindSafe(|| step(&shared, &mut supervisor)));
         match step {
-            Ok(Some(wait)) => shared.wake.wait(wait),
+            Ok(Some(wait)) => drop(shared.wake.take(wait)),
             Ok(None) => break,
             Err(panic) => {
                 let message = crate::panic_message(panic.as_ref());
@@ -32,7 +35,7 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
                     Level::Error,
                     format!("[{}] internal error in the commit worker: {message}", shared.label),
                 );
-                shared.wake.wait(PANIC_PAUSE);
+                drop(shared.wake.take(PANIC_PAUSE));
             }
         }
     }
@@ -40,10 +43,10 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
     shared.progressed.notify_all();
 }
 
-/// One round; returns how long to sleep, or `None` when the cluster stops.
+/// One round; returns how long to sleep, or `None` when the cluster stops or retires.
 fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     let now = Instant::now();
-    let answers = supervisor.poll(now);
+    let events = supervisor.poll(now);
     let mut state = lock(&shared.state);
     if state.stopping {
         return None;
@@ -52,33 +55,58 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
         supervisor.inject_fault(fault);
     }
     let mut kafka_answers = false;
-    for answer in answers {
-        kafka_answers |= complete(shared, &mut state, answer, now);
-    }
-    if kafka_answers {
-        state.groups.values_mut().for_each(Group::retry_now);
-        state.next_probe_at = None;
-    }
-    probe_parked_groups(shared, &mut state, now);
-    let overdue: Vec<u64> = state.groups.values().filter_map(|g| g.overdue_request(now, &shared.settings)).collect();
-    if !overdue.is_empty() {
-        // librdkafka answers every request by its deadline; one that did not is stuck. A new
-        // helper guarantees the abandoned request can no longer land after a newer one.
-        supervisor.kill(&format!("{} commit requests unanswered past their deadline", overdue.len()));
-        for request_id in overdue {
-            supervisor.forget(request_id);
-            let limit = shared.settings.request_timeout + super::group::WATCHDOG_MARGIN;
-            let failure = KafkaFailure::new(
-                RDKafkaErrorCode::OperationTimedOut,
-                format!("no answer within {} ms", limit.as_millis()),
-            );
-            complete(shared, &mut state, CommitResponse::failed(request_id, failure), now);
+    for event in events {
+        match event {
+            HelperEvent::Answer(response) => kafka_answers |= complete(shared, &mut state, response, now),
+            HelperEvent::Refused { request_id, reason } => {
+                let failure = KafkaFailure::new(RDKafkaErrorCode::InvalidArgument, reason);
+                complete(shared, &mut state, CommitResponse::failed(request_id, failure), now);
+            }
+            HelperEvent::Ended { loss, description, restart_in } => {
+                helper_lost(shared, &mut state, loss, &description, restart_in, now)
+            }
+            HelperEvent::Ready { pid, restarts } if restarts > 0 => {
+                let waiting = state.groups.values().filter(|g| !g.flushed()).count();
+                logging::log(
+                    Level::Warn,
+                    format!(
+                        "[{}] commit helper restarted (pid {pid}, restart {restarts}); handing it the offsets of \
+                         {waiting} groups",
+                        shared.label
+                    ),
+                );
+            }
+            HelperEvent::Ready { .. } => {}
         }
     }
-    let outgoing = start_requests(shared, &mut state, now);
+    if kafka_answers {
+        // Kafka answers again: nobody waits out a backoff or a cool-down that only Kafka's absence caused.
+        state.groups.values_mut().for_each(Group::retry_now);
+        state.next_probe_at = None;
+    } else if state.exiting {
+        // The JVM exits: a group parked while Kafka was away gets its retries in the exit window.
+        state.groups.values_mut().for_each(Group::unpark_after_retries);
+    }
+    probe_parked_groups(shared, &mut state, now);
+    let overdue = state.groups.values().filter(|g| g.overdue_request(now, &shared.settings).is_some()).count();
+    if overdue > 0 && !supervisor.killing() {
+        // librdkafka answers every request by its deadline; one that did not is stuck. The
+        // helper's end (reported by `poll`) settles every request it held.
+        supervisor.kill(&format!("{overdue} commit requests unanswered past their deadline"));
+    }
+    state.groups.retain(|_, group| !group.can_be_dropped());
+    if state.committers == 0 && state.groups.is_empty() {
+        state.retired = true;
+        return None;
+    }
+    let outgoing = if supervisor.ready() { start_requests(shared, &mut state, now) } else { Vec::new() };
     state.helper = supervisor.status();
-    let next_due =
-        state.groups.values().filter_map(|g| g.next_due(&shared.settings)).chain(supervisor.next_due()).min();
+    let groups_due = state.groups.values().filter_map(|g| g.next_due(&shared.settings));
+    let mut next_due = groups_due.chain(supervisor.next_due()).min();
+    if supervisor.killing() {
+        // The killed helper's end wakes the worker; its overdue requests need no busy wait.
+        next_due = next_due.map(|due| due.max(now + KILL_WAIT));
+    }
     drop(state);
     shared.progressed.notify_all();
     for request in outgoing {
@@ -87,19 +115,28 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     Some(next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT)))
 }
 
+/// Starts every due request, crash suspects last and one at a time: a request that crashes
+/// librdkafka every time must not take the other groups' requests down with it again.
 fn start_requests(shared: &Shared, state: &mut State, now: Instant) -> Vec<CommitRequest> {
     let State { groups, next_request_id, .. } = state;
+    let mut suspect_in_flight = groups.values().any(|g| g.crash_suspect() && g.in_flight());
     let mut outgoing = Vec::new();
-    for (name, group) in groups.iter_mut() {
-        if let Some(request) = group.start_request(*next_request_id, now, &shared.settings) {
-            outgoing.push(CommitRequest {
-                request_id: *next_request_id,
-                group: name.clone(),
-                offsets: request.offsets,
-                metadata: request.metadata,
-                timeout_ms: shared.settings.request_timeout.as_millis() as u64,
-            });
-            *next_request_id += 1;
+    for suspects in [false, true] {
+        for (name, group) in groups.iter_mut().filter(|(_, g)| g.crash_suspect() == suspects) {
+            if suspects && suspect_in_flight {
+                break;
+            }
+            if let Some(request) = group.start_request(*next_request_id, now, &shared.settings) {
+                outgoing.push(CommitRequest {
+                    request_id: *next_request_id,
+                    group: name.clone(),
+                    offsets: request.offsets,
+                    metadata: request.metadata,
+                    timeout_ms: shared.settings.request_timeout.as_millis() as u64,
+                });
+                *next_request_id += 1;
+                suspect_in_flight |= suspects;
+            }
         }
     }
     outgoing
@@ -108,13 +145,46 @@ fn start_requests(shared: &Shared, state: &mut State, now: Instant) -> Vec<Commi
 /// Applies an answer to its group; true when it committed something (Kafka is there).
 fn complete(shared: &Shared, state: &mut State, response: CommitResponse, now: Instant) -> bool {
     let Some((name, group)) = state.groups.iter_mut().find(|(_, g)| g.is_waiting_for(response.request_id)) else {
-        return false; // the group was closed, or the watchdog gave the request up
+        return false; // cannot happen: a group with a request in flight stays until it is settled
     };
-    let at = Moment { now, epoch_ms: epoch_millis(), jitter: pseudo_random_fraction() };
+    let at = moment(now);
     if let Some((level, line)) = group.complete(name, &response, at, &shared.settings) {
         logging::log(level, format!("[{}] {line}", shared.label));
     }
     group.last_attempt_succeeded()
+}
+
+/// The helper ended: every request it held is lost, with an unknown outcome. Each group takes its
+/// offsets back and hands them to the next helper.
+fn helper_lost(
+    shared: &Shared,
+    state: &mut State,
+    loss: RequestLoss,
+    description: &str,
+    restart_in: Duration,
+    now: Instant,
+) {
+    let at = moment(now);
+    let mut in_hand = 0;
+    for (name, group) in state.groups.iter_mut().filter(|(_, g)| g.in_flight()) {
+        in_hand += 1;
+        if let Some((level, line)) = group.request_lost(name, loss, description, at, &shared.settings) {
+            logging::log(level, format!("[{}] {line}", shared.label));
+        }
+    }
+    logging::log(
+        Level::Error,
+        format!(
+            "[{}] the commit helper {description}; the JVM is unaffected; restarting it in {} ms; {in_hand} commit \
+             requests were in its hand and go to the next helper",
+            shared.label,
+            restart_in.as_millis()
+        ),
+    );
+}
+
+fn moment(now: Instant) -> Moment {
+    Moment { now, epoch_ms: epoch_millis(), jitter: pseudo_random_fraction() }
 }
 
 /// While groups are parked because Kafka did not answer, one of them tries again every

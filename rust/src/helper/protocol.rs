@@ -40,12 +40,15 @@ impl fmt::Debug for OpenClient {
 }
 
 /// Ways to make the helper die, for the tests that prove the JVM outlives it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
     /// `abort()`, as librdkafka's failed assertions do.
     Abort,
     /// A segmentation fault.
     Segfault,
+    /// `abort()` whenever a commit for this group reaches the helper: a request that crashes
+    /// librdkafka every time (the engine hands this fault to every helper it starts).
+    AbortOnGroup(String),
 }
 
 /// Helper to parent.
