@@ -1,5 +1,6 @@
 //! The commit helper: a child process of the JVM that owns every librdkafka client, so that an
-//! `abort()` or a crash inside librdkafka ends this process, never the JVM (see `helper::server`).
+//! `abort()` or a crash inside librdkafka ends this process, never the JVM (see `helper::server`,
+//! whose first act closes every descriptor inherited from the JVM).
 
 fn main() {
     std::process::exit(kafka_offset_committer::helper::server::run());

@@ -3,8 +3,9 @@
 //! in-memory file, so it starts even where every temp directory is mounted `noexec` and no temp
 //! cleaner can delete it from under a driver that runs for months.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,7 +13,7 @@ use std::sync::Mutex;
 
 use once_cell::sync::Lazy;
 
-use super::os;
+use super::{launch, os};
 
 /// The helper's file name, next to the JNI library in the jar and next to a Rust program.
 pub const FILE_NAME: &str = "kafka-offset-committer-helper";
@@ -26,6 +27,8 @@ struct Chosen {
 }
 
 static CHOSEN: Lazy<Mutex<Option<Chosen>>> = Lazy::new(|| Mutex::new(None));
+/// Paths whose `--version` matched this library's.
+static VERIFIED: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(|| Mutex::new(HashSet::new()));
 
 /// Runs the helper at `path` from now on (an explicit choice wins over the environment).
 pub fn use_executable(path: impl Into<PathBuf>) {
@@ -40,7 +43,9 @@ pub fn install_image(image: &[u8], fallback_directory: &Path) -> Result<PathBuf,
     if let Some(chosen) = chosen.as_ref() {
         return Ok(chosen.path.clone());
     }
-    let in_memory = os::anonymous_file(FILE_NAME).and_then(|file| seal_executable(file, image));
+    let in_memory = os::anonymous_executable_file(FILE_NAME)
+        .map_err(|e| format!("cannot create an in-memory file: {e}"))
+        .and_then(|file| install_into(file, image, Seal::Yes));
     let installed = match in_memory {
         Ok(installed) => installed,
         Err(memory_error) => install_in_directory(image, fallback_directory).map_err(|directory_error| {
@@ -59,8 +64,18 @@ pub fn install_image(image: &[u8], fallback_directory: &Path) -> Result<PathBuf,
 }
 
 /// The executable to start: the chosen one, else the environment's, else the file next to the
-/// running program (a Rust program's layout).
+/// running program (a Rust program's layout). Each path is proven to be a helper of this very
+/// version once, whichever way it was named.
 pub(crate) fn resolve() -> Result<PathBuf, String> {
+    let path = choose()?;
+    if !VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).contains(&path) {
+        verify(&path)?;
+        VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+    }
+    Ok(path)
+}
+
+fn choose() -> Result<PathBuf, String> {
     if let Some(chosen) = CHOSEN.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         return Ok(chosen.path.clone());
     }
@@ -77,6 +92,36 @@ pub(crate) fn resolve() -> Result<PathBuf, String> {
     }
 }
 
+/// Runs `path --version` (started as every helper is: no descriptor of ours, the allow-listed
+/// environment) and checks that it is the helper of this library's version: a helper of another
+/// version may speak another protocol.
+fn verify(path: &Path) -> Result<(), String> {
+    let expected = crate::VERSION;
+    let mut probe = Command::new(path);
+    launch::apply_launch_rules(&mut probe);
+    let output = probe
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|error| format!("the commit helper {} does not start: {error}", path.display()))?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let printed = printed.lines().next().unwrap_or_default().trim();
+    match printed.strip_prefix(FILE_NAME).map(str::trim) {
+        Some(version) if output.status.success() && version == expected => Ok(()),
+        Some(version) if output.status.success() && !version.is_empty() => Err(format!(
+            "the commit helper {} is version {version}, but this library is version {expected}; \
+             use the {FILE_NAME} of version {expected}",
+            path.display()
+        )),
+        _ => Err(format!(
+            "the commit helper {} does not start as {FILE_NAME} version {expected} ({}, printed {printed:?})",
+            path.display(),
+            output.status
+        )),
+    }
+}
+
 fn install_in_directory(image: &[u8], directory: &Path) -> Result<Chosen, String> {
     std::fs::create_dir_all(directory).map_err(|e| e.to_string())?;
     if os::mounted_noexec(directory).map_err(|e| e.to_string())? {
@@ -85,29 +130,32 @@ fn install_in_directory(image: &[u8], directory: &Path) -> Result<Chosen, String
     let name = format!("{FILE_NAME}-{}-{:x}", std::process::id(), rand_suffix());
     let path = directory.join(name);
     let file = OpenOptions::new().write(true).read(true).create_new(true).mode(0o700).open(&path);
-    let result = file.and_then(|file| seal_executable(file, image));
+    let result = file.map_err(|e| e.to_string()).and_then(|file| install_into(file, image, Seal::No));
     // The open read-only descriptor keeps the file; its name is not needed any more.
     let _ = std::fs::remove_file(&path);
-    result.map_err(|e| e.to_string())
+    result
 }
 
-/// Writes `image` into `file`, then trades the writable descriptor for a read-only one (Linux
-/// refuses to execute a file open for writing) and proves the result starts.
-fn seal_executable(mut file: File, image: &[u8]) -> io::Result<Chosen> {
-    file.write_all(image)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o700))?;
-    let writable_path = descriptor_path(&file);
-    let read_only = File::open(&writable_path)?;
+/// Whether the file holding an installed image supports seals (an in-memory file does).
+#[derive(PartialEq)]
+enum Seal {
+    Yes,
+    No,
+}
+
+/// Writes `image` into `file`, seals it when it can, trades the writable descriptor for a read-only
+/// one (Linux refuses to execute a file open for writing) and proves the result is our helper.
+fn install_into(mut file: File, image: &[u8], seal: Seal) -> Result<Chosen, String> {
+    let written = file.write_all(image).and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(0o700)));
+    written.map_err(|e| format!("cannot write the helper image: {e}"))?;
+    if seal == Seal::Yes {
+        os::seal(&file).map_err(|e| format!("cannot seal the helper image: {e}"))?;
+    }
+    let read_only = File::open(descriptor_path(&file)).map_err(|e| format!("cannot reopen the helper image: {e}"))?;
     drop(file);
     let path = descriptor_path(&read_only);
-    let mut version = Command::new(&path);
-    version.arg("--version").stdin(Stdio::null()).stderr(Stdio::null());
-    os::inherit_only_stdio(&mut version);
-    let output = version.output()?;
-    let expected = format!("{FILE_NAME} {}", crate::VERSION);
-    if !output.status.success() || !String::from_utf8_lossy(&output.stdout).starts_with(&expected) {
-        return Err(io::Error::other(format!("the installed helper does not start ({})", output.status)));
-    }
+    verify(&path)?;
+    VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
     Ok(Chosen { path, _image: Some(read_only) })
 }
 
@@ -121,4 +169,46 @@ fn rand_suffix() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(std::process::id() as u64);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A shell script standing in for a helper. Written by a shell, so that no descriptor of ours
+    /// ever has it open for writing (a child forked meanwhile by another test would make it busy).
+    fn fake_helper(directory: &Path, name: &str, prints: &str) -> PathBuf {
+        let path = directory.join(name);
+        let written = Command::new("/bin/sh")
+            .args(["-c", "printf '#!/bin/sh\\necho %s\\n' \"$2\" >\"$1\" && chmod 700 \"$1\"", "sh"])
+            .arg(&path)
+            .arg(prints)
+            .status()
+            .expect("/bin/sh runs");
+        assert!(written.success());
+        path
+    }
+
+    #[test]
+    fn only_a_helper_of_this_version_passes_and_a_refusal_names_the_path_and_both_versions() {
+        let directory = std::env::temp_dir().join(format!("koc-verify-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let matching = fake_helper(&directory, "matching", &format!("{FILE_NAME} {}", crate::VERSION));
+        assert_eq!(verify(&matching), Ok(()));
+
+        let other = fake_helper(&directory, "other", &format!("{FILE_NAME} 0.0.1-other"));
+        let refusal = verify(&other).unwrap_err();
+        for named in [other.to_str().unwrap(), "version 0.0.1-other", &format!("version {}", crate::VERSION)] {
+            assert!(refusal.contains(named), "{refusal:?} lacks {named:?}");
+        }
+
+        let stranger = fake_helper(&directory, "stranger", "hello");
+        let refusal = verify(&stranger).unwrap_err();
+        assert!(refusal.contains(stranger.to_str().unwrap()) && refusal.contains("\"hello\""), "{refusal}");
+
+        let missing = directory.join("missing");
+        let refusal = verify(&missing).unwrap_err();
+        assert!(refusal.contains(missing.to_str().unwrap()) && refusal.contains("does not start"), "{refusal}");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
 }

@@ -3,8 +3,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 /// Ends the process at once, without running exit handlers: used when the parent is gone, where
 /// OpenSSL's or librdkafka's handlers could block on locks held by other threads.
@@ -23,27 +21,57 @@ pub fn segfault() -> ! {
     std::process::abort()
 }
 
-/// An anonymous in-memory file (Linux `memfd_create`): executables written there start even when
-/// every writable directory is mounted `noexec`, and nothing can delete them while we run.
+/// An anonymous in-memory file (Linux `memfd_create`) to hold an executable: executables written
+/// there start even when every writable directory is mounted `noexec`, and nothing can delete them
+/// while we run. Created executable and sealable; [`seal`] it once written.
 #[cfg(target_os = "linux")]
-pub fn anonymous_file(name: &str) -> io::Result<File> {
-    use std::ffi::CString;
+pub fn anonymous_executable_file(name: &str) -> io::Result<File> {
+    let name = std::ffi::CString::new(name).map_err(io::Error::other)?;
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // From kernel 6.3 on, `vm.memfd_noexec=1` makes a memfd created without MFD_EXEC impossible to
+    // execute; older kernels do not know the flag and refuse it with EINVAL.
+    match memfd_create(&name, flags | libc::MFD_EXEC) {
+        Err(error) if error.raw_os_error() == Some(libc::EINVAL) => memfd_create(&name, flags),
+        created => created,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn memfd_create(name: &std::ffi::CStr, flags: libc::c_uint) -> io::Result<File> {
     use std::os::fd::FromRawFd;
 
-    let name = CString::new(name).map_err(io::Error::other)?;
-    // SAFETY: the name is a valid C string for the duration of the call; on success the returned
-    // descriptor is new and owned by nobody else, so `File` may take it over. Called through
-    // `syscall` because glibc before 2.27 has no wrapper.
-    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), libc::MFD_CLOEXEC) };
+    // SAFETY: the name is a valid C string for the duration of the call. Called through `syscall`
+    // because glibc before 2.27 has no wrapper.
+    let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(unsafe { File::from_raw_fd(fd as i32) })
+    // SAFETY: on success the returned descriptor is new and owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn anonymous_file(_name: &str) -> io::Result<File> {
+pub fn anonymous_executable_file(_name: &str) -> io::Result<File> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "in-memory executables need Linux"))
+}
+
+/// Seals an anonymous file's content for good: it can no longer be written, grown or shrunk, and
+/// the seals themselves can no longer change, so the image we verified is the image that runs.
+#[cfg(target_os = "linux")]
+pub fn seal(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl with F_ADD_SEALS takes no pointers and changes only the file's seals.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn seal(_file: &File) -> io::Result<()> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "sealing needs Linux"))
 }
 
 /// Whether the file system holding `path` forbids executing files (`noexec`).
@@ -60,78 +88,130 @@ pub fn mounted_noexec(path: &std::path::Path) -> io::Result<bool> {
     Ok(flags & libc::ST_NOEXEC != 0)
 }
 
-/// Starts `command`'s process with no descriptor of ours but its stdin, stdout and stderr.
+/// Closes every descriptor but stdin, stdout and stderr: the helper's first instruction.
 ///
 /// A JVM opens most descriptors without close-on-exec (its jar files, its sockets, the pipes of the
-/// processes it starts) and closes them itself in the children it starts; a child started from Rust
-/// would inherit them all. A helper holding the write end of another child's output pipe keeps that
-/// pipe open after the child ends, so the JVM thread reading it waits forever: a Spark query stuck
-/// in Hadoop's `readlink` under a checkpoint rename, while a helper started at that moment ran.
-pub fn inherit_only_stdio(command: &mut Command) {
-    let last_descriptor = last_descriptor_to_check();
-    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe calls
-    // are allowed: it makes system calls (close_range, fcntl) and nothing else (no allocation, no lock).
-    unsafe {
-        command.pre_exec(move || {
-            close_on_exec_from(3, last_descriptor);
-            Ok(())
-        });
+/// processes it starts) and closes them itself in the children it starts; a helper started from Rust
+/// inherits them all. A helper holding the write end of another child's output pipe keeps that pipe
+/// open after the child ends, so the JVM thread reading it waits forever: a Spark query stuck in
+/// Hadoop's `readlink` under a checkpoint rename, while a helper started at that moment ran. They
+/// cannot be marked close-on-exec between fork and exec in the parent, which `posix_spawn` has no
+/// room for (see `launch`), so the helper lets go of them before anything else runs.
+pub fn close_inherited_descriptors() {
+    // SAFETY: close_range takes no pointers; nothing of the helper's own is open above stderr yet.
+    let closed =
+        unsafe { libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint) };
+    if closed != 0 {
+        // Kernels before 5.9 (Amazon Linux 2, RHEL 7 and 8) and some emulators.
+        close_one_by_one(3);
     }
 }
 
-/// Marks every descriptor from `first` on close-on-exec, so exec closes them (marked, not closed: the
-/// standard library reports a failed exec through a descriptor of its own that must stay open until then).
-fn close_on_exec_from(first: libc::c_int, last_descriptor: libc::c_int) {
-    // SAFETY: close_range takes no pointers; with CLOSE_RANGE_CLOEXEC it only sets descriptor flags.
-    let marked = unsafe {
-        libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC)
+fn close_one_by_one(first: libc::c_int) {
+    let close = |descriptor: libc::c_int| {
+        // SAFETY: close takes no pointers; an unused number just fails with EBADF. Nothing of ours
+        // (no `File`, no `OwnedFd`) owns these descriptors.
+        unsafe { libc::close(descriptor) };
     };
-    if marked != 0 {
-        // Kernels before 5.11 (Amazon Linux 2, RHEL 7 and 8) and some emulators.
-        close_on_exec_one_by_one(first, last_descriptor);
-    }
-}
-
-fn close_on_exec_one_by_one(first: libc::c_int, last_descriptor: libc::c_int) {
-    for descriptor in first..=last_descriptor {
-        // SAFETY: fcntl with F_GETFD/F_SETFD takes no pointers; an unused number just fails with EBADF.
-        unsafe {
-            let flags = libc::fcntl(descriptor, libc::F_GETFD);
-            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
-                libc::fcntl(descriptor, libc::F_SETFD, flags | libc::FD_CLOEXEC);
-            }
+    match std::fs::read_dir("/proc/self/fd") {
+        Ok(entries) => {
+            // Collected first: the listing's own descriptor is among them, closed when the listing
+            // ends (closing its number again just fails).
+            let open: Vec<libc::c_int> = entries
+                .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|descriptor| *descriptor >= first)
+                .collect();
+            open.into_iter().for_each(close);
         }
+        Err(_) => (first..=highest_possible_descriptor()).for_each(close),
     }
 }
 
-/// The highest descriptor number the child may hold, for kernels without close_range: the highest
-/// open now plus a margin for descriptors other threads open before the fork (a new descriptor takes
-/// the lowest free number), within the open-file limit. Read in the parent, where allocating is fine.
-fn last_descriptor_to_check() -> libc::c_int {
-    const MARGIN: libc::c_int = 4096;
-    let highest_open = std::fs::read_dir("/proc/self/fd")
-        .map(|entries| {
-            entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<libc::c_int>().ok()).max().unwrap_or(2)
-        })
-        .unwrap_or(libc::c_int::MAX - MARGIN);
+/// The highest number a descriptor of this process can have: one below the open-file limit.
+fn highest_possible_descriptor() -> libc::c_int {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit fills the struct it is given.
-    let soft_limit = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX)
-    } else {
-        libc::c_int::MAX
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return libc::c_int::MAX;
+    }
+    libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX).saturating_sub(1)
+}
+
+/// Moves the helper's frames off stdout: returns a private descriptor of the stdout pipe and points
+/// stdout at stderr, so that whatever else writes to stdout (librdkafka, OpenSSL, a stray print)
+/// lands in the parent's log instead of between two frames.
+pub fn private_frame_output() -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+
+    // SAFETY: fcntl with F_DUPFD_CLOEXEC copies a descriptor to a new number, owned by nobody else
+    // (so `File` may take it over); dup2 replaces stdout, which no Rust object owns.
+    unsafe {
+        let frames = libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 3);
+        if frames < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let frames = File::from_raw_fd(frames);
+        if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(frames)
+    }
+}
+
+/// No core dump of this process, ever: the helper holds the cluster's passwords and keys, and
+/// systemd-coredump or abrt would keep them on disk. `RLIMIT_CORE` 0 (soft and hard, so nothing
+/// raises it again) stops a core file; not dumpable also stops a core-dump pipe, whose handler the
+/// limit does not bind, and keeps other processes of the same user from reading our memory.
+pub fn forbid_core_dumps() -> io::Result<()> {
+    let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: setrlimit reads the struct it is given; prctl with PR_SET_DUMPABLE takes no pointers.
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::prctl(
+            libc::PR_SET_DUMPABLE,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Names the calling thread (`/proc/<pid>/comm` for the main thread, what `top` and `ps -e` show);
+/// the kernel keeps the first 15 bytes.
+pub fn name_this_thread(name: &str) {
+    let Ok(name) = std::ffi::CString::new(name) else { return };
+    // SAFETY: PR_SET_NAME reads a C string, valid for the duration of the call.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_NAME,
+            name.as_ptr() as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
     };
-    highest_open.saturating_add(MARGIN).min(soft_limit.saturating_sub(1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helper::launch;
+    use std::io::Write;
     use std::os::fd::{AsRawFd, FromRawFd};
     use std::process::Stdio;
 
+    /// Tells the test binary, started again as a child, which way to let go of inherited descriptors.
+    const CHILD_MODE_VARIABLE: &str = "KOC_DESCRIPTOR_TEST_CHILD";
+
     /// A pipe without close-on-exec, as a JVM opens its descriptors; both ends, numbered from 300 on so
-    /// that no descriptor the listing child opens itself can take the same number.
+    /// that no descriptor the child opens itself can take the same number.
     fn inheritable_pipe() -> (File, File) {
         let mut ends = [0; 2];
         // SAFETY: pipe fills the two-element array; F_DUPFD copies a descriptor of ours (without
@@ -148,40 +228,71 @@ mod tests {
         }
     }
 
-    /// Which of `pipe`'s two descriptors a shell started by `command` holds.
-    fn inherited_ends(pipe: &(File, File), prepare: impl FnOnce(&mut Command)) -> Vec<libc::c_int> {
-        let mut command = Command::new("/bin/sh");
-        command.args(["-c", "ls /proc/$$/fd"]).stdin(Stdio::null()).stderr(Stdio::null());
-        prepare(&mut command);
-        let output = command.output().expect("/bin/sh runs");
-        let listed: Vec<libc::c_int> =
-            String::from_utf8_lossy(&output.stdout).split_whitespace().filter_map(|fd| fd.parse().ok()).collect();
+    /// Which of `pipe`'s two descriptors this test binary holds when started again the way a helper
+    /// is (`launch::helper_command`, so by posix_spawn), after letting go of inherited ones by `mode`.
+    fn ends_held_by_a_started_child(pipe: &(File, File), mode: &str) -> Vec<libc::c_int> {
+        let test_binary = std::env::current_exe().expect("the test binary's path");
+        let mut command = launch::helper_command(&test_binary);
+        command
+            .args(["--exact", "helper::os::tests::child_lists_its_descriptors", "--ignored", "--nocapture"])
+            .args(["--test-threads=1"])
+            .env(CHILD_MODE_VARIABLE, mode)
+            .stdin(Stdio::null());
+        let output = command.output().expect("the test binary starts again");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        let listed: Vec<libc::c_int> = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("descriptors: "))
+            .unwrap_or_else(|| panic!("the child listed no descriptors: {stdout}"))
+            .split_whitespace()
+            .filter_map(|fd| fd.parse().ok())
+            .collect();
         assert!(listed.contains(&1), "the listing itself failed: {listed:?}");
         [pipe.0.as_raw_fd(), pipe.1.as_raw_fd()].into_iter().filter(|fd| listed.contains(fd)).collect()
     }
 
+    /// Not a test of its own: the child that `ends_held_by_a_started_child` starts (it does nothing
+    /// when run any other way).
     #[test]
-    fn a_child_holds_no_inheritable_descriptor_of_ours() {
+    #[ignore = "run as a child process by the descriptor tests"]
+    fn child_lists_its_descriptors() {
+        let Ok(mode) = std::env::var(CHILD_MODE_VARIABLE) else { return };
+        match mode.as_str() {
+            "close_range" => close_inherited_descriptors(),
+            "one_by_one" => close_one_by_one(3),
+            _ => {}
+        }
+        let listed: Vec<String> = std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect();
+        let mut stdout = std::io::stdout().lock();
+        // On a line of its own: libtest has written the test's name without a line end.
+        writeln!(stdout, "\ndescriptors: {}", listed.join(" ")).expect("stdout");
+    }
+
+    #[test]
+    fn a_started_helper_lets_go_of_every_inheritable_descriptor_of_ours() {
         let pipe = inheritable_pipe();
-        // Without it, the child holds both ends: what the JVM's descriptors did in the helper.
-        assert_eq!(inherited_ends(&pipe, |_| {}).len(), 2);
-        assert_eq!(inherited_ends(&pipe, inherit_only_stdio), Vec::<libc::c_int>::new());
+        // Started by posix_spawn, the child holds both ends until it lets go of them itself.
+        assert_eq!(ends_held_by_a_started_child(&pipe, "keep").len(), 2);
+        assert_eq!(ends_held_by_a_started_child(&pipe, "close_range"), Vec::<libc::c_int>::new());
     }
 
     #[test]
     fn the_one_by_one_fallback_of_old_kernels_leaves_nothing_either() {
         let pipe = inheritable_pipe();
-        let last_descriptor = last_descriptor_to_check();
-        assert!(last_descriptor >= pipe.1.as_raw_fd());
-        let ends = inherited_ends(&pipe, |command| {
-            // SAFETY: as in `inherit_only_stdio`: system calls only between fork and exec.
-            unsafe {
-                command.pre_exec(move || {
-                    close_on_exec_one_by_one(3, last_descriptor);
-                    Ok(())
-                });
-            }
-        });
-        assert_eq!(ends, Vec::<libc::c_int>::new());
+        assert_eq!(ends_held_by_a_started_child(&pipe, "one_by_one"), Vec::<libc::c_int>::new());
+    }
+
+    #[test]
+    fn a_sealed_anonymous_file_can_no_longer_change() {
+        let mut file = anonymous_executable_file("sealed").expect("memfd");
+        file.write_all(b"image").expect("written before sealing");
+        seal(&file).expect("sealed");
+        assert!(file.write_all(b"more").is_err(), "written after sealing");
+        assert!(file.set_len(1).is_err(), "shrunk after sealing");
+        assert!(seal(&file).is_err(), "the seals themselves are sealed");
     }
 }

@@ -1,20 +1,24 @@
 //! The child side: one librdkafka client, driven by the frames the parent writes to our stdin,
-//! answered on our stdout. Whatever librdkafka does wrong ends this process only; the parent
+//! answered on a private copy of our stdout (stdout itself then writes to stderr, so nothing else
+//! can write between two frames). Whatever librdkafka does wrong ends this process only; the parent
 //! notices, restarts us and re-sends what was unanswered.
 //!
 //! Threads: `main` owns the client (librdkafka handles are used from one thread); a reader turns
 //! stdin frames into commands and ends the process when stdin closes (the parent is gone, also
 //! after `kill -9`); a forwarder moves the log buffer's lines to the parent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::os;
 use super::protocol::{read_frame, write_frame, Fault, FromHelper, ToHelper};
+use super::{executable, launch, os};
 use crate::admin::AdminConnection;
 use crate::commit::{CommitResponse, KafkaFailure};
 use crate::logging;
@@ -24,23 +28,50 @@ const CALLBACK_INTERVAL: Duration = Duration::from_millis(500);
 /// A permanent client error older than a request's timeout plus this no longer explains it.
 const CLIENT_ERROR_WINDOW_MARGIN: Duration = Duration::from_secs(10);
 
+/// The main thread's name, what `top` and `ps -e` show (the kernel keeps 15 bytes; `argv[0]`, what
+/// `ps -f` shows, is the full `kafka-offset-committer-helper`).
+const THREAD_NAME: &str = "koc-helper";
+
 /// Exit codes the parent reports.
 const EXIT_PROTOCOL: i32 = 2;
 const EXIT_OPEN_FAILED: i32 = 3;
+const EXIT_SETUP_FAILED: i32 = 4;
+
+type Frames = Mutex<BufWriter<File>>;
 
 /// Runs the helper until the parent closes it or goes away; returns the process exit code.
+///
+/// Nothing here prints with `println!`/`eprintln!`: they panic when the parent is gone (EPIPE), and
+/// a panicking thread skips the `_exit` that must follow, so the helper would outlive its JVM.
 pub fn run() -> i32 {
-    if std::env::args().nth(1).as_deref() == Some("--version") {
-        println!("kafka-offset-committer-helper {}", crate::VERSION);
-        return 0;
+    // Before anything else: no descriptor of the JVM's stays open here (see `os`).
+    os::close_inherited_descriptors();
+    let frames = match os::private_frame_output() {
+        Ok(frames) => frames,
+        Err(error) => {
+            report(format_args!("cannot move the frames off stdout: {error}"));
+            return EXIT_SETUP_FAILED;
+        }
+    };
+    os::name_this_thread(THREAD_NAME);
+    if std::env::var_os(launch::CORE_DUMPS_VARIABLE).as_deref() != Some(OsStr::new("1")) {
+        if let Err(error) = os::forbid_core_dumps() {
+            report(format_args!("cannot switch core dumps off: {error}"));
+            return EXIT_SETUP_FAILED;
+        }
     }
-    let output = Arc::new(Mutex::new(BufWriter::new(io::stdout())));
+    let output = Arc::new(Mutex::new(BufWriter::new(frames)));
+    if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("--version")) {
+        let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+        let printed = writeln!(output, "{} {}", executable::FILE_NAME, crate::VERSION).and_then(|()| output.flush());
+        return if printed.is_ok() { 0 } else { EXIT_PROTOCOL };
+    }
     let mut input = BufReader::new(io::stdin());
     let open = match read_frame::<ToHelper>(&mut input) {
         Ok(Some(ToHelper::Open(open))) => open,
         Ok(None) => return 0,
         other => {
-            eprintln!("kafka-offset-committer-helper: expected an Open frame first, got {other:?}");
+            report(format_args!("expected an Open frame first, got {other:?}"));
             return EXIT_PROTOCOL;
         }
     };
@@ -72,9 +103,11 @@ pub fn run() -> i32 {
     serve(connection, &inbox, &output)
 }
 
-fn serve(connection: AdminConnection, inbox: &Inbox, output: &Mutex<BufWriter<io::Stdout>>) -> i32 {
+fn serve(connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32 {
     let mut timeouts: HashMap<u64, Duration> = HashMap::new();
     let mut armed_fault: Option<Fault> = None;
+    // Groups whose every commit crashes this helper, for the rest of its life.
+    let mut poisoned_groups: HashSet<String> = HashSet::new();
     loop {
         connection.serve_callbacks();
         while let Some(mut response) = connection.poll_response() {
@@ -85,6 +118,9 @@ fn serve(connection: AdminConnection, inbox: &Inbox, output: &Mutex<BufWriter<io
         for command in inbox.take(CALLBACK_INTERVAL) {
             match command {
                 ToHelper::Commit(request) => {
+                    if poisoned_groups.contains(&request.group) {
+                        std::process::abort();
+                    }
                     if let Err(reason) = connection.send_commit(&request) {
                         // Only a malformed request fails here (e.g. a NUL byte): retrying cannot help.
                         let failure = KafkaFailure::new(RDKafkaErrorCode::InvalidArgument, reason);
@@ -96,13 +132,16 @@ fn serve(connection: AdminConnection, inbox: &Inbox, output: &Mutex<BufWriter<io
                         crash(fault);
                     }
                 }
+                ToHelper::Fault(Fault::AbortOnGroup(group)) => {
+                    poisoned_groups.insert(group);
+                }
                 ToHelper::Fault(fault) => armed_fault = Some(fault),
                 ToHelper::Close => {
                     drop(connection);
                     return 0;
                 }
                 ToHelper::Open(_) => {
-                    eprintln!("kafka-offset-committer-helper: a second Open frame");
+                    report(format_args!("a second Open frame"));
                     return EXIT_PROTOCOL;
                 }
             }
@@ -112,7 +151,7 @@ fn serve(connection: AdminConnection, inbox: &Inbox, output: &Mutex<BufWriter<io
 
 fn crash(fault: Fault) -> ! {
     match fault {
-        Fault::Abort => std::process::abort(),
+        Fault::Abort | Fault::AbortOnGroup(_) => std::process::abort(),
         Fault::Segfault => os::segfault(),
     }
 }
@@ -154,17 +193,22 @@ fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
             // The parent closed our stdin: it exited or was killed. Nobody is left to serve.
             Ok(None) => os::exit_now(0),
             Err(error) => {
-                eprintln!("kafka-offset-committer-helper: cannot read from the parent: {error}");
+                report(format_args!("cannot read from the parent: {error}"));
                 os::exit_now(EXIT_PROTOCOL);
             }
         }
     }
 }
 
-fn send(output: &Mutex<BufWriter<io::Stdout>>, message: &FromHelper) {
+fn send(output: &Frames, message: &FromHelper) {
     let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
     if write_frame(&mut *output, message).and_then(|_| output.flush()).is_err() {
         // The parent no longer reads us: it is gone.
         os::exit_now(0);
     }
+}
+
+/// Writes a line to stderr, ignoring failure: the parent may be gone, and nobody else would read it.
+fn report(message: fmt::Arguments) {
+    let _ = writeln!(io::stderr(), "{}: {message}", executable::FILE_NAME);
 }
