@@ -22,7 +22,7 @@ use self::group::TopicPartition;
 pub use self::status::{CommitOutcome, GroupStatus, LastCommit, LastError, Status};
 use crate::config;
 use crate::error::CommitterError;
-use crate::helper::protocol::Fault;
+use crate::helper::protocol::{self, Fault};
 pub use crate::helper::supervisor::{HelperExit, HelperStatus};
 use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
 
@@ -147,6 +147,12 @@ impl Committer {
             return Err(CommitterError::InvalidArgument("the group id is empty".into()));
         }
         offsets::validate_metadata(metadata)?;
+        if !protocol::commit_fits(offsets.iter().map(|o| o.topic.as_str())) {
+            return Err(CommitterError::InvalidArgument(format!(
+                "a commit of {} partitions is too large for one request to the commit helper; split it",
+                offsets.len()
+            )));
+        }
         let shared = &self.cluster.shared;
         let seq = {
             let mut groups = lock(&self.groups);

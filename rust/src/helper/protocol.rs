@@ -12,6 +12,31 @@ use crate::commit::{CommitRequest, CommitResponse};
 
 /// A frame larger than this is garbage, not a message (a commit of 100,000 partitions is ~5 MB).
 const MAX_FRAME_BYTES: u32 = 64 << 20;
+/// What a commit frame holds besides its partitions: the request's fields and its metadata
+/// (at most 4096 bytes, each escaped to at most 6).
+const COMMIT_FRAME_OVERHEAD: usize = 32 * 1024;
+/// What one partition adds to a commit frame besides its topic name: brackets, commas, quotes
+/// and two numbers.
+const PARTITION_FRAME_BYTES: usize = 40;
+
+/// Whether a commit of partitions of these topics (one name per partition) fits into one frame,
+/// so a submission the helper could never receive is refused when it is made.
+pub fn commit_fits<'a>(topics: impl Iterator<Item = &'a str>) -> bool {
+    let mut bytes = COMMIT_FRAME_OVERHEAD;
+    for topic in topics {
+        bytes += PARTITION_FRAME_BYTES + topic.chars().map(escaped_length).sum::<usize>();
+    }
+    bytes <= MAX_FRAME_BYTES as usize
+}
+
+/// The length of a character inside a JSON string.
+fn escaped_length(c: char) -> usize {
+    match c {
+        '"' | '\\' => 2,
+        c if c.is_control() => 6,
+        c => c.len_utf8(),
+    }
+}
 
 /// Parent to helper.
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,6 +148,22 @@ mod tests {
 
         let mut oversized = &(MAX_FRAME_BYTES + 1).to_be_bytes()[..];
         assert_eq!(read_frame::<ToHelper>(&mut oversized).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_commit_that_fits_by_the_estimate_fits_the_frame_limit() {
+        let topic = "t\"\u{1}é".repeat(20);
+        let fitting = ((MAX_FRAME_BYTES as usize - COMMIT_FRAME_OVERHEAD) / (PARTITION_FRAME_BYTES + 20 * 11)) as i32;
+        assert!(commit_fits(std::iter::repeat_n(topic.as_str(), fitting as usize)));
+        assert!(!commit_fits(std::iter::repeat_n(topic.as_str(), fitting as usize + 1)));
+        let request = CommitRequest {
+            request_id: u64::MAX,
+            group: "g".into(),
+            offsets: (0..fitting).map(|p| (topic.clone(), i32::MAX - p, i64::MAX)).collect(),
+            metadata: "\u{1}".repeat(4096),
+            timeout_ms: u64::MAX,
+        };
+        write_frame(&mut io::sink(), &ToHelper::Commit(request)).expect("the estimate is never short");
     }
 
     #[test]
