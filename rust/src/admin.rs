@@ -19,6 +19,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, PartitionResponse};
+use crate::config::SecretValues;
 use crate::logging::{self, Level};
 
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
@@ -30,6 +31,8 @@ const CLIENT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// times out (and later "all brokers down" errors would hide it).
 pub struct CommitterContext {
     cluster_label: String,
+    /// Scrubbed from every line librdkafka writes about this client.
+    secrets: SecretValues,
     last_permanent_error: Mutex<Option<(KafkaFailure, Instant)>>,
     last_logged_error: Mutex<Option<(RDKafkaErrorCode, Instant)>>,
 }
@@ -44,10 +47,12 @@ impl ClientContext for CommitterContext {
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
             RDKafkaLogLevel::Debug => Level::Debug,
         };
+        let message = self.secrets.scrub(message);
         logging::log(level, format!("librdkafka [{}] {facility}: {message}", self.cluster_label));
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        let reason = self.secrets.scrub(reason);
         let Some(code) = error.rdkafka_error_code() else {
             logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
             return;
@@ -62,7 +67,7 @@ impl ClientContext for CommitterContext {
                 logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
             }
         }
-        let failure = KafkaFailure { code, message: reason.to_string() };
+        let failure = KafkaFailure { code, message: reason };
         if !failure.is_retriable() {
             *self.last_permanent_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((failure, now));
         }
@@ -105,8 +110,14 @@ unsafe extern "C" fn wake_trampoline(_rk: *mut rdsys::rd_kafka_t, opaque: *mut c
 
 impl AdminConnection {
     /// Creates the client. librdkafka validates every setting here, so a bad value fails at
-    /// configuration time with librdkafka's own message.
+    /// configuration time with librdkafka's own reason. The message names the setting and never
+    /// shows a secret value (see `creation_failure`).
     pub fn connect(settings: &[(String, String)], cluster_label: &str, wake: Arc<WakeFn>) -> Result<Self, String> {
+        // rust-rdkafka would refuse a NUL with an error that does not say which setting.
+        if let Some((key, _)) = settings.iter().find(|(key, value)| key.contains('\0') || value.contains('\0')) {
+            return Err(format!("the Kafka setting `{}` contains a NUL character", key.replace('\0', "\\0")));
+        }
+        let secrets = SecretValues::of(settings);
         let mut config = ClientConfig::new();
         for (key, value) in settings {
             config.set(key, value);
@@ -114,10 +125,12 @@ impl AdminConnection {
         config.set_log_level(RDKafkaLogLevel::Info);
         let context = CommitterContext {
             cluster_label: cluster_label.to_string(),
+            secrets: secrets.clone(),
             last_permanent_error: Mutex::new(None),
             last_logged_error: Mutex::new(None),
         };
-        let client: BaseProducer<CommitterContext> = config.create_with_context(context).map_err(|e| e.to_string())?;
+        let client: BaseProducer<CommitterContext> =
+            config.create_with_context(context).map_err(|e| creation_failure(&e, &secrets))?;
         let wake = Box::into_raw(Box::new(wake));
         // SAFETY: the client pointer is valid for the client's lifetime; the queues and the
         // callback are torn down in `Drop` before the client.
@@ -222,6 +235,28 @@ impl Drop for AdminConnection {
     }
 }
 
+/// Why librdkafka refused to create the client, from the setting's name and librdkafka's own
+/// reason only. rust-rdkafka's `Display` of `ClientConfig` appends the refused value, a password
+/// if that is what was refused, so the error is never formatted as a whole. librdkafka's reason
+/// echoes the value for some refusals ("Invalid value for configuration property ...: <value>",
+/// in `rd_kafka_anyconf_set_prop`); no secret-valued property takes those paths today, and the
+/// reason is scrubbed of every secret value anyway, as are the reasons `rd_kafka_new` gives
+/// (OpenSSL's, for unreadable keys and certificates).
+fn creation_failure(error: &KafkaError, secrets: &SecretValues) -> String {
+    match error {
+        KafkaError::ClientConfig(_, reason, key, _value) => {
+            format!("librdkafka refused the setting `{key}`: {}", secrets.scrub(reason.trim_end()))
+        }
+        KafkaError::ClientCreation(reason) => {
+            format!("librdkafka refused the settings: {}", secrets.scrub(reason.trim_end()))
+        }
+        other => match other.rdkafka_error_code() {
+            Some(code) => format!("librdkafka could not set up the client: {code}"),
+            None => "librdkafka could not set up the client".to_string(),
+        },
+    }
+}
+
 fn failure_from(code: rdsys::rd_kafka_resp_err_t, message: *const c_char) -> Option<KafkaFailure> {
     if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
         return None;
@@ -279,4 +314,180 @@ unsafe fn read_response(event: *mut rdsys::rd_kafka_event_t) -> Option<CommitRes
         }
     }
     Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A throwaway EC key, encrypted with a passphrase no test uses: any password given for it is
+    /// refused by OpenSSL ("bad decrypt").
+    const ENCRYPTED_KEY: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAiHaD2pMidtIwICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEAQIEEOYerdlbfip4LVDRfD3lbNsEgZD+
+m7/IYiWLU3euTTnJFnpHnoSTCBj3sN1b1irlf1nAbDXHOD/1rxVHwfE9QKC6uCi2
+Zc41A6WkJbmRHNJb8xEVTZ1kmh6fuxBTv0WXqTtJjV7iyI2tOyntZA0FcSdh3dhd
+EzzXIQfdhC8uwm0SRA51KcoWYC9wNZ4wX3KErp5rWyceOiShloPjNpFYV/lNIjA=
+-----END ENCRYPTED PRIVATE KEY-----";
+
+    /// A value no librdkafka or OpenSSL text contains by chance, distinct per case.
+    fn canary(case: usize) -> String {
+        format!("Canary{case}xQz7Vw")
+    }
+
+    fn pem(label: &str, body: &str) -> String {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    }
+
+    fn connect(settings: &[(String, String)]) -> Result<AdminConnection, String> {
+        AdminConnection::connect(settings, "secrets-test", Arc::new(|| {}))
+    }
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut settings = vec![("bootstrap.servers".to_string(), "localhost:1".to_string())];
+        settings.extend(pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())));
+        settings
+    }
+
+    /// Everything the client logged so far, after serving its queued log events.
+    fn drained_lines() -> Vec<String> {
+        logging::drain(Duration::ZERO)
+    }
+
+    fn assert_no_canary(label: &str, canary: &str, text: &str) {
+        let shown = text.to_ascii_lowercase();
+        assert!(!shown.contains(&canary.to_ascii_lowercase()), "{label}: the planted secret shows in: {text}");
+    }
+
+    #[test]
+    fn librdkafka_refusing_a_secret_setting_names_the_setting_never_the_value() {
+        let keystore_file = std::env::temp_dir().join(format!("not-a-keystore-{}.p12", std::process::id()));
+        std::fs::write(&keystore_file, "not PKCS#12").unwrap();
+        let keystore_path = keystore_file.to_string_lossy().into_owned();
+        // (what librdkafka refuses, a setting holding the planted secret -> the other settings,
+        // what the refusal must name)
+        type Case = (&'static str, fn(&str, &str) -> Vec<(String, String)>, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                "OIDC client secret: not supported in this build",
+                |c, _| owned(&[("sasl.oauthbearer.client.secret", c)]),
+                "sasl.oauthbearer.client.secret",
+            ),
+            (
+                "OIDC client secret under its alias",
+                |c, _| owned(&[("sasl.oauthbearer.client.credentials.client.secret", c)]),
+                "sasl.oauthbearer.client.credentials.client.secret",
+            ),
+            (
+                "JWT assertion key passphrase: not supported in this build",
+                |c, _| owned(&[("sasl.oauthbearer.assertion.private.key.passphrase", c)]),
+                "sasl.oauthbearer.assertion.private.key.passphrase",
+            ),
+            (
+                "JWT assertion key: not supported in this build",
+                |c, _| owned(&[("sasl.oauthbearer.assertion.private.key.pem", &pem("PRIVATE KEY", c))]),
+                "sasl.oauthbearer.assertion.private.key.pem",
+            ),
+            ("the internal key setting: not settable", |c, _| owned(&[("ssl_key", c)]), "ssl_key"),
+            (
+                "an unparsable PEM key",
+                |c, _| owned(&[("security.protocol", "ssl"), ("ssl.key.pem", &pem("PRIVATE KEY", c))]),
+                "ssl.key.pem",
+            ),
+            (
+                "a wrong key password",
+                |c, _| owned(&[("security.protocol", "ssl"), ("ssl.key.pem", ENCRYPTED_KEY), ("ssl.key.password", c)]),
+                "ssl.key.pem",
+            ),
+            (
+                "an unparsable client certificate",
+                |c, _| owned(&[("security.protocol", "ssl"), ("ssl.certificate.pem", &pem("CERTIFICATE", c))]),
+                "ssl.certificate.pem",
+            ),
+            (
+                "unparsable CA certificates",
+                |c, _| owned(&[("security.protocol", "ssl"), ("ssl.ca.pem", &pem("CERTIFICATE", c))]),
+                "ssl.ca.pem",
+            ),
+            (
+                "a keystore password for a file that is no keystore",
+                |c, path| {
+                    owned(&[
+                        ("security.protocol", "ssl"),
+                        ("ssl.keystore.location", path),
+                        ("ssl.keystore.password", c),
+                    ])
+                },
+                "ssl.keystore.location",
+            ),
+            (
+                "a SASL password without a user name",
+                |c, _| {
+                    owned(&[("security.protocol", "sasl_plaintext"), ("sasl.mechanism", "PLAIN"), ("sasl.password", c)])
+                },
+                "sasl.password",
+            ),
+            (
+                "a SASL password with a NUL character",
+                |c, _| owned(&[("sasl.username", "u"), ("sasl.password", &format!("{c}\0{c}"))]),
+                "sasl.password",
+            ),
+        ];
+        for (index, (label, settings, named)) in cases.into_iter().enumerate() {
+            let canary = canary(index);
+            let settings = settings(&canary, &keystore_path);
+            assert!(settings.iter().any(|(_, value)| value.contains(&canary)), "{label}: no secret planted");
+            let refusal = match connect(&settings) {
+                Ok(_) => panic!("{label}: librdkafka accepted the settings"),
+                Err(refusal) => refusal,
+            };
+            assert!(refusal.contains(&format!("`{named}`")) || refusal.contains(named), "{label}: {refusal}");
+            assert_no_canary(label, &canary, &refusal);
+            for line in drained_lines() {
+                assert_no_canary(label, &canary, &line);
+            }
+        }
+        std::fs::remove_file(keystore_file).unwrap();
+    }
+
+    #[test]
+    fn librdkafkas_reason_for_a_plain_value_is_kept() {
+        let refusal = match connect(&owned(&[("security.protocol", "carrier-pigeon")])) {
+            Ok(_) => panic!("librdkafka accepted an unknown security protocol"),
+            Err(refusal) => refusal,
+        };
+        assert_eq!(
+            refusal,
+            "librdkafka refused the setting `security.protocol`: Invalid value \"carrier-pigeon\" for \
+             configuration property \"security.protocol\""
+        );
+    }
+
+    #[test]
+    fn librdkafkas_configuration_dump_shows_no_secret() {
+        // librdkafka redacts what it marks sensitive in its debug dump of the configuration, but
+        // not `ssl.certificate.pem`, which Java types PASSWORD; without TLS nothing parses it.
+        let canary = canary(100);
+        let certificate = pem("CERTIFICATE", &canary);
+        let settings = owned(&[
+            ("debug", "conf"),
+            ("ssl.certificate.pem", &certificate),
+            ("sasl.username", "dump-user"),
+            ("sasl.password", &canary),
+        ]);
+        let connection = match connect(&settings) {
+            Ok(connection) => connection,
+            Err(refusal) => panic!("client not created: {refusal}"),
+        };
+        connection.serve_callbacks();
+        let lines = drained_lines();
+        drop(connection);
+        let dumped = lines.iter().find(|line| line.contains("ssl.certificate.pem = ")).unwrap_or_else(|| {
+            panic!("no configuration dump line for ssl.certificate.pem in {lines:#?}");
+        });
+        assert!(dumped.contains("ssl.certificate.pem = [redacted]"), "{dumped}");
+        for line in &lines {
+            assert_no_canary("configuration dump", &canary, line);
+        }
+    }
 }

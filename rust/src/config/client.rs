@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::connection::{BOOTSTRAP_SERVERS, CLIENT_ID, DNS_LOOKUP};
 use super::protocol::SecurityProtocol;
-use super::secret::{ConfigValue, Secret};
+use super::secret::{is_secret_librdkafka_setting, ConfigValue, Secret};
 
 /// librdkafka settings for the commit client, ordered by key.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -50,10 +50,14 @@ impl ClientSettings {
     }
 
     pub(super) fn set_plain(&mut self, key: &'static str, value: impl Into<String>) {
+        // A secret setting held as plain would show in Debug and in the cluster key.
+        debug_assert!(!is_secret_librdkafka_setting(key), "{key} is secret");
         self.set(key, ConfigValue::Plain(value.into()));
     }
 
     pub(super) fn set_secret(&mut self, key: &'static str, secret: Secret) {
+        // The client scrubs only the values of settings that definition names.
+        debug_assert!(is_secret_librdkafka_setting(key), "{key} is not a secret librdkafka setting");
         self.set(key, ConfigValue::Secret(secret));
     }
 }

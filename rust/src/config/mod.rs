@@ -39,7 +39,7 @@ mod tls;
 
 pub use client::ClientSettings;
 pub use engine::{keys as engine_keys, EngineSettings};
-pub use secret::{is_secret_setting, ConfigValue, Secret};
+pub use secret::{is_secret_librdkafka_setting, is_secret_setting, ConfigValue, Secret, SecretValues};
 
 use normalize::JavaSettings;
 use protocol::SecurityProtocol;
