@@ -2,6 +2,8 @@
 //! stays flat (this process, which holds the engine as a JVM would, plus the helper process), each group
 //! logs its failure at most once a minute, the status shows the failure, and flush and close keep their
 //! deadlines. Its own test binary: the process's memory is measured, so no other test may run beside it.
+//! When the broker does come back after the committer closed, the closed run's last offsets are
+//! committed; an independent consumer watches the committed offsets throughout (never backwards).
 //! `KOC_GONE_SECONDS` sets how long commits go on without Kafka (default 15; `make soak` longer).
 
 mod common;
@@ -20,6 +22,9 @@ const ALLOWED_GROWTH_KIB: u64 = 20 * 1024;
 const DEADLINE: Duration = Duration::from_secs(2);
 /// How long a flush or close may overrun its deadline (thread scheduling on a loaded machine).
 const DEADLINE_SLACK: Duration = Duration::from_secs(1);
+/// Bound for a closed run's last offsets to land once the broker is back: the cool-down (5 s), the
+/// broker's start and the coordinator's loading of the group.
+const RETURN_BOUND: Duration = Duration::from_secs(90);
 
 fn outage() -> Duration {
     let seconds = std::env::var("KOC_GONE_SECONDS").ok().map(|s| s.parse().expect("KOC_GONE_SECONDS: seconds"));
@@ -39,9 +44,14 @@ fn a_broker_gone_for_good_keeps_memory_flat_logs_once_a_minute_and_shows_in_the_
     let topic = unique("gone");
     broker.create_topic(&topic, 2);
     let groups: Vec<String> = (0..GROUPS).map(|g| format!("{topic}-g{g}")).collect();
+    // A short cool-down, so that the closed run's last offsets land soon once the broker is back.
     let committer = open(
         &broker.bootstrap,
-        &[("committer.request.timeout.ms", "1000"), ("committer.retry.backoff.max.ms", "1000")],
+        &[
+            ("committer.request.timeout.ms", "1000"),
+            ("committer.retry.backoff.max.ms", "1000"),
+            ("committer.failure.cooldown.ms", "5000"),
+        ],
     );
     for group in &groups {
         let committed = committer.commit_sync(group, &offsets_json(&topic, &[1, 1]), "", Duration::from_secs(60));
@@ -103,4 +113,24 @@ fn a_broker_gone_for_good_keeps_memory_flat_logs_once_a_minute_and_shows_in_the_
     assert!(growth < ALLOWED_GROWTH_KIB, "memory grew {growth} KiB over {measured} commits without Kafka");
     assert!(lines_per_group.iter().all(|n| (1..=allowed_lines).contains(n)), "failure lines: {failure_lines:#?}");
     assert!(flush_took <= DEADLINE + DEADLINE_SLACK && close_took <= DEADLINE + DEADLINE_SLACK);
+
+    // The run is closed, its last offsets unconfirmed: they stay queued and land once Kafka is back.
+    // Watched from here only: the consumers of a watcher must not weigh in this process's memory above.
+    let watcher = OffsetWatcher::start(&broker.bootstrap, &groups, &topic, 2);
+    broker.restart();
+    let last = vec![round, round];
+    for group in &groups {
+        assert!(
+            eventually(RETURN_BOUND, || committed_offsets(&broker.bootstrap, &[], group, &topic, 2) == last),
+            "{group}: the closed run's last offsets {last:?} never landed; it holds {:?}",
+            committed_offsets(&broker.bootstrap, &[], group, &topic, 2)
+        );
+    }
+    idle_past_stale_requests(Duration::from_millis(1000));
+    let read = broker.group_offsets(&groups, &topic);
+    for group in &groups {
+        assert_eq!(read[group].get(&0), Some(&round), "{group} after the idle phase: {:?}", read[group]);
+        assert_eq!(read[group].get(&1), Some(&round), "{group} after the idle phase: {:?}", read[group]);
+    }
+    watcher.finish();
 }

@@ -2,7 +2,9 @@
 //! partitions every 100 ms while its own broker is killed (SIGKILL, and clean SIGTERM stops) and
 //! restarted ten times. The process must never die, the helper that runs librdkafka must never have
 //! needed a restart (the patched librdkafka no longer aborts), and after the last restart every group
-//! must hold the latest offsets, read back with Kafka's own Java client.
+//! must hold the latest offsets, read back with Kafka's own Java client. An independent consumer
+//! watches the committed offsets throughout: none may ever move backwards, also not in an idle phase
+//! after the last commit, long enough for any stale request to have landed.
 
 mod common;
 mod own_broker;
@@ -36,8 +38,10 @@ fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     broker.create_topic(&topic, 2);
     let groups: Vec<String> = (0..GROUPS).map(|g| format!("{topic}-g{g}")).collect();
     // A request timeout shorter than an outage: what made the unpatched librdkafka abort.
+    let request_timeout = Duration::from_millis(1500);
     let committer =
         open(&broker.bootstrap, &[(engine_keys::REQUEST_TIMEOUT, "1500"), (engine_keys::RETRY_BACKOFF_MAX, "1000")]);
+    let watcher = OffsetWatcher::start(&broker.bootstrap, &groups, &topic, 2);
 
     let commits_seen = Arc::new(AtomicU64::new(0));
     let cycles_done = Arc::new(AtomicBool::new(false));
@@ -74,12 +78,18 @@ fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     );
     let converged_after = back_at.elapsed();
     assert!(committer.flush(CONVERGE_BOUND));
-    let read = broker.group_offsets(&groups, &topic);
-    for group in &groups {
-        let committed = read.get(group).cloned().unwrap_or_default();
-        assert_eq!(committed.get(&0), Some(&tick), "group {group}: {committed:?}");
-        assert_eq!(committed.get(&1), Some(&(tick + P1_BASE)), "group {group}: {committed:?}");
-    }
+    let assert_at_latest = |when: &str| {
+        let read = broker.group_offsets(&groups, &topic);
+        for group in &groups {
+            let committed = read.get(group).cloned().unwrap_or_default();
+            assert_eq!(committed.get(&0), Some(&tick), "{when}: group {group}: {committed:?}");
+            assert_eq!(committed.get(&1), Some(&(tick + P1_BASE)), "{when}: group {group}: {committed:?}");
+        }
+    };
+    assert_at_latest("once flushed");
+    idle_past_stale_requests(request_timeout);
+    assert_at_latest("after the idle phase");
+    watcher.finish();
     let helper = &status(&committer)["helper"];
     assert_eq!(helper["restarts"], 0, "the helper died during the outages: {helper}");
     eprintln!(
@@ -110,8 +120,11 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
     let broker = own_broker::OwnBroker::start("paused-broker");
     let topic = unique("paused");
     broker.create_topic(&topic, 2);
+    let request_timeout = Duration::from_millis(3000);
     let committer = open(&broker.bootstrap, &[(engine_keys::REQUEST_TIMEOUT, "3000")]);
     assert!(committer.commit_sync("paused-g", &offsets(&topic, 1), "", Duration::from_secs(60)).is_ok());
+    // Requests that timed out while the broker hung wait in its sockets and land when it resumes.
+    let watcher = OffsetWatcher::start(&broker.bootstrap, &["paused-g".to_string()], &topic, 2);
 
     broker.pause();
     let paused_at = Instant::now();
@@ -139,6 +152,10 @@ fn a_paused_broker_never_blocks_a_caller_past_its_deadline() {
     assert!(committer.flush(Duration::from_secs(120)), "after the pause: {}", committer.status_json());
     let read = broker.group_offsets(&["paused-g".to_string()], &topic);
     assert_eq!(read["paused-g"].get(&0), Some(&tick));
+    idle_past_stale_requests(request_timeout);
+    let read = broker.group_offsets(&["paused-g".to_string()], &topic);
+    assert_eq!(read["paused-g"].get(&0), Some(&tick), "after the idle phase");
+    watcher.finish();
     eprintln!(
         "[paused broker] longest of {} commit_async calls while the broker hung {paused_for:.0?}: {longest_async:?}",
         tick - 2
