@@ -174,20 +174,111 @@ public class HelperContainmentTest extends BrokerTest {
         return targets;
     }
 
-    /** Run in a child JVM by {@link #aJvmKilledWithSignalNineLeavesNoHelperBehind}: opens a committer, prints its helper's pid, waits. */
+    /** Partitions in each commit of the flooding child JVM: a frame of some 600 KB, ten times a pipe's buffer. */
+    private static final int FLOOD_PARTITIONS = 20_000;
+    private static final int FLOOD_GROUPS = 10;
+
+    /**
+     * Run in a child JVM by the kill -9 tests: opens a committer, prints its helper's pid, then waits
+     * ({@code idle}), or ({@code flood}) reads a line from stdin and commits {@value #FLOOD_PARTITIONS}
+     * partitions to each of {@value #FLOOD_GROUPS} groups (nobody listens at the bootstrap address the test
+     * gives, so no answer ever comes) before it waits.
+     */
     public static void main(String[] args) throws Exception {
         bootstrap = args[0];
-        OffsetCommitter committer = committer("containment-orphan");
+        OffsetCommitter committer = committer("containment-orphan-" + args[1]);
         String jvmPid = java.lang.management.ManagementFactory.getRuntimeMXBean()
                 .getName()
                 .split("@")[0];
         System.out.println("helper-pid " + helperPid(committer) + " jvm-pid " + jvmPid);
         System.out.flush();
+        if (args[1].equals("flood")) {
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            String offsets = floodOffsets();
+            for (int group = 0; group < FLOOD_GROUPS; group++) {
+                committer.commitAsync("containment-flood-" + group, offsets, "");
+            }
+        }
         Thread.sleep(TimeUnit.MINUTES.toMillis(5));
+    }
+
+    private static String floodOffsets() {
+        StringBuilder json = new StringBuilder("{\"containment-flood\":{");
+        for (int partition = 0; partition < FLOOD_PARTITIONS; partition++) {
+            json.append(partition == 0 ? "" : ",").append('"').append(partition).append("\":1000");
+        }
+        return json.append("}}").toString();
     }
 
     @Test
     public void aJvmKilledWithSignalNineLeavesNoHelperBehind() throws Exception {
+        assertNoHelperOutlives(killChildJvm(bootstrap, "idle", (helper, jvm, childInput) -> {}));
+    }
+
+    /**
+     * The helper must notice a frame cut short by its parent's death, and must not die trying to say so on a
+     * stderr nobody reads any more. To kill the JVM in the middle of a frame for sure, the helper is stopped
+     * (SIGSTOP) before the commits start, so the JVM's writer blocks with part of the first frame in the
+     * pipe; it is continued once the JVM is dead.
+     */
+    @Test
+    public void aJvmKilledWithSignalNineWhileWritingAFrameOfThousandsOfPartitionsLeavesNoHelperBehind()
+            throws Exception {
+        long[] stopped = {0};
+        try {
+            long helper = killChildJvm("127.0.0.1:1", "flood", (helperPid, jvm, childInput) -> {
+                signal("STOP", helperPid);
+                stopped[0] = helperPid;
+                childInput.write("go\n".getBytes(StandardCharsets.UTF_8));
+                childInput.flush();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!writingToAPipe(jvm) && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertTrue("no thread of the child JVM is writing a frame", writingToAPipe(jvm));
+            });
+            signal("CONT", helper);
+            assertNoHelperOutlives(helper);
+        } finally {
+            if (stopped[0] != 0 && alive(stopped[0])) {
+                signal("CONT", stopped[0]);
+            }
+        }
+    }
+
+    private static void signal(String signal, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+                .inheritIO()
+                .start();
+        assertEquals(0, kill.waitFor());
+    }
+
+    /** Whether a thread of the process is blocked writing to a full pipe (its kernel wait channel). */
+    private static boolean writingToAPipe(String pid) throws java.io.IOException {
+        try (java.nio.file.DirectoryStream<java.nio.file.Path> tasks =
+                java.nio.file.Files.newDirectoryStream(java.nio.file.Paths.get("/proc/" + pid + "/task"))) {
+            for (java.nio.file.Path task : tasks) {
+                try {
+                    String channel = new String(
+                            java.nio.file.Files.readAllBytes(task.resolve("wchan")), StandardCharsets.UTF_8);
+                    // `pipe_write`, `anon_pipe_write` on newer kernels
+                    if (channel.trim().endsWith("pipe_write")) {
+                        return true;
+                    }
+                } catch (java.nio.file.NoSuchFileException endedMeanwhile) {
+                    // the thread ended between listing and reading
+                }
+            }
+        }
+        return false;
+    }
+
+    private interface BeforeKill {
+        void run(long helperPid, String jvmPid, java.io.OutputStream childInput) throws Exception;
+    }
+
+    /** Starts {@link #main} in a child JVM, runs {@code beforeKill}, kills the child JVM with -9; returns its helper's pid. */
+    private static long killChildJvm(String childBootstrap, String mode, BeforeKill beforeKill) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
         command.add("-cp");
@@ -198,24 +289,31 @@ public class HelperContainmentTest extends BrokerTest {
             }
         }
         command.add(HelperContainmentTest.class.getName());
-        command.add(bootstrap);
+        command.add(childBootstrap);
+        command.add(mode);
         Process child = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
-        long helper;
         try (BufferedReader output =
                 new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line = output.readLine();
             assertNotNull("the child JVM printed nothing", line);
             assertTrue(line, line.startsWith("helper-pid "));
             String[] words = line.split(" ");
-            helper = Long.parseLong(words[1]);
+            long helper = Long.parseLong(words[1]);
             assertTrue("the helper runs", alive(helper));
+            beforeKill.run(helper, words[3], child.getOutputStream());
             Process kill =
                     new ProcessBuilder("kill", "-9", words[3]).inheritIO().start();
             assertEquals(0, kill.waitFor());
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            return helper;
+        } finally {
+            child.destroyForcibly();
         }
+    }
+
+    private static void assertNoHelperOutlives(long helper) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (alive(helper) && System.nanoTime() < deadline) {
             Thread.sleep(50);
