@@ -816,3 +816,82 @@ def main(argv: list) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+class OffsetWatcher:
+    """Watches one group's committed offsets on one topic for as long as it runs: a thread of its own
+    reads them every `period_s` through a HarnessAdmin JVM of its own (never the shared one, whose
+    calls a broker outage would hold up) and records every reading. A failed read (the broker is
+    away) is counted and retried with a new JVM. `finish()` stops it and raises AssertionError if a
+    partition's committed offset was ever seen lower than before, or gone after being seen."""
+
+    READ_TIMEOUT_S = 60
+
+    def __init__(self, bootstrap: str, group: str, topic: str, period_s: float = 0.2,
+                 client_config: dict = None):
+        self.bootstrap, self.group, self.topic = bootstrap, group, topic
+        self.period_s = period_s
+        self.client_config = client_config
+        self.observations = []  # (seconds since start, partition, offset or None)
+        self.rounds = 0
+        self.failed_reads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"offset-watcher[{group}]", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        seen = set()
+        tool = None
+        while True:
+            # One more round after finish() asked, so that the last state is always read.
+            last_round = self._stop.is_set()
+            try:
+                if tool is None or not tool.alive():
+                    tool = AdminTool(self.bootstrap, self.client_config)
+                entries = tool.call("group_offsets", timeout=self.READ_TIMEOUT_S, group=self.group)
+                at = time.monotonic() - started
+                offsets = {e["partition"]: e["offset"] for e in entries if e["topic"] == self.topic}
+                for partition in sorted(seen | set(offsets)):
+                    self.observations.append((at, partition, offsets.get(partition)))
+                seen |= set(offsets)
+                self.rounds += 1
+            except HarnessError:
+                self.failed_reads += 1
+                if tool is not None:
+                    tool.close()
+                    tool = None
+            if last_round:
+                break
+            self._stop.wait(self.period_s)
+        if tool is not None:
+            tool.close()
+
+    def decreases(self) -> list:
+        """[(partition, before, seconds, after, seconds)] for every reading lower than an earlier one."""
+        highest, found = {}, []
+        for at, partition, offset in self.observations:
+            before = highest.get(partition)
+            if before is not None and (offset is None or offset < before[0]):
+                found.append((partition, before[0], before[1], offset, at))
+            elif offset is not None:
+                highest[partition] = (offset, at)
+        return found
+
+    def finish(self) -> list:
+        """Stops watching; the observations, or AssertionError if an offset went down or none was seen."""
+        self._stop.set()
+        self._thread.join()
+        decreases = self.decreases()
+        if decreases:
+            raise AssertionError(
+                f"committed offsets of group {self.group} moved backwards:\n" + "\n".join(
+                    f"  partition {p}: {before} at {before_at:.1f} s, then "
+                    f"{'none' if after is None else after} at {after_at:.1f} s"
+                    for p, before, before_at, after, after_at in decreases))
+        if not any(offset is not None for _, _, offset in self.observations):
+            raise AssertionError(f"the watcher never saw a committed offset of group {self.group} "
+                                 f"({self.rounds} reads, {self.failed_reads} failed)")
+        print(f"offset watcher: {len(self.observations)} readings in {self.rounds} reads "
+              f"({self.failed_reads} failed while the broker was away) of {self.group}: never backwards")
+        return self.observations

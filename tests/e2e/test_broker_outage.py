@@ -7,6 +7,10 @@
 - a broker gone for good: the driver still exits within the listener's and the core's flush deadlines,
   logs at most one failure line per group a minute.
 
+Each test whose broker comes back watches the group's committed offsets throughout with an independent
+admin client (kafka_harness.OffsetWatcher): an offset seen lower than before fails the test. It ends
+with an idle phase (no new batches) long enough for any stale commit request to land, and a re-read.
+
 Each test has brokers of its own (work directories of the test's), so its outages touch no other test.
 The long versions run under `make soak` (the KOC_* variables below).
 """
@@ -46,6 +50,9 @@ GONE_BROKER_CONF = {
 CORE_SHUTDOWN_FLUSH_S = 5
 # What Spark itself takes to stop its context and the JVM to exit, ours aside.
 SPARK_TEARDOWN_ALLOWANCE_S = 15
+# The idle phase: the core's request timeout (committer.request.timeout.ms, 30 s by default), its margin
+# before it commits partitions of an unknown outcome once more (10 s), and room for that commit.
+IDLE_AFTER_S = 30 + 10 + 5
 # How Spark's listener bus reports an exception thrown by a listener.
 LISTENER_EXCEPTION_SIGN = "threw an exception"
 
@@ -104,6 +111,7 @@ def test_a_killed_and_restarted_broker_does_not_end_the_driver(own_broker, spark
     kafka_harness.create_topic(bootstrap, topic, partitions=PARTITIONS)
     first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
     job = start_processing_time_job(spark, bootstrap, topic, group, tmp_path)  # runs on: no stop file
+    watcher = kafka_harness.OffsetWatcher(bootstrap, group, topic)
     wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
 
     kill_broker(own_broker)
@@ -118,6 +126,10 @@ def test_a_killed_and_restarted_broker_does_not_end_the_driver(own_broker, spark
     print(f"group caught up {time.monotonic() - restarted_at:.1f} s after the broker restarted")
     assert job.poll() is None, "the driver must still run"
     assert committed_offsets(bootstrap, group, topic) == final_end
+    # No new records: the query runs on without new batches while any stale request lands.
+    time.sleep(IDLE_AFTER_S)
+    assert committed_offsets(bootstrap, group, topic) == final_end, "after the idle phase"
+    watcher.finish()
 
 
 @pytest.mark.fault
@@ -128,6 +140,7 @@ def test_rolling_restart_of_a_three_node_cluster(own_cluster, spark, unique_name
                                replication_factor=CLUSTER_SIZE, min_insync_replicas=2)
     first_end = kafka_harness.produce(bootstrap, topic, records_per_partition=100)
     job = start_processing_time_job(spark, bootstrap, topic, group, tmp_path)
+    watcher = kafka_harness.OffsetWatcher(bootstrap, group, topic)
     wait_for_commits(bootstrap, group, topic, first_end, job, COMMIT_WAIT_S)
 
     convergence = []
@@ -165,6 +178,9 @@ def test_rolling_restart_of_a_three_node_cluster(own_cluster, spark, unique_name
     spark.wait(job, timeout=SPARK_SUBMIT_TIMEOUT_S)  # exit 0: the query ended without an exception
     assert LISTENER_EXCEPTION_SIGN not in driver_log(spark)
     assert committed_offsets(bootstrap, group, topic) == final_end
+    time.sleep(IDLE_AFTER_S)  # the job has ended: nothing new, while any stale request lands
+    assert committed_offsets(bootstrap, group, topic) == final_end, "after the idle phase"
+    watcher.finish()
     print(f"convergence after each node was back: {', '.join(f'{s:.2f} s' for s in convergence)} "
           f"(bound {CONVERGENCE_BOUND_S} s)")
     assert max(convergence) <= CONVERGENCE_BOUND_S
