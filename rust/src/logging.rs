@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
+use crate::mailbox::lock;
+
 const CAPACITY: usize = 2048;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,6 +38,27 @@ struct Buffer {
     dropped: u64,
 }
 
+impl Buffer {
+    fn push(&mut self, line: String) {
+        if self.lines.len() == CAPACITY {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back(line);
+    }
+
+    /// Every line, after one reporting how many were dropped since the last call.
+    fn take(&mut self) -> Vec<String> {
+        let mut lines = Vec::with_capacity(self.lines.len() + 1);
+        if self.dropped > 0 {
+            lines.push(format!("WARN {} log lines were dropped because nobody collected them", self.dropped));
+            self.dropped = 0;
+        }
+        lines.extend(self.lines.drain(..));
+        lines
+    }
+}
+
 struct LogSink {
     buffer: Mutex<Buffer>,
     arrived: Condvar,
@@ -49,31 +72,18 @@ static SINK: Lazy<LogSink> = Lazy::new(|| LogSink {
 
 /// Appends one line, formatted `LEVEL message`; drops the oldest line when full.
 pub fn log(level: Level, message: impl AsRef<str>) {
-    let mut buffer = SINK.buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if buffer.lines.len() == CAPACITY {
-        buffer.lines.pop_front();
-        buffer.dropped += 1;
-    }
-    buffer.lines.push_back(format!("{} {}", level.label(), message.as_ref()));
-    drop(buffer);
+    lock(&SINK.buffer).push(format!("{} {}", level.label(), message.as_ref()));
     SINK.arrived.notify_one();
 }
 
 /// Takes every buffered line, waiting up to `wait` for the first one.
 /// A line reporting how many lines were dropped since the last drain comes first.
 pub fn drain(wait: Duration) -> Vec<String> {
-    let guard = SINK.buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let (mut buffer, _) = SINK
         .arrived
-        .wait_timeout_while(guard, wait, |b| b.lines.is_empty() && b.dropped == 0)
+        .wait_timeout_while(lock(&SINK.buffer), wait, |b| b.lines.is_empty() && b.dropped == 0)
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut lines = Vec::with_capacity(buffer.lines.len() + 1);
-    if buffer.dropped > 0 {
-        lines.push(format!("WARN {} log lines were dropped because nobody collected them", buffer.dropped));
-        buffer.dropped = 0;
-    }
-    lines.extend(buffer.lines.drain(..));
-    lines
+    buffer.take()
 }
 
 #[cfg(test)]
@@ -82,14 +92,15 @@ mod tests {
 
     #[test]
     fn overflow_drops_oldest_and_reports_the_count() {
-        drain(Duration::ZERO);
+        // A buffer of its own: other tests of this process log into the shared one concurrently.
+        let mut buffer = Buffer { lines: VecDeque::new(), dropped: 0 };
         for i in 0..CAPACITY + 5 {
-            log(Level::Info, format!("line {i}"));
+            buffer.push(format!("INFO line {i}"));
         }
-        let lines = drain(Duration::ZERO);
+        let lines = buffer.take();
         assert!(lines[0].contains("5 log lines were dropped"), "{}", lines[0]);
         assert_eq!(lines[1], "INFO line 5");
         assert_eq!(lines.len(), CAPACITY + 1);
-        assert!(drain(Duration::from_millis(1)).is_empty());
+        assert!(buffer.take().is_empty());
     }
 }

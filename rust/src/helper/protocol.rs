@@ -46,8 +46,35 @@ pub enum ToHelper {
     Commit(CommitRequest),
     /// Test-only: crash in the given way right after handing the next commit to librdkafka.
     Fault(Fault),
+    /// The cluster's current OAUTHBEARER token, pushed by the application; every new helper gets
+    /// the latest one right after its Open frame.
+    OAuthToken(OAuthToken),
     /// Destroy the client and exit.
     Close,
+}
+
+/// An OAUTHBEARER token from the application's login handler, for `rd_kafka_oauthbearer_set_token`.
+/// `Debug` shows neither the token nor the extension values (an extension may carry a credential).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthToken {
+    pub value: String,
+    /// When the token expires, in milliseconds since the Unix epoch.
+    pub expires_at_epoch_ms: i64,
+    pub principal: String,
+    /// SASL extensions (RFC 7628) sent with the token, e.g. Confluent Cloud's `logicalCluster`.
+    pub extensions: Vec<(String, String)>,
+}
+
+impl fmt::Debug for OAuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extension_keys: Vec<&str> = self.extensions.iter().map(|(key, _)| key.as_str()).collect();
+        f.debug_struct("OAuthToken")
+            .field("value", &"[redacted]")
+            .field("expires_at_epoch_ms", &self.expires_at_epoch_ms)
+            .field("principal", &self.principal)
+            .field("extension_keys", &extension_keys)
+            .finish()
+    }
 }
 
 /// The helper's one librdkafka client. Values may hold passwords: `Debug` shows keys only.
@@ -117,7 +144,11 @@ pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Opti
     }
     let mut body = vec![0u8; length as usize];
     input.read_exact(&mut body)?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // Never the parser's own message: it can quote a piece of the frame, and frames carry passwords.
+    serde_json::from_slice(&body).map(Some).map_err(|e| {
+        let place = format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column());
+        io::Error::new(io::ErrorKind::InvalidData, format!("a {length} byte frame is not a valid message ({place})"))
+    })
 }
 
 #[cfg(test)]
@@ -146,6 +177,13 @@ mod tests {
         read_frame::<ToHelper>(&mut input).unwrap();
         assert!(read_frame::<ToHelper>(&mut input).is_err());
 
+        let secret = br#"{"Open":{"cluster_label":"b","settings":[["sasl.password",7]]}}"#;
+        let mut framed = (secret.len() as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(secret);
+        let error = read_frame::<ToHelper>(&mut framed.as_slice()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(!error.to_string().contains("sasl.password"), "{error}");
+
         let mut oversized = &(MAX_FRAME_BYTES + 1).to_be_bytes()[..];
         assert_eq!(read_frame::<ToHelper>(&mut oversized).unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
@@ -172,5 +210,21 @@ mod tests {
             OpenClient { cluster_label: "b:9092".into(), settings: vec![("sasl.password".into(), "hunter2".into())] };
         let shown = format!("{:?}", ToHelper::Open(open));
         assert!(shown.contains("sasl.password") && !shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn token_values_never_show_in_debug_and_tokens_round_trip() {
+        let token = OAuthToken {
+            value: "eyJ.secret-token.sig".into(),
+            expires_at_epoch_ms: 1_800_000_000_000,
+            principal: "committer".into(),
+            extensions: vec![("logicalCluster".into(), "lkc-secret-extension".into())],
+        };
+        let shown = format!("{:?}", ToHelper::OAuthToken(token.clone()));
+        assert!(shown.contains("committer") && shown.contains("logicalCluster"), "{shown}");
+        assert!(!shown.contains("secret-token") && !shown.contains("lkc-secret-extension"), "{shown}");
+        let mut buffer = Vec::new();
+        write_frame(&mut buffer, &ToHelper::OAuthToken(token.clone())).unwrap();
+        assert!(matches!(read_frame(&mut buffer.as_slice()).unwrap(), Some(ToHelper::OAuthToken(t)) if t == token));
     }
 }
