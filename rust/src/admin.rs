@@ -20,6 +20,7 @@ use rdkafka::TopicPartitionList;
 
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, PartitionResponse};
 use crate::config::SecretValues;
+use crate::helper::protocol::OAuthToken;
 use crate::logging::{self, Level};
 
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
@@ -93,6 +94,11 @@ pub struct AdminConnection {
     client: BaseProducer<CommitterContext>,
     main_queue: *mut rdsys::rd_kafka_queue_t,
     results: *mut rdsys::rd_kafka_queue_t,
+    // Where librdkafka asks for a fresh OAUTHBEARER token when the application pushes tokens
+    // (`enable_sasl_queue`); null otherwise. Served in `serve_callbacks`.
+    sasl_queue: *mut rdsys::rd_kafka_queue_t,
+    // The application's latest token: set when pushed, and again whenever librdkafka asks.
+    oauth_token: Option<OAuthToken>,
     // Kept alive for as long as librdkafka may call `wake_trampoline` with a pointer to it.
     wake: *mut Arc<WakeFn>,
 }
@@ -134,13 +140,13 @@ impl AdminConnection {
         let wake = Box::into_raw(Box::new(wake));
         // SAFETY: the client pointer is valid for the client's lifetime; the queues and the
         // callback are torn down in `Drop` before the client.
-        let (main_queue, results) = unsafe {
+        let (main_queue, results, sasl_queue) = unsafe {
             let rk = client.client().native_ptr();
             let results = rdsys::rd_kafka_queue_new(rk);
             rdsys::rd_kafka_queue_cb_event_enable(results, Some(wake_trampoline), wake as *mut c_void);
-            (rdsys::rd_kafka_queue_get_main(rk), results)
+            (rdsys::rd_kafka_queue_get_main(rk), results, rdsys::rd_kafka_queue_get_sasl(rk))
         };
-        Ok(AdminConnection { client, main_queue, results, wake })
+        Ok(AdminConnection { client, main_queue, results, sasl_queue, oauth_token: None, wake })
     }
 
     /// Sends one commit request without waiting; its answer comes from `poll_response`.
@@ -203,8 +209,97 @@ impl AdminConnection {
         }
     }
 
+    /// Makes `token` (the application's latest) the client's OAUTHBEARER token, now and whenever
+    /// librdkafka asks for a fresh one. On refusal librdkafka is told the token failed, and the
+    /// reason (librdkafka's, scrubbed of the token) is returned for one log line.
+    pub fn set_oauth_token(&mut self, token: OAuthToken) -> Result<(), String> {
+        let applied = self.apply_oauth_token(&token);
+        self.oauth_token = Some(token);
+        applied
+    }
+
+    fn apply_oauth_token(&self, token: &OAuthToken) -> Result<(), String> {
+        // librdkafka's reasons may quote what it refuses; neither the token nor an extension shows.
+        let shown = token.extensions.iter().map(|(_, value)| value).chain([&token.value]);
+        let shown: Vec<&String> = shown.filter(|value| !value.is_empty()).collect();
+        let refused = |reason: String| -> String {
+            let reason = shown.iter().fold(reason, |reason, value| reason.replace(value.as_str(), "[redacted]"));
+            self.report_oauth_token_failure(&reason);
+            format!("librdkafka refused the OAUTHBEARER token: {reason}")
+        };
+        let c_string = |text: &str, what: &str| {
+            CString::new(text).map_err(|_| refused(format!("the {what} contains a NUL character")))
+        };
+        let value = c_string(&token.value, "token")?;
+        let principal = c_string(&token.principal, "principal")?;
+        let mut extensions = Vec::with_capacity(token.extensions.len() * 2);
+        for (key, extension) in &token.extensions {
+            extensions.push(c_string(key, "name of an extension")?);
+            extensions.push(c_string(extension, "value of an extension")?);
+        }
+        let extension_pointers: Vec<*const c_char> = extensions.iter().map(|text| text.as_ptr()).collect();
+        let mut errstr = [0 as c_char; 512];
+        // SAFETY: every pointer is valid for the call; librdkafka copies what it keeps.
+        let code = unsafe {
+            rdsys::rd_kafka_oauthbearer_set_token(
+                self.client.client().native_ptr(),
+                value.as_ptr(),
+                token.expires_at_epoch_ms,
+                principal.as_ptr(),
+                extension_pointers.as_ptr() as *mut *const c_char,
+                extension_pointers.len(),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Ok(());
+        }
+        // SAFETY: librdkafka wrote a NUL-terminated message into `errstr`.
+        Err(refused(unsafe { CStr::from_ptr(errstr.as_ptr()) }.to_string_lossy().into_owned()))
+    }
+
+    /// Tells librdkafka that no usable token is at hand: it keeps a token that still lives and asks
+    /// again in 10 s, and reports the reason as a client error once per distinct reason.
+    fn report_oauth_token_failure(&self, reason: &str) {
+        let reason = CString::new(reason.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the client and the message are valid for the call.
+        unsafe { rdsys::rd_kafka_oauthbearer_set_token_failure(self.client.client().native_ptr(), reason.as_ptr()) };
+    }
+
+    /// Answers librdkafka's token refresh requests (at 80 % of a token's life, and 10 s after a
+    /// failure) with the application's latest token. Before the first token arrives there is
+    /// nothing to answer: it comes right after the client's start, and is set when it does.
+    fn serve_oauth_token_refresh(&self) {
+        if self.sasl_queue.is_null() {
+            return;
+        }
+        loop {
+            // SAFETY: the queue is valid until `Drop`; each event is destroyed once read.
+            let refresh_requested = unsafe {
+                let event = rdsys::rd_kafka_queue_poll(self.sasl_queue, 0);
+                if event.is_null() {
+                    return;
+                }
+                let requested = rdsys::rd_kafka_event_type(event) == rdsys::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
+                rdsys::rd_kafka_event_destroy(event);
+                requested
+            };
+            if let (true, Some(token)) = (refresh_requested, &self.oauth_token) {
+                if token.expires_at_epoch_ms <= crate::epoch_millis() as i64 {
+                    self.report_oauth_token_failure(
+                        "the OAUTHBEARER token expired before the JVM's login handler renewed it",
+                    );
+                } else if let Err(reason) = self.apply_oauth_token(token) {
+                    logging::log(Level::Warn, reason);
+                }
+            }
+        }
+    }
+
     /// Serves the client's log and error events; they queue up on the main queue otherwise.
     pub fn serve_callbacks(&self) {
+        self.serve_oauth_token_refresh();
         for _ in 0..MAX_EVENTS_PER_SERVE {
             // SAFETY: the main queue handle stays valid until `Drop`.
             if unsafe { rdsys::rd_kafka_queue_length(self.main_queue) } == 0 {
@@ -230,6 +325,9 @@ impl Drop for AdminConnection {
             rdsys::rd_kafka_queue_cb_event_enable(self.results, None, ptr::null_mut());
             rdsys::rd_kafka_queue_destroy(self.results);
             rdsys::rd_kafka_queue_destroy(self.main_queue);
+            if !self.sasl_queue.is_null() {
+                rdsys::rd_kafka_queue_destroy(self.sasl_queue);
+            }
             drop(Box::from_raw(self.wake));
         }
     }

@@ -14,7 +14,7 @@ use jni::sys::{jboolean, jlong};
 use jni::{jni_sig, jni_str, Env, EnvUnowned};
 
 use crate::config::ConfigError;
-use crate::engine::{self, CommitOutcome, Committer, GroupStatus, Status};
+use crate::engine::{self, CommitOutcome, Committer, GroupStatus, OAuthToken, Status};
 use crate::error::CommitterError;
 use crate::helper::{self, protocol::Fault};
 use crate::logging;
@@ -599,5 +599,43 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_commitOffsetsSy
         let commit = TypedCommit::read(env, &group, (&topics, &partitions, &offsets), &metadata)?;
         let outcome = committer.commit_sync(&commit.group, commit.offsets, &commit.metadata, millis(timeout_ms))?;
         commit_result(env, &outcome)
+    })
+}
+
+/// The OAUTHBEARER token the JVM's login handler made, with its SASL extensions as two parallel
+/// arrays; see `Committer::set_oauth_token`. No value read here appears in an error.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_setOAuthToken<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    token: JString<'local>,
+    expires_at_epoch_ms: jlong,
+    principal: JString<'local>,
+    extension_keys: JObjectArray<'local, JString<'local>>,
+    extension_values: JObjectArray<'local, JString<'local>>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let value = read_string(env, &token, "the OAUTHBEARER token")?;
+        let principal = read_string(env, &principal, "the token's principal")?;
+        if extension_keys.is_null() || extension_values.is_null() {
+            return Err(CommitterError::InvalidArgument("an extensions array is null".into()).into());
+        }
+        let count = extension_keys.len(env)?;
+        if extension_values.len(env)? != count {
+            return Err(CommitterError::InvalidArgument("the extensions arrays differ in length".into()).into());
+        }
+        let mut extensions = Vec::with_capacity(count);
+        for index in 0..count {
+            let extension = env.with_local_frame(2, |env| -> Result<_, BridgeError> {
+                let key = extension_keys.get_element(env, index)?;
+                let value = extension_values.get_element(env, index)?;
+                Ok((read_string(env, &key, "an extension name")?, read_string(env, &value, "an extension value")?))
+            })?;
+            extensions.push(extension);
+        }
+        Ok(committer.set_oauth_token(OAuthToken { value, expires_at_epoch_ms, principal, extensions })?)
     })
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::normalize::JavaSettings;
+use super::oauth;
 use super::{invalid, ConfigError, Output};
 
 /// The `committer.*` keys, each defined here only (Java and Scala use `EngineSettings.java`).
@@ -14,12 +15,22 @@ pub mod keys {
     pub const RETRY_MAX_ATTEMPTS: &str = "committer.retry.max.attempts";
     pub const FAILURE_COOLDOWN: &str = "committer.failure.cooldown.ms";
     pub const KEEPALIVE_INTERVAL: &str = "committer.keepalive.interval.ms";
+    /// `true`: the application pushes OAUTHBEARER tokens (`Committer::set_oauth_token`); the JVM
+    /// API sets it when it runs the settings' login handler.
+    pub const OAUTHBEARER_TOKENS_PUSHED: &str = "committer.oauthbearer.tokens.pushed";
 }
 
 use keys::*;
 /// Every engine setting, in the order error messages list them.
-const KEYS: [&str; 6] =
-    [REQUEST_TIMEOUT, RETRY_BACKOFF, RETRY_BACKOFF_MAX, RETRY_MAX_ATTEMPTS, FAILURE_COOLDOWN, KEEPALIVE_INTERVAL];
+const KEYS: [&str; 7] = [
+    REQUEST_TIMEOUT,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    RETRY_MAX_ATTEMPTS,
+    FAILURE_COOLDOWN,
+    KEEPALIVE_INTERVAL,
+    OAUTHBEARER_TOKENS_PUSHED,
+];
 
 /// Java's bound on blocking API calls: the closest analogue of a commit request deadline.
 const DEFAULT_API_TIMEOUT: &str = "default.api.timeout.ms";
@@ -98,6 +109,11 @@ pub(super) fn take(input: &mut JavaSettings, out: &mut Output) -> Result<EngineS
                     "must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop",
                 )?;
             }
+            OAUTHBEARER_TOKENS_PUSHED => match value.to_ascii_lowercase().as_str() {
+                "true" => oauth::tokens_pushed_by_the_application(out),
+                "false" => {}
+                _ => return Err(invalid(&key, format!("`{value}` is neither true nor false"))),
+            },
             _ => {
                 return Err(invalid(&key, format!("unknown committer setting; the known ones are {}", KEYS.join(", "))))
             }
@@ -198,7 +214,7 @@ mod tests {
                     "unknown committer setting; the known ones are committer.request.timeout.ms, \
                     committer.retry.backoff.ms, committer.retry.backoff.max.ms, \
                     committer.retry.max.attempts, committer.failure.cooldown.ms, \
-                    committer.keepalive.interval.ms",
+                    committer.keepalive.interval.ms, committer.oauthbearer.tokens.pushed",
                 ),
             ),
             ("negative milliseconds", engine(RETRY_BACKOFF, "-1"), RETRY_BACKOFF, Contains("from 0 to 2147483647")),
@@ -208,6 +224,7 @@ mod tests {
             ("no attempt", engine(RETRY_MAX_ATTEMPTS, "0"), RETRY_MAX_ATTEMPTS, Contains("from 1 to")),
             ("attempts not a number", engine(RETRY_MAX_ATTEMPTS, "x"), RETRY_MAX_ATTEMPTS, Contains("from 1 to")),
             ("no cool-down: a tight retry loop", engine(FAILURE_COOLDOWN, "0"), FAILURE_COOLDOWN, Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
+            ("pushed tokens neither true nor false", engine(OAUTHBEARER_TOKENS_PUSHED, "yes"), OAUTHBEARER_TOKENS_PUSHED, Is("`yes` is neither true nor false")),
             ("no keep-alive interval: a tight commit loop", engine(KEEPALIVE_INTERVAL, "0"), KEEPALIVE_INTERVAL, Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
         ];
         assert_refusals(&rows);

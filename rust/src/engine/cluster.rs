@@ -10,7 +10,7 @@ use super::group::Group;
 use super::worker;
 use crate::config::{EngineSettings, Translated};
 use crate::error::CommitterError;
-use crate::helper::protocol::Fault;
+use crate::helper::protocol::{Fault, OAuthToken};
 use crate::helper::supervisor::{HelperStatus, Supervisor};
 use crate::logging::{self, Level};
 pub(super) use crate::mailbox::lock;
@@ -30,6 +30,8 @@ pub(super) struct State {
     pub(super) helper: HelperStatus,
     /// Test-only faults for the worker to hand to the helper.
     pub(super) faults: Vec<Fault>,
+    /// An OAUTHBEARER token the application pushed, for the worker to hand to the helper.
+    pub(super) oauth_token: Option<OAuthToken>,
     /// When a group parked after its retries ran out tries again (see `worker::probe_parked_groups`).
     pub(super) next_probe_at: Option<Instant>,
 }
@@ -87,6 +89,7 @@ impl Cluster {
                 exiting: false,
                 helper: HelperStatus::default(),
                 faults: Vec::new(),
+                oauth_token: None,
                 next_probe_at: None,
             }),
             progressed: Condvar::new(),

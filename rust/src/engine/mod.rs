@@ -22,6 +22,7 @@ use self::group::TopicPartition;
 pub use self::status::{CommitOutcome, GroupStatus, LastCommit, LastError, Status};
 use crate::config;
 use crate::error::CommitterError;
+pub use crate::helper::protocol::OAuthToken;
 use crate::helper::protocol::{self, Fault};
 pub use crate::helper::supervisor::{HelperExit, HelperStatus};
 use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
@@ -195,6 +196,24 @@ impl Committer {
     /// last committer).
     pub fn close(self, timeout: Duration) -> bool {
         self.flush(timeout)
+    }
+
+    /// Makes `token` (from the application's OAUTHBEARER login handler) the token of this committer's
+    /// cluster: its helper gets it at once, and every restarted helper right after it starts. Only
+    /// settings with `committer.oauthbearer.tokens.pushed=true` use it.
+    pub fn set_oauth_token(&self, token: OAuthToken) -> Result<(), CommitterError> {
+        if token.value.is_empty() {
+            return Err(CommitterError::InvalidArgument("the OAUTHBEARER token is empty".into()));
+        }
+        let shared = &self.cluster.shared;
+        let mut state = lock(&shared.state);
+        if state.stopping {
+            return Err(CommitterError::Closed);
+        }
+        state.oauth_token = Some(token);
+        drop(state);
+        shared.wake.wake();
+        Ok(())
     }
 
     /// Test-only: makes this cluster's helper process crash right after its next commit reaches

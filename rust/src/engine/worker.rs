@@ -54,6 +54,9 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     for fault in state.faults.drain(..) {
         supervisor.inject_fault(fault);
     }
+    if let Some(token) = state.oauth_token.take() {
+        supervisor.set_oauth_token(token);
+    }
     let mut kafka_answers = false;
     for event in events {
         match event {

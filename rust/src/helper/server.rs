@@ -103,7 +103,7 @@ pub fn run() -> i32 {
     serve(connection, &inbox, &output)
 }
 
-fn serve(connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32 {
+fn serve(mut connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32 {
     let mut timeouts: HashMap<u64, Duration> = HashMap::new();
     let mut armed_fault: Option<Fault> = None;
     // Groups whose every commit crashes this helper, for the rest of its life.
@@ -136,6 +136,11 @@ fn serve(connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32 {
                     poisoned_groups.insert(group);
                 }
                 ToHelper::Fault(fault) => armed_fault = Some(fault),
+                ToHelper::OAuthToken(token) => {
+                    if let Err(reason) = connection.set_oauth_token(token) {
+                        logging::log(logging::Level::Warn, reason);
+                    }
+                }
                 ToHelper::Close => {
                     drop(connection);
                     return 0;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::executable;
 pub use super::process::WakeFn;
 use super::process::{Event, Events, HelperProcess};
-use super::protocol::{Fault, FromHelper, OpenClient, ToHelper};
+use super::protocol::{Fault, FromHelper, OAuthToken, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
 use crate::commit::{CommitRequest, CommitResponse, RequestLoss};
 use crate::epoch_millis;
@@ -64,6 +64,8 @@ pub struct Supervisor {
     generation: u64,
     /// Faults every new helper gets (test-only).
     lasting_faults: Vec<Fault>,
+    /// The cluster's latest OAUTHBEARER token: every new helper gets it right after its Open frame.
+    oauth_token: Option<OAuthToken>,
     schedule: RestartSchedule,
     status: HelperStatus,
 }
@@ -83,6 +85,7 @@ impl Supervisor {
             ready: false,
             generation: 0,
             lasting_faults: Vec::new(),
+            oauth_token: None,
             schedule: RestartSchedule::default(),
             status: HelperStatus::default(),
         };
@@ -187,6 +190,14 @@ impl Supervisor {
         }
     }
 
+    /// Hands the application's latest OAUTHBEARER token to the running helper and to every later one.
+    pub fn set_oauth_token(&mut self, token: OAuthToken) {
+        if let Some(process) = &self.running {
+            process.send(ToHelper::OAuthToken(token.clone()));
+        }
+        self.oauth_token = Some(token);
+    }
+
     /// Kills a helper that stopped answering; its end comes from `poll`, which restarts it.
     pub fn kill(&mut self, reason: &str) {
         if let Some(process) = &mut self.running {
@@ -212,6 +223,9 @@ impl Supervisor {
         let process =
             HelperProcess::spawn(&self.executable, &self.label, self.generation + 1, open, &self.events, &self.wake)?;
         self.generation = process.generation();
+        if let Some(token) = &self.oauth_token {
+            process.send(ToHelper::OAuthToken(token.clone()));
+        }
         for fault in &self.lasting_faults {
             process.send(ToHelper::Fault(fault.clone()));
         }
