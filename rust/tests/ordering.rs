@@ -148,7 +148,12 @@ fn a_request_that_crashes_every_helper_parks_its_group_only() {
     let poisoned = group_status(&committer, &poison);
     let message = poisoned["lastError"]["message"].as_str().unwrap();
     assert!(message.contains("crashed twice"), "{poisoned}");
-    assert!(status(&committer)["helper"]["restarts"].as_u64() >= Some(2), "{}", committer.status_json());
+    // Two helpers died with the request in hand; a third takes over.
+    assert!(
+        eventually(WAIT, || status(&committer)["helper"]["restarts"].as_u64() >= Some(2)),
+        "{}",
+        committer.status_json()
+    );
 
     // The helper runs on (restarted) and every other group keeps committing.
     commit_healthy(2);
