@@ -17,7 +17,9 @@ KAFKA_HARNESS_WORKDIR and the KAFKA_SSL_* store paths and password.
 Listeners and principals:
     PLAINTEXT       User:ANONYMOUS, a super user (it must be: the controller listener is plaintext)
     SASL_PLAINTEXT  PLAIN admin/admin-secret (super user), PLAIN alice/alice-secret,
-                    SCRAM-SHA-512 scram-user/scram-secret (no ACLs)
+                    SCRAM-SHA-512 scram-user/scram-secret (no ACLs),
+                    OAUTHBEARER unsecured tokens (the subject is the principal; sessions re-authenticate
+                    every 10 s)
     SSL             client certificate required; CN=client becomes User:client
 The authorizer denies everything without an ACL (allow.everyone.if.no.acl.found=false).
 `fixtures` adds the standing ACLs the suites rely on: alice may read (hence describe and commit
@@ -378,13 +380,18 @@ class Broker:
             "broker.heartbeat.interval.ms": "500",
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
-            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512,OAUTHBEARER",
             "listener.name.sasl_plaintext.plain.sasl.jaas.config":
                 "org.apache.kafka.common.security.plain.PlainLoginModule required "
                 f'username="{SASL_ADMIN[0]}" password="{SASL_ADMIN[1]}" {plain_users};',
             # SCRAM credentials live in the metadata log (added by `format --add-scram`).
             "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            # OAUTHBEARER: unsecured tokens (the broker's default validator), subject admin for a super
+            # user. Sessions must re-authenticate every 10 s, so short-lived tokens are put to the test.
+            "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config":
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
+            "listener.name.sasl_plaintext.oauthbearer.connections.max.reauth.ms": "10000",
             "listener.name.ssl.ssl.keystore.location": self.env["KAFKA_SSL_BROKER_KEYSTORE_P12"],
             "listener.name.ssl.ssl.keystore.type": "PKCS12",
             "listener.name.ssl.ssl.keystore.password": SSL_STORE_PASSWORD,
