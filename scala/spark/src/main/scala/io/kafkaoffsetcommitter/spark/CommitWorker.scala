@@ -20,12 +20,15 @@ import io.kafkaoffsetcommitter.OffsetCommitter
  *    with a counted, rate-limited warning.
  *
  * Terminated runs flush and close their committers on a separate small pool ([[closeInBackground]]),
- * so a cluster that takes long to confirm (or never does) delays no other query's commits.
+ * so a cluster that takes long to confirm (or never does) delays no other query's commits. Committers
+ * open on another small pool ([[openInBackground]]): opening a new cluster starts its helper process,
+ * which can hang for the core's start timeout, and must not hold up the other queries either.
  */
 private[spark] final class CommitWorker(
     capacity: Int,
     nanoClock: () => Long,
     maxConcurrentCloses: Int = CommitWorker.DefaultMaxConcurrentCloses,
+    maxConcurrentOpens: Int = CommitWorker.DefaultMaxConcurrentOpens,
     uncaughtErrors: Thread.UncaughtExceptionHandler = CommitWorker.LogUncaught) {
   import CommitWorker._
 
@@ -44,12 +47,18 @@ private[spark] final class CommitWorker(
   thread.start()
 
   private val closing = ConcurrentHashMap.newKeySet[CompletableFuture[java.lang.Boolean]]()
-  private val closers = {
-    val pool = new ThreadPoolExecutor(maxConcurrentCloses, maxConcurrentCloses, 30, TimeUnit.SECONDS,
+  private val closers = daemonPool("close", maxConcurrentCloses)
+
+  // Opens whose outcome is not yet queued for the worker thread.
+  private val opening = ConcurrentHashMap.newKeySet[CompletableFuture[Void]]()
+  private val openers = daemonPool("open", maxConcurrentOpens)
+
+  private def daemonPool(role: String, threads: Int): ThreadPoolExecutor = {
+    val pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
       new LinkedBlockingQueue[Runnable](), new ThreadFactory {
         private val count = new AtomicInteger()
         def newThread(r: Runnable): Thread = {
-          val t = new Thread(r, s"kafka-offset-committer-close-${count.incrementAndGet()}")
+          val t = new Thread(r, s"kafka-offset-committer-$role-${count.incrementAndGet()}")
           t.setDaemon(true)
           t.setUncaughtExceptionHandler(uncaughtErrors)
           t
@@ -114,6 +123,51 @@ private[spark] final class CommitWorker(
     val done = new CountDownLatch(1)
     submitLifecycle(new Runnable { def run(): Unit = done.countDown() }) &&
       done.await(timeout.toNanos, TimeUnit.NANOSECONDS)
+  }
+
+  /**
+   * Runs `open` on the open pool, never on the worker thread; its outcome completes the returned
+   * future, and then `onWorker` is queued as a lifecycle task, so what follows an open runs on the
+   * worker thread like everything else.
+   */
+  def openInBackground[T](open: () => T, onWorker: Runnable): CompletableFuture[T] = {
+    val result = new CompletableFuture[T]()
+    val handedBack = new CompletableFuture[Void]()
+    opening.add(handedBack)
+    handedBack.whenComplete((_, _) => opening.remove(handedBack))
+    val task = new Runnable {
+      def run(): Unit =
+        try result.complete(open())
+        catch {
+          case Recoverable(e) => result.completeExceptionally(e)
+          case fatal: Throwable =>
+            result.completeExceptionally(fatal)
+            throw fatal
+        } finally {
+          submitLifecycle(onWorker)
+          handedBack.complete(null)
+        }
+    }
+    try openers.execute(task)
+    catch {
+      case Recoverable(e) => // the pool refused it (cannot happen with its unbounded queue): fail the open, never lose it
+        result.completeExceptionally(e)
+        submitLifecycle(onWorker)
+        handedBack.complete(null)
+    }
+    result
+  }
+
+  /**
+   * Waits until every open started before this call has ended and queued its follow-up on the worker
+   * (an [[awaitProcessed]] afterwards sees it run); false on timeout.
+   */
+  def awaitOpens(timeout: Duration): Boolean = {
+    val deadline = nanoClock() + timeout.toNanos
+    opening.toArray(new Array[CompletableFuture[Void]](0)).forall { open =>
+      try { open.get(math.max(0L, deadline - nanoClock()), TimeUnit.NANOSECONDS); true }
+      catch { case _: TimeoutException => false }
+    }
   }
 
   /**
@@ -186,6 +240,7 @@ private[spark] object CommitWorker {
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
   private val DropWarningInterval = Duration.ofMinutes(1)
   val DefaultMaxConcurrentCloses = 4
+  val DefaultMaxConcurrentOpens = 4
 
   /**
    * How long the core's exit hook waits for the drain that Spark's shutdown hook manager runs:

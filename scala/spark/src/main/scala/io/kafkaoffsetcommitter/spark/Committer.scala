@@ -14,7 +14,10 @@ private[spark] trait Committer {
   /** True when everything queued so far is committed. */
   def flush(timeout: Duration): Boolean
 
-  /** Flushes up to `timeout`, then releases the committer (ending its keep-alive re-commits). */
+  /**
+   * Flushes up to `timeout`, then releases the committer (ending its keep-alive re-commits); offsets
+   * not yet confirmed stay queued in the core until committed, refused for good, or JVM exit.
+   */
   def close(timeout: Duration): Boolean
 }
 

@@ -117,7 +117,7 @@ class KafkaOffsetCommitterListener private[spark] (
   }
 
   private def newRun(queryId: UUID, runId: UUID, execution: Option[AnyRef]): QueryRun = {
-    val run = new QueryRun(queryId, runId, execution, new RunCommits(queryId, runId, newCommitter, nanoClock))
+    val run = new QueryRun(queryId, runId, execution, new RunCommits(queryId, runId, newCommitter, worker, nanoClock))
     runs(runId) = run
     run
   }
@@ -193,7 +193,8 @@ class KafkaOffsetCommitterListener private[spark] (
         val confirmed = run.commits.flushAndClose(deadline)
         if (!confirmed)
           log.warn(s"Query ${run.queryId} run $runId ended; its last commits were not confirmed within " +
-            s"${config.flushTimeoutOnTermination.toMillis} ms (see earlier warnings)")
+            s"${config.flushTimeoutOnTermination.toMillis} ms (see earlier warnings); they stay queued until " +
+            "Kafka takes them, refuses them for good, or the JVM exits")
         confirmed
       }
       closing --= closing.filter(_.isDone)

@@ -2,6 +2,7 @@ package io.kafkaoffsetcommitter.spark
 
 import java.time.Duration
 import java.util.UUID
+import java.util.concurrent.{CompletableFuture, ExecutionException, TimeUnit, TimeoutException}
 
 import scala.collection.mutable
 
@@ -10,67 +11,151 @@ import org.slf4j.LoggerFactory
 /**
  * The commits of one query run: one committer per Kafka cluster (params), and the offsets last
  * handed over per target, so unchanged offsets are not committed again (the engine re-commits them
- * itself to keep them from expiring). Used by the worker thread only.
+ * itself to keep them from expiring).
+ *
+ * A committer opens on the worker's open pool, never on the worker thread: opening a new cluster
+ * starts its helper process, which can hang. Until it is open, the latest offsets of each of its
+ * targets wait here (one entry per target, so bounded by the run's sources); the worker thread hands
+ * them over once the open ends, or a flush or close that waits for it does.
+ *
+ * Commits and hand-overs come from the worker thread; a terminated run's close runs on the close
+ * pool while a hand-over may still be queued, so the state is guarded by this object's lock (held
+ * only for non-blocking calls: `commitAsync` returns at once).
  */
 private[spark] final class RunCommits(
     queryId: UUID,
     runId: UUID,
     newCommitter: Map[String, String] => Committer,
+    worker: CommitWorker,
     nanoClock: () => Long) {
 
-  import RunCommits.log
+  import RunCommits._
 
-  // None: creating it failed (already logged); its commits are skipped for this run.
-  private val committers = mutable.LinkedHashMap[Map[String, String], Option[Committer]]()
+  private val clusters = mutable.LinkedHashMap[Map[String, String], Cluster]()
   private val lastCommitted = mutable.HashMap[CommitTarget, KafkaOffsets]()
 
-  def commitBatch(batchId: Long, commits: Seq[(CommitTarget, KafkaOffsets)]): Unit =
-    for {
-      (target, offsets) <- commits
-      if !lastCommitted.get(target).contains(offsets)
-      committer <- committerFor(target.params)
-    } {
-      try {
-        committer.commitAsync(target.group, offsets, queryId, runId, batchId)
-        lastCommitted(target) = offsets
-      } catch {
-        case Recoverable(e) =>
-          log.warn(s"Query $queryId run $runId batch $batchId: commit to group '${target.group}' failed", e)
+  def commitBatch(batchId: Long, commits: Seq[(CommitTarget, KafkaOffsets)]): Unit = synchronized {
+    for ((target, offsets) <- commits if !lastCommitted.get(target).contains(offsets))
+      clusters.getOrElseUpdate(target.params, startOpening(target.params)) match {
+        case Open(committer) => commit(committer, target, Waiting(offsets, batchId))
+        case opening: Opening => opening.waiting(target) = Waiting(offsets, batchId)
+        case Unavailable =>
       }
-    }
-
-  /** True when every commit handed over so far was confirmed before `deadlineNanos`. */
-  def flush(deadlineNanos: Long): Boolean =
-    eachCommitter(deadlineNanos)(_.flush(_))
-
-  /** Like [[flush]], then releases the committers; the run commits nothing afterwards. */
-  def flushAndClose(deadlineNanos: Long): Boolean = {
-    val confirmed = eachCommitter(deadlineNanos)(_.close(_))
-    committers.clear()
-    confirmed
   }
 
-  private def eachCommitter(deadlineNanos: Long)(call: (Committer, Duration) => Boolean): Boolean =
+  /**
+   * True when every commit handed over so far was confirmed before `deadlineNanos`. A committer still
+   * opening is waited for up to the deadline (then takes its waiting offsets); one that cannot open
+   * counts as done (its failure was logged).
+   */
+  def flush(deadlineNanos: Long): Boolean =
+    eachCommitter(deadlineNanos)(_.flush(_), stillOpening = (_, _) => ())
+
+  /**
+   * Like [[flush]], then releases the committers; the run commits nothing afterwards. A committer
+   * that opens after the deadline still takes its waiting offsets and is released at once (the core
+   * keeps a released committer's unconfirmed offsets until they are committed).
+   */
+  def flushAndClose(deadlineNanos: Long): Boolean =
+    eachCommitter(deadlineNanos)(_.close(_), stillOpening = { (params, opening) =>
+      opening.committer.whenComplete((_, _) => takeOver(params).foreach(closeAtOnce))
+    })
+
+  /** `call` for every committer, with what is left until the deadline; `stillOpening` for opens that outlast it. */
+  private def eachCommitter(deadlineNanos: Long)(
+      call: (Committer, Duration) => Boolean,
+      stillOpening: (Map[String, String], Opening) => Unit): Boolean =
     // Strict on purpose: every committer gets its call even after one fails.
-    committers.values.flatten.toList.map { committer =>
-      try call(committer, Duration.ofNanos(math.max(0L, deadlineNanos - nanoClock())))
-      catch {
-        case Recoverable(e) =>
-          log.warn(s"Query $queryId run $runId: flushing commits failed", e)
+    synchronized(clusters.toList).map {
+      case (_, Unavailable) => true
+      case (_, Open(committer)) => callUntil(deadlineNanos, committer)(call)
+      case (params, opening: Opening) =>
+        if (awaitOpen(opening.committer, deadlineNanos)) takeOver(params).forall(callUntil(deadlineNanos, _)(call))
+        else {
+          stillOpening(params, opening)
           false
-      }
+        }
     }.forall(identity)
 
-  private def committerFor(params: Map[String, String]): Option[Committer] =
-    committers.getOrElseUpdate(params, try Some(newCommitter(params)) catch {
+  private def callUntil(deadlineNanos: Long, committer: Committer)(call: (Committer, Duration) => Boolean): Boolean =
+    try call(committer, Duration.ofNanos(math.max(0L, deadlineNanos - nanoClock())))
+    catch {
       case Recoverable(e) =>
+        log.warn(s"Query $queryId run $runId: flushing commits failed", e)
+        false
+    }
+
+  private def closeAtOnce(committer: Committer): Unit =
+    try committer.close(Duration.ZERO)
+    catch { case Recoverable(e) => log.warn(s"Query $queryId run $runId: releasing a committer failed", e) }
+
+  private def startOpening(params: Map[String, String]): Opening =
+    new Opening(worker.openInBackground(() => newCommitter(params), new Runnable {
+      def run(): Unit = takeOver(params)
+    }))
+
+  /**
+   * Once the open of `params` has ended: hands the committer the offsets that waited for it, or logs
+   * (once: the state moves on) that there is none. Returns the committer, if any; does nothing while
+   * the open is still going.
+   */
+  private def takeOver(params: Map[String, String]): Option[Committer] = synchronized {
+    clusters.get(params) match {
+      case Some(Open(committer)) => Some(committer)
+      case Some(opening: Opening) if opening.committer.isDone =>
+        opened(params, opening.committer) match {
+          case Some(committer) =>
+            clusters(params) = Open(committer)
+            opening.waiting.foreach { case (target, waiting) => commit(committer, target, waiting) }
+            Some(committer)
+          case None =>
+            clusters(params) = Unavailable
+            None
+        }
+      case _ => None
+    }
+  }
+
+  private def opened(params: Map[String, String], open: CompletableFuture[Committer]): Option[Committer] =
+    try Some(open.get())
+    catch {
+      case e: ExecutionException =>
         // Never log the params themselves: they can hold credentials.
         log.warn(s"Query $queryId run $runId: cannot commit to Kafka at " +
-          s"${params.getOrElse("bootstrap.servers", "?")}; this run's offsets there are not committed", e)
+          s"${params.getOrElse("bootstrap.servers", "?")}; this run's offsets there are not committed", e.getCause)
         None
-    })
+    }
+
+  private def commit(committer: Committer, target: CommitTarget, waiting: Waiting): Unit =
+    try {
+      committer.commitAsync(target.group, waiting.offsets, queryId, runId, waiting.batchId)
+      lastCommitted(target) = waiting.offsets
+    } catch {
+      case Recoverable(e) =>
+        log.warn(s"Query $queryId run $runId batch ${waiting.batchId}: commit to group '${target.group}' failed", e)
+    }
+
+  private def awaitOpen(open: CompletableFuture[Committer], deadlineNanos: Long): Boolean =
+    try {
+      open.get(math.max(0L, deadlineNanos - nanoClock()), TimeUnit.NANOSECONDS)
+      true
+    } catch {
+      case _: ExecutionException => true
+      case _: TimeoutException => false
+    }
 }
 
 private object RunCommits {
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
+
+  /** A target's latest offsets, waiting for its committer to open. */
+  private final case class Waiting(offsets: KafkaOffsets, batchId: Long)
+
+  private sealed trait Cluster
+  private final case class Open(committer: Committer) extends Cluster
+  /** Its committer could not be created (logged once); this run's commits there are skipped. */
+  private case object Unavailable extends Cluster
+  private final class Opening(val committer: CompletableFuture[Committer]) extends Cluster {
+    val waiting = mutable.LinkedHashMap[CommitTarget, Waiting]()
+  }
 }

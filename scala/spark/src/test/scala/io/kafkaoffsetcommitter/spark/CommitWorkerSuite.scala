@@ -106,4 +106,21 @@ class CommitWorkerSuite extends AnyFunSuite {
     assert(!closed.get(Patience.toMillis, TimeUnit.MILLISECONDS).booleanValue)
     assert(worker.drain(Patience), "a finished close no longer counts")
   }
+
+  test("an open runs beside the worker and its follow-up on the worker thread, also when the open fails") {
+    val worker = new CommitWorker(capacity = 10, () => System.nanoTime())
+    val workerThread = new CompletableFuture[Thread]()
+    assert(worker.submitLifecycle(task(workerThread.complete(Thread.currentThread()))))
+    val openedOn = new CompletableFuture[Thread]()
+    val followedOn = mutable.Buffer[Thread]()
+    val opened = worker.openInBackground(() => { openedOn.complete(Thread.currentThread()); "committer" },
+      task(followedOn.synchronized(followedOn += Thread.currentThread())))
+    val failed = worker.openInBackground[String](() => throw new UnsatisfiedLinkError("injected"),
+      task(followedOn.synchronized(followedOn += Thread.currentThread())))
+    assert(worker.awaitOpens(Patience) && worker.awaitProcessed(Patience))
+    assert(opened.get == "committer" && failed.isCompletedExceptionally)
+    val worker_ = workerThread.get
+    assert(openedOn.get != worker_ && openedOn.get.getName.startsWith("kafka-offset-committer-open-"))
+    assert(followedOn.synchronized(followedOn.toList) == Seq(worker_, worker_))
+  }
 }

@@ -2,6 +2,9 @@ package io.kafkaoffsetcommitter.spark
 
 import java.util.UUID
 
+import scala.collection.mutable
+import scala.util.Try
+
 import org.apache.spark.sql.streaming.StreamingQueryListener.QueryTerminatedEvent
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -17,9 +20,17 @@ class ListenerCallbacksSuite extends AnyFunSuite {
   private def terminated = new QueryTerminatedEvent(UUID.randomUUID(), UUID.randomUUID(), None)
 
   test("a failure in a callback, LinkageErrors included, never reaches Spark's listener bus") {
-    listenerWhoseWorkerThrows(new NoSuchMethodError("reflection on another Spark line")).onQueryTerminated(terminated)
-    listenerWhoseWorkerThrows(new UnsatisfiedLinkError("native library")).onQueryTerminated(terminated)
-    listenerWhoseWorkerThrows(new IllegalStateException("a bug")).onQueryTerminated(terminated)
+    val raised = mutable.Buffer[Throwable]()
+    def raising(error: Throwable): Throwable = { raised += error; error }
+    val failures = Seq(
+      new NoSuchMethodError("reflection on another Spark line"),
+      new UnsatisfiedLinkError("native library"),
+      new IllegalStateException("a bug"))
+    for (failure <- failures) {
+      val escaped = Try(listenerWhoseWorkerThrows(raising(failure)).onQueryTerminated(terminated))
+      assert(escaped.isSuccess, s"$failure left the callback: $escaped")
+    }
+    assert(raised == failures, "each failure was raised inside the callback, which returned normally")
   }
 
   test("a VirtualMachineError in a callback is not swallowed") {
