@@ -204,7 +204,13 @@ public final class OffsetCommitter implements AutoCloseable {
         }
     }
 
-    /** Flushes up to {@code timeout}, then releases the committer. Returns the flush result; idempotent. */
+    /**
+     * Flushes up to {@code timeout}, then releases the committer. Returns the flush result; idempotent.
+     *
+     * <p>Offsets not confirmed by then are not dropped: they stay queued in the native core, without
+     * keep-alive re-commits, until Kafka takes them, refuses them for good, or the JVM exits (whose
+     * shutdown flush tries them once more). A new committer for the same cluster and group continues them.
+     */
     public boolean close(Duration timeout) {
         // Flush under the read lock, so concurrent commitAsync calls go on meanwhile; only the hand-over
         // of the handle takes the write lock, and it does not wait on the network.
