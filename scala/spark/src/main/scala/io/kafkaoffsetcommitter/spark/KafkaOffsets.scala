@@ -37,8 +37,8 @@ private[spark] object KafkaOffsets {
 
   /**
    * Parses Spark's Kafka end-offset JSON with the same rules as the native core's parser
-   * (rust/src/offsets.rs `parse_end_offsets`), so that what the listener accepts the core accepts
-   * too: an object of topic objects; Kafka-legal topic names; partition keys written as plain
+   * (rust/src/offsets.rs `parse_end_offsets`; both suites run tests/fixtures/offset_rules.json), so
+   * that what the listener accepts the core accepts too: an object of topic objects; Kafka-legal topic names; partition keys written as plain
    * non-negative decimal `Int`s; offsets that are JSON integers from 0 to `Long.MaxValue`; no topic
    * or partition twice; JSON whitespace only. Anything else throws one IllegalArgumentException whose
    * message starts with "invalid offsets:" and names the part at fault.
