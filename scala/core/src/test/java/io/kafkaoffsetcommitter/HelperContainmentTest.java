@@ -124,7 +124,9 @@ public class HelperContainmentTest extends BrokerTest {
      * A JVM opens most descriptors without close-on-exec: its jar files, its sockets, the pipes of the
      * processes it starts. A helper that kept the write end of another child's output pipe would leave the
      * JVM thread reading that pipe waiting forever (a Spark query stuck in Hadoop's {@code readlink} while
-     * renaming a checkpoint file). So the helper starts with its stdin, stdout and stderr only.
+     * renaming a checkpoint file). So the helper keeps its stdin, stdout and stderr only, and moves its
+     * frames off stdout to descriptor {@value #FRAME_DESCRIPTOR}, pointing stdout at stderr (so nothing else
+     * writing to stdout can come between two frames).
      */
     @Test
     public void theHelperHoldsNoDescriptorOfTheJvm() throws Exception {
@@ -135,9 +137,18 @@ public class HelperContainmentTest extends BrokerTest {
             committer.commitAsync("containment-descriptors-" + UUID.randomUUID(), offsets(topic, 1), "");
             assertTrue(committer.flush(WAIT));
             Map<Integer, String> jvm = descriptors("self");
+            Map<Integer, String> helper = descriptors(String.valueOf(helperPid(committer)));
+            assertEquals("the helper's stdout writes to its stderr", helper.get(2), helper.get(1));
+            String frames = helper.get(FRAME_DESCRIPTOR);
+            assertTrue("frames travel on a pipe of their own: " + helper,
+                    frames != null && frames.startsWith("pipe:") && !frames.equals(helper.get(0))
+                            && !frames.equals(helper.get(1)));
             List<String> shared = new ArrayList<>();
-            descriptors(String.valueOf(helperPid(committer))).forEach((descriptor, target) -> {
-                if (descriptor > 2 && identifiesOneOpenFile(target) && jvm.containsValue(target)) {
+            helper.forEach((descriptor, target) -> {
+                if (descriptor > 2
+                        && descriptor != FRAME_DESCRIPTOR
+                        && identifiesOneOpenFile(target)
+                        && jvm.containsValue(target)) {
                     shared.add(descriptor + " -> " + target);
                 }
             });
@@ -150,6 +161,9 @@ public class HelperContainmentTest extends BrokerTest {
             sleeper.destroyForcibly();
         }
     }
+
+    /** The helper's copy of its stdout pipe, for frames: the lowest number once it closed all inherited ones. */
+    private static final int FRAME_DESCRIPTOR = 3;
 
     /** Pipes and sockets by inode, and jar files (which the helper never opens itself). */
     private static boolean identifiesOneOpenFile(String target) {
