@@ -86,6 +86,7 @@ private[spark] object KafkaOffsets {
     import com.fasterxml.jackson.core.{JsonParser, JsonProcessingException, JsonToken}
     def kind(token: JsonToken): String = Option(token).fold("the end of the input") {
       case JsonToken.START_ARRAY => "an array"
+      case JsonToken.START_OBJECT => "an object"
       case JsonToken.VALUE_STRING => "a string"
       case JsonToken.VALUE_NUMBER_INT | JsonToken.VALUE_NUMBER_FLOAT => "a number"
       case JsonToken.VALUE_TRUE | JsonToken.VALUE_FALSE => "a boolean"
