@@ -63,14 +63,25 @@ fn open_fake(cluster: &str, extra: &[(&str, &str)]) -> Committer {
     Committer::open(&settings(cluster, extra)).expect("committer on the fake helper")
 }
 
-/// Every commit a cluster's fakes received, in order: (generation, group, offsets).
-fn received(cluster: &str) -> Vec<(u64, String, Vec<(String, i32, i64)>)> {
+/// One commit a fake received.
+struct Received {
+    generation: u64,
+    group: String,
+    offsets: Vec<(String, i32, i64)>,
+}
+
+/// Every commit a cluster's fakes received, in order.
+fn received(cluster: &str) -> Vec<Received> {
     let text = std::fs::read_to_string(state_dir().join(format!("{cluster}.received"))).unwrap_or_default();
     text.lines()
         .map(|line| {
             let entry: Value = serde_json::from_str(line).expect("received line");
             let offsets = serde_json::from_value(entry["offsets"].clone()).expect("offsets");
-            (entry["generation"].as_u64().unwrap(), entry["group"].as_str().unwrap().to_string(), offsets)
+            Received {
+                generation: entry["generation"].as_u64().unwrap(),
+                group: entry["group"].as_str().unwrap().to_string(),
+                offsets,
+            }
         })
         .collect()
 }
@@ -116,7 +127,7 @@ fn commit_through_a_restart(cluster: &str, extra: &[(&str, &str)]) -> Committer 
     let group = group_status(&committer, "g");
     assert_eq!(group["lastCommit"]["offsets"][TOPIC]["0"], 42, "{group}");
     assert!(restarts(&committer) >= 1, "the misbehaving helper was never replaced: {}", committer.status_json());
-    let generations: Vec<u64> = received(cluster).iter().map(|(generation, ..)| *generation).collect();
+    let generations: Vec<u64> = received(cluster).iter().map(|r| r.generation).collect();
     assert!(generations.contains(&1) && generations.contains(&2), "commits received by generation: {generations:?}");
     let first = fake_pids(cluster)[0];
     assert!(eventually(WAIT, || process_gone(first)), "the first helper (pid {first}) was left behind");
@@ -202,11 +213,8 @@ fn after_a_crash_every_group_gets_its_latest_offsets_and_none_goes_backwards() {
 
     let received = received(cluster);
     for (g, group) in groups.iter().enumerate() {
-        let sent: Vec<(u64, i64)> = received
-            .iter()
-            .filter(|(_, name, _)| name == group)
-            .map(|(generation, _, o)| (*generation, o[0].2))
-            .collect();
+        let sent: Vec<(u64, i64)> =
+            received.iter().filter(|r| &r.group == group).map(|r| (r.generation, r.offsets[0].2)).collect();
         assert!(sent.windows(2).all(|pair| pair[0].1 <= pair[1].1), "{group} was sent an older offset later: {sent:?}");
         assert_eq!(sent.last(), Some(&(2, 200 + g as i64)), "{group}: the new helper must get the latest: {sent:?}");
         assert_eq!(group_status(&committer, group)["lastCommit"]["offsets"][TOPIC]["0"], 200 + g as i64);

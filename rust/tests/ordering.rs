@@ -50,7 +50,7 @@ fn an_old_request_never_lands_after_a_newer_commit_of_a_reopened_group() {
     let first = open(&broker.bootstrap, &settings);
     let outcome = first.commit_sync(&group, &offsets_json(&topic, &v0), "v0", WAIT).expect("v0 answered");
     assert!(outcome.partitions.iter().all(|p| p.error.is_none()), "{outcome:?}");
-    let watcher = OffsetWatcher::start(&broker.bootstrap, &[group.clone()], &topic, 2);
+    let watcher = OffsetWatcher::start(&broker.bootstrap, std::slice::from_ref(&group), &topic, 2);
 
     // v1 goes out while the broker hangs: its bytes wait in the broker's socket.
     broker.pause();
@@ -93,7 +93,7 @@ fn a_closed_runs_unconfirmed_offsets_are_committed_once_kafka_answers() {
 
     let run = open(&broker.bootstrap, &settings);
     assert!(run.commit_sync(&group, &offsets_json(&topic, &v0), "v0", WAIT).is_ok());
-    let watcher = OffsetWatcher::start(&broker.bootstrap, &[group.clone()], &topic, 2);
+    let watcher = OffsetWatcher::start(&broker.bootstrap, std::slice::from_ref(&group), &topic, 2);
     broker.pause();
     run.commit_async(&group, &offsets_json(&topic, &last), "final batch").unwrap();
     assert!(eventually(WAIT, || in_flight(&run, &group)), "the final batch never went out: {}", run.status_json());
