@@ -125,8 +125,13 @@ lazy val core = (project in file("scala/core"))
     }.taskValue,
     libraryDependencies ++= Seq(
       "com.github.sbt" % "junit-interface" % "0.13.3" % Test,
-      // An independent client that reads committed offsets back (same Kafka as tests/broker/pom.xml).
-      "org.apache.kafka" % "kafka-clients" % "3.9.1" % Test
+      // Compiled against, never packaged: OAUTHBEARER login handlers run on the application's own Kafka
+      // client (Spark's Kafka connector brings it). The tests also read committed offsets back with it
+      // (same Kafka as tests/broker/pom.xml).
+      "org.apache.kafka" % "kafka-clients" % "3.9.1" % Provided,
+      // Kafka's unsecured OAUTHBEARER login handler (the tests' token maker) needs it; kafka-clients
+      // declares it optional, and Spark brings it at run time.
+      "com.fasterxml.jackson.core" % "jackson-databind" % "2.16.2" % Test
     ),
     Test / fork := true,
     Test / javaOptions ++= Seq(

@@ -28,4 +28,11 @@ public final class EngineSettings {
 
     /** How often unchanged offsets are re-committed so the broker keeps them (default 3600000; at least 1). */
     public static final String KEEPALIVE_INTERVAL_MS = PREFIX + "keepalive.interval.ms";
+
+    /**
+     * {@code true}: OAUTHBEARER tokens come from this JVM's login handler ({@code sasl.login.callback.handler.class},
+     * Kafka's unsecured handler when none is named), pushed to the core and refreshed before they expire.
+     * {@link OffsetCommitter#create} sets it itself for OAUTHBEARER settings other than unsecured test logins.
+     */
+    public static final String OAUTHBEARER_TOKENS_PUSHED = PREFIX + "oauthbearer.tokens.pushed";
 }

@@ -51,6 +51,18 @@ final class NativeBridge {
      */
     static native String installHelper(byte[] image, String fallbackDirectory);
 
+    /**
+     * The OAUTHBEARER token of the committer's cluster, from the JVM's login handler: expiry in epoch
+     * milliseconds, SASL extensions as two parallel arrays. Every helper of the cluster gets the latest one.
+     */
+    static native void setOAuthToken(
+            long handle,
+            String token,
+            long expiresAtEpochMs,
+            String principal,
+            String[] extensionNames,
+            String[] extensionValues);
+
     /** Test-only: {@code abort} or {@code segfault} crash the helper at its next commit; {@code panic} panics here. */
     static native void injectFault(long handle, String kind);
 }

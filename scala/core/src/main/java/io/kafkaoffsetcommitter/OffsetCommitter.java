@@ -31,6 +31,9 @@ public final class OffsetCommitter implements AutoCloseable {
     // Releases the native side if this committer becomes unreachable without close().
     private final LeakGuard leakGuard;
 
+    // Keeps the cluster's OAUTHBEARER token fresh when the settings' login handler runs in this JVM; else null.
+    private volatile OAuthTokens.Refresh tokenRefresh;
+
     private OffsetCommitter(long handle) {
         this.handle = handle;
         this.leakGuard = LeakGuard.watch(this, handle);
@@ -43,6 +46,10 @@ public final class OffsetCommitter implements AutoCloseable {
     public static OffsetCommitter create(Map<String, String> kafkaSettings) {
         NativeRuntime.start();
         Map<String, String> settings = KeyStores.toPemSettings(kafkaSettings);
+        OAuthLogin login = OAuthTokens.loginFor(settings);
+        if (login != null) {
+            settings = OAuthTokens.announced(settings);
+        }
         String[] keys = new String[settings.size()];
         String[] values = new String[settings.size()];
         int index = 0;
@@ -51,7 +58,18 @@ public final class OffsetCommitter implements AutoCloseable {
             values[index] = setting.getValue();
             index++;
         }
-        return new OffsetCommitter(NativeBridge.open(keys, values));
+        if (login == null) {
+            return new OffsetCommitter(NativeBridge.open(keys, values));
+        }
+        OffsetCommitter committer;
+        try {
+            committer = new OffsetCommitter(NativeBridge.open(keys, values));
+        } catch (RuntimeException refused) {
+            login.close();
+            throw refused;
+        }
+        committer.tokenRefresh = OAuthTokens.start(committer, login);
+        return committer;
     }
 
     /** The native core's version (also written into every commit's metadata). */
@@ -212,6 +230,11 @@ public final class OffsetCommitter implements AutoCloseable {
      * shutdown flush tries them once more). A new committer for the same cluster and group continues them.
      */
     public boolean close(Duration timeout) {
+        OAuthTokens.Refresh refresh = tokenRefresh;
+        if (refresh != null) {
+            // Outside the lock: a refresh under way takes the read lock to push its token.
+            refresh.stop();
+        }
         // Flush under the read lock, so concurrent commitAsync calls go on meanwhile; only the hand-over
         // of the handle takes the write lock, and it does not wait on the network.
         lock.readLock().lock();
@@ -250,6 +273,22 @@ public final class OffsetCommitter implements AutoCloseable {
     /** How the last helper process of this cluster ended (e.g. killed by SIGABRT), or null if none has. */
     public String helperLastExit() {
         return clusterStatus().helperLastExit;
+    }
+
+    /** Hands the login handler's latest OAUTHBEARER token to the native core (see {@link OAuthTokens}). */
+    void pushOAuthToken(OAuthTokens.Token token) {
+        String[] names = token.extensions.keySet().toArray(new String[0]);
+        String[] values = new String[names.length];
+        for (int index = 0; index < names.length; index++) {
+            values[index] = token.extensions.get(names[index]);
+        }
+        lock.readLock().lock();
+        try {
+            NativeBridge.setOAuthToken(
+                    openHandle(), token.value, token.expiresAtEpochMs, token.principal, names, values);
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /** Test-only: see {@link NativeBridge#injectFault}. */

@@ -1,0 +1,143 @@
+package io.kafkaoffsetcommitter;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.Test;
+
+/**
+ * OAUTHBEARER through the JVM's own login handler: the handler the settings name makes tokens that live 30 s, the
+ * broker makes sessions re-authenticate every 10 s, and commits keep landing across more than three token lifetimes
+ * and across a helper restart, with no token in any log line, status or exception. Real broker (its SASL_PLAINTEXT
+ * listener validates unsecured tokens), real helper process.
+ */
+public class OAuthBearerTest extends BrokerTest {
+    private static final int TOKEN_LIFETIME_S = 30;
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    /** Every log line of the committer's loggers, the native core's forwarded lines included. */
+    private static final class Captured extends Handler {
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void publish(LogRecord record) {
+            lines.add(record.getLevel() + " " + record.getLoggerName() + " " + record.getMessage()
+                    + (record.getThrown() == null ? "" : " " + record.getThrown()));
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+    }
+
+    private static Map<String, String> oauthSettings(String clientId) {
+        Map<String, String> settings = settings(
+                "security.protocol",
+                "SASL_PLAINTEXT",
+                "sasl.mechanism",
+                "OAUTHBEARER",
+                "sasl.login.callback.handler.class",
+                CountingOAuthLoginHandler.class.getName(),
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required"
+                        + " unsecuredLoginStringClaim_sub=\"admin\""
+                        + " unsecuredLoginLifetimeSeconds=\"" + TOKEN_LIFETIME_S + "\";",
+                "client.id",
+                clientId,
+                EngineSettings.REQUEST_TIMEOUT_MS,
+                "20000");
+        settings.put("bootstrap.servers", requiredEnv("KAFKA_SASL_BOOTSTRAP"));
+        return settings;
+    }
+
+    @Test
+    public void commitsKeepLandingAcrossTokenLifetimesAndAHelperRestart() throws Exception {
+        Captured captured = new Captured();
+        Logger logger = Logger.getLogger("io.kafkaoffsetcommitter");
+        logger.addHandler(captured);
+        String topic = createTopic("oauth-", 1);
+        String group = "oauth-" + UUID.randomUUID();
+        List<String> shown = new ArrayList<>();
+        int configuredBefore = CountingOAuthLoginHandler.CONFIGURED.get();
+        int madeBefore = CountingOAuthLoginHandler.TOKENS_MADE.get();
+        try (OffsetCommitter committer = OffsetCommitter.create(oauthSettings("oauth-" + UUID.randomUUID()))) {
+            assertEquals(
+                    "the named handler was configured",
+                    configuredBefore + 1,
+                    CountingOAuthLoginHandler.CONFIGURED.get());
+            long firstHelper = committer.clusterStatus().helperPid;
+            long restartAt = System.nanoTime()
+                    + Duration.ofSeconds(TOKEN_LIFETIME_S + 10).toNanos();
+            long endAt = System.nanoTime()
+                    + Duration.ofSeconds(3 * TOKEN_LIFETIME_S + 20).toNanos();
+            boolean restarted = false;
+            long offset = 0;
+            while (System.nanoTime() < endAt) {
+                offset++;
+                if (!restarted && System.nanoTime() > restartAt) {
+                    committer.injectFault("abort"); // the helper dies right after this commit reaches it
+                    restarted = true;
+                }
+                CommitResult result =
+                        committer.commitSync(group, "{\"" + topic + "\":{\"0\":" + offset + "}}", "", WAIT);
+                shown.add(String.valueOf(result));
+                assertTrue("commit " + offset + " lands: " + committer.statusJson(), committer.flush(WAIT));
+                Map<TopicPartition, OffsetAndMetadata> read = committed(group);
+                assertEquals(offset, read.get(new TopicPartition(topic, 0)).offset());
+                shown.add(committer.statusJson());
+                Thread.sleep(5_000);
+            }
+            assertTrue("the helper was restarted", committer.helperRestarts() >= 1);
+            assertNotEquals(firstHelper, committer.clusterStatus().helperPid);
+            int made = CountingOAuthLoginHandler.TOKENS_MADE.get() - madeBefore;
+            assertTrue("tokens were refreshed before they expired: " + made, made >= 4);
+        } finally {
+            logger.removeHandler(captured);
+        }
+        List<String> everything = new ArrayList<>(captured.lines);
+        everything.addAll(shown);
+        assertFalse("log lines were captured", captured.lines.isEmpty());
+        for (String token : CountingOAuthLoginHandler.TOKENS) {
+            for (String line : everything) {
+                assertFalse("a token shows in: " + line, line.contains(token));
+                // The payload alone (claims) would do as much harm as the whole token.
+                assertFalse("a token's payload shows in: " + line, line.contains(token.split("\\.")[1]));
+            }
+        }
+    }
+
+    @Test
+    public void aHandlerNotOnTheClassPathIsRefusedByName() {
+        Map<String, String> settings = oauthSettings("oauth-missing");
+        settings.put("sasl.login.callback.handler.class", "com.example.NoSuchLoginHandler");
+        InvalidConfigException refused =
+                org.junit.Assert.assertThrows(InvalidConfigException.class, () -> OffsetCommitter.create(settings));
+        assertTrue(refused.getMessage(), refused.getMessage().contains("com.example.NoSuchLoginHandler"));
+        assertTrue(refused.getMessage(), refused.getMessage().contains("sasl.login.callback.handler.class"));
+    }
+
+    @Test
+    public void refreshesComeBeforeExpiryAndNeverSpin() {
+        long now = 1_000_000;
+        assertEquals(24_000, OAuthTokens.refreshDelayMs(now + 30_000, now));
+        assertEquals(2_880_000, OAuthTokens.refreshDelayMs(now + 3_600_000, now));
+        assertEquals(5_000, OAuthTokens.refreshDelayMs(now + 10_000, now)); // expiry minus the margin
+        assertEquals(1_000, OAuthTokens.refreshDelayMs(now + 100, now));
+        assertEquals(1_000, OAuthTokens.refreshDelayMs(now - 5_000, now));
+    }
+}
