@@ -7,12 +7,12 @@
 //! stdin frames into commands and ends the process when stdin closes (the parent is gone, also
 //! after `kill -9`); a forwarder moves the log buffer's lines to the parent.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
@@ -22,6 +22,7 @@ use super::{executable, launch, os};
 use crate::admin::AdminConnection;
 use crate::commit::{CommitResponse, KafkaFailure};
 use crate::logging;
+use crate::mailbox::Mailbox;
 
 /// librdkafka's log and error events are served at least this often.
 const CALLBACK_INTERVAL: Duration = Duration::from_millis(500);
@@ -162,34 +163,7 @@ fn crash(fault: Fault) -> ! {
 }
 
 /// Commands from the parent, and the wake-ups from librdkafka's result queue.
-#[derive(Default)]
-struct Inbox {
-    state: Mutex<(VecDeque<ToHelper>, bool)>,
-    arrived: Condvar,
-}
-
-impl Inbox {
-    fn push(&self, command: ToHelper) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).0.push_back(command);
-        self.arrived.notify_one();
-    }
-
-    fn wake(&self) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
-        self.arrived.notify_one();
-    }
-
-    /// Every queued command, waiting up to `wait` for a command or a wake-up.
-    fn take(&self, wait: Duration) -> Vec<ToHelper> {
-        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut state, _) = self
-            .arrived
-            .wait_timeout_while(guard, wait, |(commands, woken)| commands.is_empty() && !*woken)
-            .unwrap_or_else(|p| p.into_inner());
-        state.1 = false;
-        state.0.drain(..).collect()
-    }
-}
+type Inbox = Mailbox<ToHelper>;
 
 fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
     loop {
