@@ -420,13 +420,7 @@ mod tests {
 
     /// A throwaway EC key, encrypted with a passphrase no test uses: any password given for it is
     /// refused by OpenSSL ("bad decrypt").
-    const ENCRYPTED_KEY: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----
-MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAiHaD2pMidtIwICCAAw
-DAYIKoZIhvcNAgkFADAdBglghkgBZQMEAQIEEOYerdlbfip4LVDRfD3lbNsEgZD+
-m7/IYiWLU3euTTnJFnpHnoSTCBj3sN1b1irlf1nAbDXHOD/1rxVHwfE9QKC6uCi2
-Zc41A6WkJbmRHNJb8xEVTZ1kmh6fuxBTv0WXqTtJjV7iyI2tOyntZA0FcSdh3dhd
-EzzXIQfdhC8uwm0SRA51KcoWYC9wNZ4wX3KErp5rWyceOiShloPjNpFYV/lNIjA=
------END ENCRYPTED PRIVATE KEY-----";
+    const ENCRYPTED_KEY: &str = include_str!("../tests/fixtures/encrypted_key.pem");
 
     /// A value no librdkafka or OpenSSL text contains by chance, distinct per case.
     fn canary(case: usize) -> String {
