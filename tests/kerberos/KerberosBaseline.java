@@ -2,7 +2,6 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.security.auth.login.LoginException;
 import org.apache.kafka.clients.admin.Admin;
@@ -26,7 +25,8 @@ public final class KerberosBaseline {
         String prefix = env("KOC_KRB_ACL_PREFIX") + "baseline-" + UUID.randomUUID();
         TopicPartition partition = new TopicPartition(prefix, 0);
         try (Admin superUser = admin(plaintext())) {
-            superUser.createTopics(Collections.singleton(new NewTopic(prefix, 1, (short) 1)))
+            superUser
+                    .createTopics(Collections.singleton(new NewTopic(prefix, 1, (short) 1)))
                     .all()
                     .get(TIMEOUT_S, TimeUnit.SECONDS);
 
@@ -40,18 +40,18 @@ public final class KerberosBaseline {
         }
 
         try (Admin noAcl = admin(gssapi(env("KOC_KRB_NOACL_PRINCIPAL"), env("KOC_KRB_NOACL_KEYTAB")))) {
-            Throwable refused = failure(() -> noAcl.alterConsumerGroupOffsets(
-                            prefix, Map.of(partition, new OffsetAndMetadata(1)))
-                    .all()
-                    .get(TIMEOUT_S, TimeUnit.SECONDS));
+            Throwable refused =
+                    failure(() -> noAcl.alterConsumerGroupOffsets(prefix, Map.of(partition, new OffsetAndMetadata(1)))
+                            .all()
+                            .get(TIMEOUT_S, TimeUnit.SECONDS));
             check(
                     "the principal without ACLs is refused the group: " + refused,
                     causedBy(refused, GroupAuthorizationException.class));
         }
 
         String rotated = env("KOC_KRB_ROTATED_KEYTAB");
-        Throwable stale = failure(() -> admin(gssapi(env("KOC_KRB_ROTATED_PRINCIPAL"), rotated))
-                .close());
+        Throwable stale = failure(
+                () -> admin(gssapi(env("KOC_KRB_ROTATED_PRINCIPAL"), rotated)).close());
         check("the rotated keytab fails its login: " + stale, causedBy(stale, LoginException.class));
         Throwable missing = failure(() -> admin(gssapi(env("KOC_KRB_CLIENT_PRINCIPAL"), rotated + ".missing"))
                 .close());
@@ -111,8 +111,8 @@ public final class KerberosBaseline {
         properties.put("sasl.kerberos.service.name", env("KOC_KRB_SERVICE_NAME"));
         properties.put(
                 "sasl.jaas.config",
-                "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true"
-                        + " keyTab=\"" + keytab + "\" principal=\"" + principal + "\";");
+                "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true" + " keyTab=\""
+                        + keytab + "\" principal=\"" + principal + "\";");
         return properties;
     }
 
