@@ -3,8 +3,8 @@
 # --check lists the files that are not formatted and fails. The formatter is copied by Maven into
 # .cache/ on first use; its version is pinned in build/java-format/pom.xml.
 #
-# Usage: build/java-format.sh           reformat in place
-#        build/java-format.sh --check   change nothing; exit 1 if a file needs formatting
+# Usage: build/java-format.sh [FILE...]           reformat in place (every Java file, or the named ones)
+#        build/java-format.sh --check [FILE...]   change nothing; exit 1 if a file needs formatting
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,9 +31,19 @@ for package in api code file main parser tree util; do
   javac_exports+=("--add-exports=jdk.compiler/com.sun.tools.javac.$package=ALL-UNNAMED")
 done
 
-mapfile -t files < <(git -C "$repo_root" ls-files --cached --others --exclude-standard -- '*.java')
-cd "$repo_root"
+check=false
 if [[ "${1:-}" == "--check" ]]; then
+  check=true
+  shift
+fi
+# Named files only, or every Java file of the checkout (tracked or not ignored).
+if [[ $# -gt 0 ]]; then
+  files=("$@")
+else
+  mapfile -t files < <(git -C "$repo_root" ls-files --cached --others --exclude-standard -- '*.java')
+fi
+cd "$repo_root"
+if $check; then
   if ! java "${javac_exports[@]}" -cp "$jars/*" com.palantir.javaformat.java.Main --palantir \
       --dry-run --set-exit-if-changed "${files[@]}"; then
     echo "build/java-format.sh: the files above are not formatted; run build/java-format.sh" >&2

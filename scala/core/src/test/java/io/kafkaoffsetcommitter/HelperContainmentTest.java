@@ -140,8 +140,11 @@ public class HelperContainmentTest extends BrokerTest {
             Map<Integer, String> helper = descriptors(String.valueOf(helperPid(committer)));
             assertEquals("the helper's stdout writes to its stderr", helper.get(2), helper.get(1));
             String frames = helper.get(FRAME_DESCRIPTOR);
-            assertTrue("frames travel on a pipe of their own: " + helper,
-                    frames != null && frames.startsWith("pipe:") && !frames.equals(helper.get(0))
+            assertTrue(
+                    "frames travel on a pipe of their own: " + helper,
+                    frames != null
+                            && frames.startsWith("pipe:")
+                            && !frames.equals(helper.get(0))
                             && !frames.equals(helper.get(1)));
             List<String> shared = new ArrayList<>();
             helper.forEach((descriptor, target) -> {
@@ -190,6 +193,7 @@ public class HelperContainmentTest extends BrokerTest {
 
     /** Partitions in each commit of the flooding child JVM: a frame of some 600 KB, ten times a pipe's buffer. */
     private static final int FLOOD_PARTITIONS = 20_000;
+
     private static final int FLOOD_GROUPS = 10;
 
     /**
@@ -273,8 +277,8 @@ public class HelperContainmentTest extends BrokerTest {
                 java.nio.file.Files.newDirectoryStream(java.nio.file.Paths.get("/proc/" + pid + "/task"))) {
             for (java.nio.file.Path task : tasks) {
                 try {
-                    String channel = new String(
-                            java.nio.file.Files.readAllBytes(task.resolve("wchan")), StandardCharsets.UTF_8);
+                    String channel =
+                            new String(java.nio.file.Files.readAllBytes(task.resolve("wchan")), StandardCharsets.UTF_8);
                     // `pipe_write`, `anon_pipe_write` on newer kernels
                     if (channel.trim().endsWith("pipe_write")) {
                         return true;
