@@ -8,7 +8,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat soak native jars lint check-native-jars platforms-ready test-tiers test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark soak-tiers clean
+.PHONY: test demo bench fuzz compat soak native jars lint check-native-jars platforms-ready test-tiers test-platforms test-rust test-fuzz-short test-jvm kerberos-ready test-kerberos-tiers test-e2e test-newest-spark soak-tiers clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -53,7 +53,7 @@ platforms-ready:
 	tests/platforms/sysroot.sh amd64 bullseye >/dev/null
 
 # Everything that downloads is done before the brokers start.
-test: check-native-jars platforms-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
+test: check-native-jars platforms-ready kerberos-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
 test-tiers: lint test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
@@ -89,8 +89,20 @@ logged = $(2) 2>&1 | tee $(1) || { tests/failures.sh $(1); exit 1; }
 test-jvm:
 	$(call logged,$(CACHE)/core-test.log,$(SBT) core/test)
 	tests/check-jni-warnings.sh $(CACHE)/core-test.log
+	$(call logged,$(CACHE)/kerberos-test.log,tests/kerberos/with-kdc.sh $(MAKE) --no-print-directory test-kerberos-tiers)
+	tests/check-jni-warnings.sh $(CACHE)/kerberos-test.log
 	$(call logged,$(CACHE)/spark-$(SPARK_3)-test.log,$(SBT) -Dspark.test.version=$(SPARK_3) "++2.12 spark/testOnly * -- -l $(SESSION_CYCLES_TAG)")
 	$(call logged,$(CACHE)/spark-$(SPARK_4)-test.log,$(SBT) -Dspark.test.version=$(SPARK_4) "++2.13 spark/test")
+
+# MIT Kerberos packages (krb5-kdc, krb5-admin-server, krb5-user) from Debian's, when missing (as root).
+kerberos-ready:
+	python3 tests/kerberos/kdc.py install
+
+# One KDC and GSSAPI broker (tests/kerberos/with-kdc.sh) for both: Kafka's own Java client proves the
+# fixtures, then the JVM API commits through a keytab (required: it fails rather than skips).
+test-kerberos-tiers:
+	tests/kerberos/baseline.sh
+	$(SBT) -Dkoc.kerberos.required=true "core/testOnly io.kafkaoffsetcommitter.KerberosCommitTest"
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
 # scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.

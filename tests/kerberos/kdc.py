@@ -4,6 +4,7 @@
 CLI (tests/kerberos/with-kdc.sh wraps it):
     python3 tests/kerberos/kdc.py start --workdir DIR   # fresh realm, KDC, principals, keytabs, broker
     python3 tests/kerberos/kdc.py stop  --workdir DIR   # stops the broker and the KDC of DIR
+    python3 tests/kerberos/kdc.py install               # only the packages (`make test` before brokers)
 `start` prints DIR/env.sh, which exports (KOC_KRB_* names, plus the MIT tools' own variables):
     KRB5_CONFIG, KOC_KRB5_CONF   the realm's private krb5.conf (never /etc/krb5.conf); give it to a JVM
                                  as -Djava.security.krb5.conf
@@ -348,11 +349,16 @@ def stop(workdir: Path) -> None:
 
 def main(argv: list) -> int:
     parser = argparse.ArgumentParser(description="Start or stop the test KDC and its GSSAPI broker.")
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--workdir", required=True, type=Path, help="realm, keytabs, broker, env.sh")
+    parser.add_argument("action", choices=["start", "stop", "install"])
+    parser.add_argument("--workdir", type=Path, help="realm, keytabs, broker, env.sh (start, stop)")
     args = parser.parse_args(argv)
-    workdir = args.workdir.resolve()
+    if args.action != "install" and args.workdir is None:
+        parser.error(f"{args.action} needs --workdir")
     try:
+        if args.action == "install":
+            ensure_packages()
+            return 0
+        workdir = args.workdir.resolve()
         if args.action == "stop":
             stop(workdir)
             return 0
