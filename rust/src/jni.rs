@@ -10,15 +10,18 @@ use std::time::Duration;
 use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObject, JObjectArray, JString, JValue};
 use jni::strings::JNIString;
-use jni::sys::{jboolean, jlong};
+use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_sig, jni_str, Env, EnvUnowned};
 
+use crate::commit::CommitRequest;
 use crate::config::ConfigError;
+use crate::engine::jvm_executor::{JvmAnswer, JvmChannel, JvmPartitionAnswer, Pulled};
 use crate::engine::{self, CommitOutcome, Committer, GroupStatus, OAuthToken, Status};
 use crate::error::CommitterError;
 use crate::helper::{self, protocol::Fault};
 use crate::logging;
 use crate::offsets::PartitionOffset;
+use std::sync::Arc;
 
 const PACKAGE: &str = "io/kafkaoffsetcommitter/";
 
@@ -637,5 +640,149 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_setOAuthToken<'
             extensions.push(extension);
         }
         Ok(committer.set_oauth_token(OAuthToken { value, expires_at_epoch_ms, principal, extensions })?)
+    })
+}
+
+// The JVM executor (see `engine::jvm_executor`): the cluster's one JVM thread takes the channel
+// with `jvmExecutor`, pulls requests with `nextCommitRequest`, answers with `answerCommit`, and
+// hands the channel back with `releaseJvmExecutor` when it ends. Its handle is a boxed `Arc` of
+// the channel, independent of any committer's handle, so a committer closing under the thread
+// frees nothing the thread uses.
+
+/// # Safety
+/// `handle` must be 0 or a value returned by `jvmExecutor` and not yet passed to
+/// `releaseJvmExecutor`; the Java side guarantees this with a lock around the handle.
+unsafe fn jvm_channel<'a>(handle: jlong) -> Result<&'a JvmChannel, BridgeError> {
+    if handle == 0 {
+        return Err(CommitterError::Closed.into());
+    }
+    Ok(unsafe { &**(handle as *const Arc<JvmChannel>) })
+}
+
+/// A handle on the committer's JVM executor for the caller to serve with one JVM thread, or 0
+/// when its cluster runs on the helper process or a thread already serves it.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_jvmExecutor<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    boundary(&mut env, |_env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        Ok(committer.jvm_executor().map_or(0, |channel| Box::into_raw(Box::new(channel)) as jlong))
+    })
+}
+
+/// The next request as a `JvmCommitRequest`, waiting up to `wait_ms`; null when none came.
+/// Throws `CommitterClosedException` when the cluster is closed: the thread ends.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_nextCommitRequest<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    wait_ms: jlong,
+) -> JObject<'local> {
+    boundary(&mut env, |env| {
+        // SAFETY: see `jvm_channel`.
+        let channel = unsafe { jvm_channel(handle) }?;
+        match channel.pull(millis(wait_ms)) {
+            Pulled::Request(request) => jvm_commit_request(env, &request),
+            Pulled::Nothing => Ok(JObject::null()),
+            Pulled::Closed => Err(CommitterError::Closed.into()),
+        }
+    })
+}
+
+fn jvm_commit_request<'local>(env: &mut Env<'local>, request: &CommitRequest) -> Result<JObject<'local>, BridgeError> {
+    let topics = string_array(env, request.offsets.iter().map(|(topic, _, _)| topic.as_str()))?;
+    let partitions = env.new_int_array(request.offsets.len())?;
+    partitions.set_region(env, 0, &request.offsets.iter().map(|&(_, partition, _)| partition).collect::<Vec<_>>())?;
+    let offsets = env.new_long_array(request.offsets.len())?;
+    offsets.set_region(env, 0, &request.offsets.iter().map(|&(_, _, offset)| offset).collect::<Vec<_>>())?;
+    let group = env.new_string(&request.group)?;
+    let metadata = env.new_string(&request.metadata)?;
+    let class = env.find_class(jni_str!("io/kafkaoffsetcommitter/JvmCommitRequest"))?;
+    Ok(env.new_object(
+        &class,
+        jni_sig!("(JLjava/lang/String;[Ljava/lang/String;[I[JLjava/lang/String;J)V"),
+        &[
+            JValue::Long(request.request_id as i64),
+            JValue::from(&group),
+            JValue::from(&topics),
+            JValue::from(&partitions),
+            JValue::from(&offsets),
+            JValue::from(&metadata),
+            JValue::Long(request.timeout_ms as i64),
+        ],
+    )?)
+}
+
+/// The answer to a pulled request: per partition Kafka's error code (0: committed) and message, and
+/// a code other than 0 when the request failed as a whole. An answer to a request given up meanwhile
+/// is dropped.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_answerCommit<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    request_id: jlong,
+    topics: JObjectArray<'local, JString<'local>>,
+    partitions: JIntArray<'local>,
+    error_codes: JIntArray<'local>,
+    error_messages: JObjectArray<'local, JString<'local>>,
+    request_error_code: jint,
+    request_error_message: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `jvm_channel`.
+        let channel = unsafe { jvm_channel(handle) }?;
+        if topics.is_null() || partitions.is_null() || error_codes.is_null() || error_messages.is_null() {
+            return Err(CommitterError::InvalidArgument("an answer array is null".into()).into());
+        }
+        let count = topics.len(env)?;
+        if partitions.len(env)? != count || error_codes.len(env)? != count || error_messages.len(env)? != count {
+            return Err(CommitterError::InvalidArgument("the answer arrays differ in length".into()).into());
+        }
+        let mut partition_numbers = vec![0; count];
+        partitions.get_region(env, 0, &mut partition_numbers)?;
+        let mut codes = vec![0; count];
+        error_codes.get_region(env, 0, &mut codes)?;
+        let mut answered = Vec::with_capacity(count);
+        for (index, (partition, error_code)) in partition_numbers.into_iter().zip(codes).enumerate() {
+            let (topic, error_message) = env.with_local_frame(2, |env| -> Result<_, BridgeError> {
+                let topic = topics.get_element(env, index)?;
+                let message = error_messages.get_element(env, index)?;
+                let message = if message.is_null() { String::new() } else { message.try_to_string(env)? };
+                Ok((read_string(env, &topic, "a topic")?, message))
+            })?;
+            answered.push(JvmPartitionAnswer { topic, partition, error_code, error_message });
+        }
+        let request_error = if request_error_code == 0 {
+            None
+        } else {
+            let message = read_string(env, &request_error_message, "the request's error message")?;
+            Some((request_error_code, message))
+        };
+        channel.answer(JvmAnswer { request_id: request_id as u64, partitions: answered, request_error });
+        Ok(())
+    })
+}
+
+/// The JVM thread ended (or never started): frees its handle; the next committer on the cluster may
+/// start another thread.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_releaseJvmExecutor<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    boundary(&mut env, |_env| {
+        if handle != 0 {
+            // SAFETY: `handle` came from `jvmExecutor` and the Java side releases it exactly once.
+            let channel = unsafe { Box::from_raw(handle as *mut Arc<JvmChannel>) };
+            channel.service_ended();
+        }
+        Ok(())
     })
 }

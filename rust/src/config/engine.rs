@@ -18,11 +18,14 @@ pub mod keys {
     /// `true`: the application pushes OAUTHBEARER tokens (`Committer::set_oauth_token`); the JVM
     /// API sets it when it runs the settings' login handler.
     pub const OAUTHBEARER_TOKENS_PUSHED: &str = "committer.oauthbearer.tokens.pushed";
+    /// Who runs the commit requests: `auto` (librdkafka when it can make the login, else the
+    /// JVM), `native` or `jvm`.
+    pub const EXECUTOR: &str = "committer.executor";
 }
 
 use keys::*;
 /// Every engine setting, in the order error messages list them.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     REQUEST_TIMEOUT,
     RETRY_BACKOFF,
     RETRY_BACKOFF_MAX,
@@ -30,6 +33,7 @@ const KEYS: [&str; 7] = [
     FAILURE_COOLDOWN,
     KEEPALIVE_INTERVAL,
     OAUTHBEARER_TOKENS_PUSHED,
+    EXECUTOR,
 ];
 
 /// Java's bound on blocking API calls: the closest analogue of a commit request deadline.
@@ -76,10 +80,24 @@ impl Default for EngineSettings {
     }
 }
 
+/// `committer.executor`: who runs the commit requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum ExecutorPreference {
+    /// librdkafka when it can make the login, else Kafka's Java client.
+    #[default]
+    Auto,
+    Native,
+    Jvm,
+}
+
 /// Takes the `committer.*` settings, and `default.api.timeout.ms` as the fallback request
 /// timeout.
-pub(super) fn take(input: &mut JavaSettings, out: &mut Output) -> Result<EngineSettings, ConfigError> {
+pub(super) fn take(
+    input: &mut JavaSettings,
+    out: &mut Output,
+) -> Result<(EngineSettings, ExecutorPreference), ConfigError> {
     let mut engine = EngineSettings::default();
+    let mut executor = ExecutorPreference::default();
     let mut request_timeout_set = false;
     for (key, value) in input.take_prefixed(PREFIX) {
         match key.as_str() {
@@ -114,6 +132,14 @@ pub(super) fn take(input: &mut JavaSettings, out: &mut Output) -> Result<EngineS
                 "false" => {}
                 _ => return Err(invalid(&key, format!("`{value}` is neither true nor false"))),
             },
+            EXECUTOR => {
+                executor = match value.to_ascii_lowercase().as_str() {
+                    "auto" => ExecutorPreference::Auto,
+                    "native" => ExecutorPreference::Native,
+                    "jvm" => ExecutorPreference::Jvm,
+                    _ => return Err(invalid(&key, format!("`{value}` is not one of auto, native, jvm"))),
+                }
+            }
             _ => {
                 return Err(invalid(&key, format!("unknown committer setting; the known ones are {}", KEYS.join(", "))))
             }
@@ -131,7 +157,7 @@ pub(super) fn take(input: &mut JavaSettings, out: &mut Output) -> Result<EngineS
             engine.request_timeout = timeout;
         }
     }
-    Ok(engine)
+    Ok((engine, executor))
 }
 
 /// Milliseconds within Java's int range, which also keeps deadline arithmetic far from overflow.
@@ -214,7 +240,8 @@ mod tests {
                     "unknown committer setting; the known ones are committer.request.timeout.ms, \
                     committer.retry.backoff.ms, committer.retry.backoff.max.ms, \
                     committer.retry.max.attempts, committer.failure.cooldown.ms, \
-                    committer.keepalive.interval.ms, committer.oauthbearer.tokens.pushed",
+                    committer.keepalive.interval.ms, committer.oauthbearer.tokens.pushed, \
+                    committer.executor",
                 ),
             ),
             ("negative milliseconds", engine(RETRY_BACKOFF, "-1"), RETRY_BACKOFF, Contains("from 0 to 2147483647")),
@@ -225,6 +252,7 @@ mod tests {
             ("attempts not a number", engine(RETRY_MAX_ATTEMPTS, "x"), RETRY_MAX_ATTEMPTS, Contains("from 1 to")),
             ("no cool-down: a tight retry loop", engine(FAILURE_COOLDOWN, "0"), FAILURE_COOLDOWN, Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
             ("pushed tokens neither true nor false", engine(OAUTHBEARER_TOKENS_PUSHED, "yes"), OAUTHBEARER_TOKENS_PUSHED, Is("`yes` is neither true nor false")),
+            ("an unknown executor", engine(EXECUTOR, "helper"), EXECUTOR, Is("`helper` is not one of auto, native, jvm")),
             ("no keep-alive interval: a tight commit loop", engine(KEEPALIVE_INTERVAL, "0"), KEEPALIVE_INTERVAL, Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
         ];
         assert_refusals(&rows);

@@ -38,7 +38,9 @@ mod test_support;
 mod tls;
 
 pub use client::ClientSettings;
+use engine::ExecutorPreference;
 pub use engine::{keys as engine_keys, EngineSettings};
+use sasl::Sasl;
 pub use secret::{is_secret_librdkafka_setting, is_secret_setting, ConfigValue, Secret, SecretValues};
 
 use normalize::JavaSettings;
@@ -50,8 +52,36 @@ pub struct Translated {
     pub client: ClientSettings,
     pub engine: EngineSettings,
     /// Settings not passed to librdkafka as given (left out, or moved into librdkafka's range),
-    /// with the reason; sorted by key. Meant for one log line each.
+    /// with the reason; sorted by key. Meant for one log line each. Empty for the JVM executor,
+    /// which gets the Java settings as they are.
     pub dropped: Vec<(String, &'static str)>,
+    pub executor: ExecutorChoice,
+}
+
+/// Who runs the cluster's commit requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Executor {
+    /// librdkafka, in the helper process, with the translated client settings.
+    Native,
+    /// Kafka's Java client in the JVM, built by the Java side from the original settings, which
+    /// librdkafka cannot honour. `settings` is their fingerprint (they hold credentials), so that
+    /// committers with different logins never share one executor.
+    Jvm { settings: String },
+}
+
+/// The executor and why: one log line per cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutorChoice {
+    pub executor: Executor,
+    pub reason: String,
+}
+
+impl ExecutorChoice {
+    fn jvm(java: &[(String, String)], reason: String) -> Self {
+        let mut sorted: Vec<String> = java.iter().map(|(key, value)| format!("{key}={value}\n")).collect();
+        sorted.sort();
+        ExecutorChoice { executor: Executor::Jvm { settings: Secret::new(sorted.concat()).fingerprint() }, reason }
+    }
 }
 
 /// A setting that cannot be honoured. Never carries a secret value.
@@ -83,12 +113,32 @@ pub fn translate(java: &[(String, String)]) -> Result<Translated, ConfigError> {
     out.client.set_plain(SecurityProtocol::KEY, protocol.librdkafka_name());
     connection::translate(&mut input, &mut out)?;
     numeric::translate(&mut input, &mut out)?;
-    let engine = engine::take(&mut input, &mut out)?;
-    if protocol.uses_tls() {
-        tls::translate(&mut input, &mut out)?;
-    }
-    if protocol.uses_sasl() {
-        sasl::translate(&mut input, &mut out)?;
+    let (engine, preference) = engine::take(&mut input, &mut out)?;
+    let security = security(protocol, &mut input, &mut out);
+    let executor = match (preference, security) {
+        (ExecutorPreference::Jvm, _) => ExecutorChoice::jvm(java, format!("`{}` is `jvm`", engine_keys::EXECUTOR)),
+        (_, Err(refused)) => return Err(refused),
+        (ExecutorPreference::Auto, Ok(Sasl::NeedsJvm { key, why })) => {
+            ExecutorChoice::jvm(java, format!("`{key}`: {why}"))
+        }
+        (ExecutorPreference::Native, Ok(Sasl::NeedsJvm { key, why })) => {
+            return Err(invalid(
+                key,
+                format!("{why}; only the JVM executor can, and `{}` is `native`", engine_keys::EXECUTOR),
+            ))
+        }
+        (preference, Ok(Sasl::Native)) => ExecutorChoice {
+            executor: Executor::Native,
+            reason: if preference == ExecutorPreference::Native {
+                format!("`{}` is `native`", engine_keys::EXECUTOR)
+            } else {
+                "librdkafka can make these settings' connection and login".to_string()
+            },
+        },
+    };
+    if executor.executor != Executor::Native {
+        // Kafka's Java client reads every setting itself, as the source's client does.
+        return Ok(Translated { client: out.client, engine, dropped: Vec::new(), executor });
     }
     for key in input.into_remaining() {
         let reason = dropped::leftover_reason(&key, protocol).map_err(|reason| invalid(&key, reason))?;
@@ -102,7 +152,18 @@ pub fn translate(java: &[(String, String)]) -> Result<Translated, ConfigError> {
     out.client.set_plain("allow.auto.create.topics", "false");
 
     out.dropped.sort();
-    Ok(Translated { client: out.client, engine, dropped: out.dropped })
+    Ok(Translated { client: out.client, engine, dropped: out.dropped, executor })
+}
+
+/// TLS and SASL into librdkafka settings, or why only the JVM can make the login.
+fn security(protocol: SecurityProtocol, input: &mut JavaSettings, out: &mut Output) -> Result<Sasl, ConfigError> {
+    if protocol.uses_tls() {
+        tls::translate(input, out)?;
+    }
+    if protocol.uses_sasl() {
+        return sasl::translate(input, out);
+    }
+    Ok(Sasl::Native)
 }
 
 /// What the translation steps produce: the client's settings, and what they left out.
@@ -179,6 +240,68 @@ mod tests {
         for (label, pairs) in cases {
             assert_no_secret(label, &translate(&settings(&pairs)));
         }
+    }
+
+    const KERBEROS_JAAS: &str = "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+                                 keyTab=\"/etc/k.keytab\" principal=\"spark@EXAMPLE.COM\";";
+
+    fn gssapi<'a>(more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut all = with_bootstrap(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.jaas.config", KERBEROS_JAAS),
+            ("sasl.kerberos.service.name", "kafka"),
+        ]);
+        all.extend_from_slice(more);
+        all
+    }
+
+    #[test]
+    fn kerberos_settings_select_the_jvm_executor_and_drop_nothing() {
+        let t = translated(&gssapi(&[]));
+        assert!(matches!(t.executor.executor, Executor::Jvm { .. }), "{t:?}");
+        assert!(t.executor.reason.contains("Kerberos (GSSAPI)"), "{}", t.executor.reason);
+        assert!(t.dropped.is_empty(), "{:?}", t.dropped);
+    }
+
+    #[test]
+    fn librdkafka_logins_stay_native_unless_the_jvm_is_forced() {
+        let jaas = plain_jaas(SECRET);
+        let auto = translated(&sasl_ssl("PLAIN", &jaas));
+        assert_eq!(auto.executor.executor, Executor::Native);
+        let mut forced = sasl_ssl("PLAIN", &jaas);
+        forced.push((engine_keys::EXECUTOR, "JVM"));
+        let result = translate(&settings(&forced));
+        let t = result.as_ref().unwrap();
+        assert!(matches!(t.executor.executor, Executor::Jvm { .. }), "{t:?}");
+        assert_eq!(t.executor.reason, "`committer.executor` is `jvm`");
+        assert_no_secret("the JVM forced", &result);
+    }
+
+    #[test]
+    fn forcing_native_for_a_login_only_the_jvm_makes_says_why() {
+        let refused = translate(&settings(&gssapi(&[(engine_keys::EXECUTOR, "native")]))).unwrap_err();
+        assert_eq!(refused.key, "sasl.mechanism");
+        assert!(refused.reason.contains("Kerberos (GSSAPI)"), "{refused}");
+        assert!(
+            refused.reason.ends_with("only the JVM executor can, and `committer.executor` is `native`"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn jvm_executors_are_shared_only_by_identical_settings() {
+        let executor = |pairs: &[(&str, &str)]| translated(pairs).executor.executor;
+        let token = |password: &str| {
+            format!(
+                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"id\" \
+                 password=\"{password}\" tokenauth=true;"
+            )
+        };
+        let (one, other) = (token(SECRET), token("another"));
+        assert_eq!(executor(&sasl_ssl("SCRAM-SHA-512", &one)), executor(&sasl_ssl("SCRAM-SHA-512", &one)));
+        assert_ne!(executor(&sasl_ssl("SCRAM-SHA-512", &one)), executor(&sasl_ssl("SCRAM-SHA-512", &other)));
+        assert_no_secret("a delegation token", &translate(&settings(&sasl_ssl("SCRAM-SHA-512", &one))));
     }
 
     #[test]

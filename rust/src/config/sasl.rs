@@ -1,4 +1,6 @@
-//! SASL: the mechanism, and the credentials read from the JAAS login module entry.
+//! SASL: the mechanism, and the credentials read from the JAAS login module entry. A login
+//! librdkafka cannot make (Kerberos, mechanisms it lacks, SCRAM delegation tokens, other JAAS
+//! login modules, the JVM-wide JAAS file) is not refused: it names why the JVM executor runs it.
 
 use super::jaas;
 use super::normalize::JavaSettings;
@@ -7,8 +9,23 @@ use super::secret::Secret;
 use super::{invalid, ConfigError, Output};
 
 pub(super) const JAAS_KEY: &str = "sasl.jaas.config";
-const MECHANISM: &str = "sasl.mechanism";
-const KERBEROS_UNSUPPORTED: &str = "Kerberos (GSSAPI) is not supported by this build";
+pub(super) const MECHANISM: &str = "sasl.mechanism";
+const KERBEROS: &str = "Kerberos (GSSAPI) logs in through the JVM (librdkafka cannot use a JAAS login)";
+
+/// Who can make the settings' SASL login.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Sasl {
+    /// librdkafka: the login is translated into the client settings.
+    Native,
+    /// Only Kafka's Java client: `key` is the setting that decides it, `why` says so.
+    NeedsJvm { key: &'static str, why: String },
+}
+
+impl Sasl {
+    fn needs_jvm(key: &'static str, why: impl Into<String>) -> Self {
+        Sasl::NeedsJvm { key, why: why.into() }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mechanism {
@@ -28,41 +45,45 @@ impl Mechanism {
         }
     }
 
-    fn take(input: &mut JavaSettings) -> Result<Mechanism, ConfigError> {
+    /// The mechanism librdkafka speaks, or why only the JVM does.
+    fn take(input: &mut JavaSettings) -> Result<Mechanism, Sasl> {
         let Some(value) = input.take(MECHANISM) else {
-            return Err(invalid(MECHANISM, format!("not set, which means GSSAPI in Java; {KERBEROS_UNSUPPORTED}")));
+            return Err(Sasl::needs_jvm(MECHANISM, format!("not set, which means GSSAPI in Java; {KERBEROS}")));
         };
         match value.to_ascii_uppercase().as_str() {
             "PLAIN" => Ok(Mechanism::Plain),
             "SCRAM-SHA-256" => Ok(Mechanism::ScramSha256),
             "SCRAM-SHA-512" => Ok(Mechanism::ScramSha512),
             "OAUTHBEARER" => Ok(Mechanism::OAuthBearer),
-            "GSSAPI" => Err(invalid(MECHANISM, KERBEROS_UNSUPPORTED)),
-            _ => Err(invalid(
+            "GSSAPI" => Err(Sasl::needs_jvm(MECHANISM, KERBEROS)),
+            _ => Err(Sasl::needs_jvm(
                 MECHANISM,
-                format!(
-                    "`{value}` is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, \
-                     GSSAPI"
-                ),
+                format!("librdkafka has no SASL mechanism `{value}` (it speaks PLAIN, SCRAM-SHA-256/512, OAUTHBEARER)"),
             )),
         }
     }
 }
 
-pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<(), ConfigError> {
-    let mechanism = Mechanism::take(input)?;
+pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<Sasl, ConfigError> {
+    let mechanism = match Mechanism::take(input) {
+        Ok(mechanism) => mechanism,
+        Err(needs_jvm) => return Ok(needs_jvm),
+    };
     out.client.set_plain(MECHANISM, mechanism.name());
 
-    let jaas = input
-        .take_secret(JAAS_KEY)
-        .ok_or_else(|| invalid(JAAS_KEY, "sasl.jaas.config is required (the JVM-wide JAAS file is not read)"))?;
+    let Some(jaas) = input.take_secret(JAAS_KEY) else {
+        return Ok(Sasl::needs_jvm(
+            JAAS_KEY,
+            "not set, so the login comes from the JVM-wide JAAS configuration, which librdkafka cannot read",
+        ));
+    };
     let entry = jaas::parse(jaas.expose()).map_err(|e| invalid(JAAS_KEY, e.to_string()))?;
     match (LoginModule::of(&entry), mechanism) {
-        (LoginModule::Kerberos, _) => Err(invalid(JAAS_KEY, KERBEROS_UNSUPPORTED)),
-        (LoginModule::Unknown, _) => Err(invalid(
+        (LoginModule::Kerberos, _) => Ok(Sasl::needs_jvm(JAAS_KEY, KERBEROS)),
+        (LoginModule::Unknown, _) => Ok(Sasl::needs_jvm(
             JAAS_KEY,
-            "the login module is not one of PlainLoginModule, ScramLoginModule, \
-             OAuthBearerLoginModule",
+            "the login module is not one of PlainLoginModule, ScramLoginModule, OAuthBearerLoginModule, \
+             which are all librdkafka can make",
         )),
         (LoginModule::Plain | LoginModule::Scram, Mechanism::OAuthBearer) => {
             Err(invalid(JAAS_KEY, "sasl.mechanism OAUTHBEARER needs OAuthBearerLoginModule"))
@@ -74,7 +95,9 @@ pub(super) fn translate(input: &mut JavaSettings, out: &mut Output) -> Result<()
         // Java's Plain and Scram modules both just store username and password, and either
         // works with any of these mechanisms.
         (LoginModule::Plain | LoginModule::Scram, _) => user_and_password(entry, out),
-        (LoginModule::OAuthBearer, Mechanism::OAuthBearer) => oauth::translate(entry, input, out),
+        (LoginModule::OAuthBearer, Mechanism::OAuthBearer) => {
+            oauth::translate(entry, input, out).map(|()| Sasl::Native)
+        }
     }
 }
 
@@ -101,27 +124,31 @@ impl LoginModule {
     }
 }
 
-fn user_and_password(mut entry: jaas::Entry, out: &mut Output) -> Result<(), ConfigError> {
+fn user_and_password(mut entry: jaas::Entry, out: &mut Output) -> Result<Sasl, ConfigError> {
     // SCRAM with tokenauth sends the token flag as a SCRAM extension, which librdkafka's SCRAM
     // client cannot send.
     if entry.options.get("tokenauth").is_some_and(|flag| flag.eq_ignore_ascii_case("true")) {
-        return Err(invalid(JAAS_KEY, "delegation tokens are not supported by librdkafka; use a SCRAM user"));
+        return Ok(Sasl::needs_jvm(
+            JAAS_KEY,
+            "SCRAM with tokenauth (a delegation token) needs a SCRAM extension librdkafka cannot send",
+        ));
     }
     let (Some(username), Some(password)) = (entry.options.remove("username"), entry.options.remove("password")) else {
         return Err(invalid(JAAS_KEY, "the login module needs both the username and the password option"));
     };
     out.client.set_plain("sasl.username", username);
     out.client.set_secret("sasl.password", Secret::new(password));
-    Ok(())
+    Ok(Sasl::Native)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::test_support::{
-        assert_accepted, assert_refusals, plain_jaas, sasl_ssl, with_bootstrap, Accepted, Reason::Contains, Reason::Is,
-        SECRET,
+        assert_accepted, assert_no_secret, assert_refusals, plain_jaas, sasl_ssl, settings, with_bootstrap, Accepted,
+        Reason::Contains, SECRET,
     };
+    use crate::config::{translate, Executor};
 
     const OAUTH_MODULE: &str = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
 
@@ -159,33 +186,52 @@ mod tests {
     }
 
     #[test]
-    fn sasl_logins_librdkafka_cannot_make_are_refused() {
+    fn sasl_logins_that_cannot_work_are_refused() {
         let plain = plain_jaas(SECRET);
         let oauth = format!("{OAUTH_MODULE} required unsecuredLoginStringClaim_sub=\"admin\";");
-        let token = format!(
-            "org.apache.kafka.common.security.scram.ScramLoginModule required \
-             username=\"tokenid\" password=\"{SECRET}\" tokenauth=\"TRUE\";"
-        );
         let no_username = format!(
             "org.apache.kafka.common.security.plain.PlainLoginModule required \
              password=\"{SECRET}\";"
         );
-        let custom = format!("com.example.CustomLoginModule required secret=\"{SECRET}\";");
-        let kerberos = "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
-                        keyTab=\"/k.keytab\" principal=\"u@R\";";
         #[rustfmt::skip]
         let rows = [
-            ("no JAAS configuration", with_bootstrap(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "PLAIN")]), JAAS_KEY, Is("sasl.jaas.config is required (the JVM-wide JAAS file is not read)")),
-            ("no mechanism means GSSAPI", with_bootstrap(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.jaas.config", &plain)]), MECHANISM, Contains("Kerberos (GSSAPI) is not supported by this build")),
-            ("GSSAPI", sasl_ssl("gssapi", &plain), MECHANISM, Is(KERBEROS_UNSUPPORTED)),
-            ("an unknown mechanism", sasl_ssl("AWS_MSK_IAM", &plain), MECHANISM, Contains("`AWS_MSK_IAM` is not one of")),
-            ("SCRAM delegation tokens", sasl_ssl("SCRAM-SHA-512", &token), JAAS_KEY, Is("delegation tokens are not supported by librdkafka; use a SCRAM user")),
             ("a password without a username", sasl_ssl("PLAIN", &no_username), JAAS_KEY, Contains("username and the password")),
             ("OAUTHBEARER with the Plain module", sasl_ssl("OAUTHBEARER", &plain), JAAS_KEY, Contains("needs OAuthBearerLoginModule")),
             ("PLAIN with the OAuthBearer module", sasl_ssl("PLAIN", &oauth), JAAS_KEY, Contains("needs PlainLoginModule or ScramLoginModule")),
-            ("a custom login module", sasl_ssl("PLAIN", &custom), JAAS_KEY, Contains("not one of PlainLoginModule")),
-            ("the Kerberos login module", sasl_ssl("PLAIN", kerberos), JAAS_KEY, Is(KERBEROS_UNSUPPORTED)),
+            ("a malformed JAAS text", sasl_ssl("PLAIN", "M required a"), JAAS_KEY, Contains("malformed JAAS configuration")),
         ];
         assert_refusals(&rows);
+    }
+
+    #[test]
+    fn logins_librdkafka_cannot_make_name_why_the_jvm_makes_them() {
+        let token = format!(
+            "org.apache.kafka.common.security.scram.ScramLoginModule required \
+             username=\"tokenid\" password=\"{SECRET}\" tokenauth=\"TRUE\";"
+        );
+        let custom = format!("com.example.CustomLoginModule required secret=\"{SECRET}\";");
+        let iam = "software.amazon.msk.auth.iam.IAMLoginModule required;";
+        let kerberos = "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+                        keyTab=\"/k.keytab\" principal=\"u@R\";";
+        let no_jaas = with_bootstrap(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "PLAIN")]);
+        let no_mechanism = with_bootstrap(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.jaas.config", kerberos)]);
+        #[rustfmt::skip]
+        let rows: [(&str, Vec<(&str, &str)>, &str, &str); 7] = [
+            ("GSSAPI with a keytab", sasl_ssl("GSSAPI", kerberos), MECHANISM, KERBEROS),
+            ("no mechanism means GSSAPI", no_mechanism, MECHANISM, "not set, which means GSSAPI in Java"),
+            ("AWS_MSK_IAM", sasl_ssl("AWS_MSK_IAM", iam), MECHANISM, "librdkafka has no SASL mechanism `AWS_MSK_IAM`"),
+            ("SCRAM delegation tokens", sasl_ssl("SCRAM-SHA-512", &token), JAAS_KEY, "SCRAM with tokenauth"),
+            ("a custom login module", sasl_ssl("PLAIN", &custom), JAAS_KEY, "not one of PlainLoginModule"),
+            ("the Kerberos login module under PLAIN", sasl_ssl("PLAIN", kerberos), JAAS_KEY, KERBEROS),
+            ("the JVM-wide JAAS file", no_jaas, JAAS_KEY, "JVM-wide JAAS configuration"),
+        ];
+        for (label, pairs, key, why) in rows {
+            let result = translate(&settings(&pairs));
+            let t = result.as_ref().unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert!(matches!(t.executor.executor, Executor::Jvm { .. }), "{label}: {:?}", t.executor);
+            assert!(t.executor.reason.starts_with(&format!("`{key}`: ")), "{label}: {}", t.executor.reason);
+            assert!(t.executor.reason.contains(why), "{label}: {}", t.executor.reason);
+            assert_no_secret(label, &result);
+        }
     }
 }

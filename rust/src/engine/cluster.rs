@@ -1,17 +1,19 @@
 //! One Kafka cluster: its groups' state, shared by every committer on the cluster, and the worker
-//! thread that owns the cluster's helper process.
+//! thread that owns the cluster's executor (the helper process, or the JVM executor).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::executor::Executor;
 use super::group::Group;
+use super::jvm_executor::{JvmChannel, JvmExecutor};
 use super::worker;
-use crate::config::{EngineSettings, Translated};
+use crate::config::{self, EngineSettings, Translated};
 use crate::error::CommitterError;
 use crate::helper::protocol::{Fault, OAuthToken};
-use crate::helper::supervisor::{HelperStatus, Supervisor};
+use crate::helper::supervisor::{HelperStatus, Supervisor, WakeFn};
 use crate::logging::{self, Level};
 pub(super) use crate::mailbox::lock;
 use crate::mailbox::Mailbox;
@@ -69,11 +71,14 @@ impl Shared {
 
 pub struct Cluster {
     pub(super) shared: Arc<Shared>,
+    /// The JVM thread's side of the JVM executor, when the cluster has one.
+    pub(super) jvm: Option<Arc<JvmChannel>>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Cluster {
-    /// Starts the cluster's helper (librdkafka validates the settings there) and its worker.
+    /// Starts the cluster's executor (for the helper, librdkafka validates the settings there) and
+    /// its worker.
     pub(super) fn open(settings: &Translated) -> Result<Arc<Cluster>, CommitterError> {
         let label =
             settings.client.get("bootstrap.servers").map(|servers| servers.expose().to_string()).unwrap_or_default();
@@ -96,27 +101,35 @@ impl Cluster {
             wake: Mailbox::default(),
         });
         let waker = Arc::downgrade(&shared);
-        let client_settings = settings.client.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let supervisor = Supervisor::start(
-            &label,
-            client_settings,
-            Arc::new(move || {
-                if let Some(shared) = waker.upgrade() {
-                    shared.wake.wake();
-                }
-            }),
-        )
-        .map_err(CommitterError::Client)?;
-        lock(&shared.state).helper = supervisor.status();
+        let wake: Arc<WakeFn> = Arc::new(move || {
+            if let Some(shared) = waker.upgrade() {
+                shared.wake.wake();
+            }
+        });
+        let (executor, jvm): (Box<dyn Executor>, _) = match settings.executor.executor {
+            config::Executor::Native => {
+                let client_settings = settings.client.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let supervisor = Supervisor::start(&label, client_settings, wake).map_err(CommitterError::Client)?;
+                (Box::new(supervisor), None)
+            }
+            config::Executor::Jvm { .. } => {
+                let channel = JvmChannel::new(wake);
+                (Box::new(JvmExecutor::new(channel.clone())), Some(channel))
+            }
+        };
+        lock(&shared.state).helper = executor.status();
         let worker_shared = shared.clone();
         let worker = std::thread::Builder::new()
             .name(format!("kafka-offset-committer[{label}]"))
-            .spawn(move || worker::run(worker_shared, supervisor))
+            .spawn(move || worker::run(worker_shared, executor))
             .map_err(|e| CommitterError::Client(format!("cannot start the commit thread: {e}")))?;
+        let executor =
+            if jvm.is_some() { "JVM executor (Kafka's Java client)" } else { "native executor (librdkafka)" };
+        logging::log(Level::Info, format!("[{label}] commits run on the {executor}: {}", settings.executor.reason));
         for (key, reason) in &settings.dropped {
             logging::log(Level::Info, format!("[{label}] setting `{key}` is not passed to librdkafka: {reason}"));
         }
-        Ok(Arc::new(Cluster { shared, worker: Mutex::new(Some(worker)) }))
+        Ok(Arc::new(Cluster { shared, jvm, worker: Mutex::new(Some(worker)) }))
     }
 
     /// Counts a new committer in, unless the cluster retired or stops (then the caller opens a

@@ -5,7 +5,9 @@
 //! submission never waits on the network or on the helper.
 
 mod cluster;
+pub(crate) mod executor;
 mod group;
+pub mod jvm_executor;
 mod status;
 mod worker;
 
@@ -19,6 +21,7 @@ use once_cell::sync::{Lazy, OnceCell};
 use self::cluster::{lock, Cluster};
 pub use self::group::PartitionResult;
 use self::group::TopicPartition;
+use self::jvm_executor::JvmChannel;
 pub use self::status::{CommitOutcome, GroupStatus, LastCommit, LastError, Status};
 use crate::config;
 use crate::error::CommitterError;
@@ -54,7 +57,8 @@ impl Committer {
         if SHUT_DOWN.load(Ordering::SeqCst) {
             return Err(CommitterError::Closed);
         }
-        let identity = format!("{}|{:?}", translated.client.cluster_key(), translated.engine);
+        let identity =
+            format!("{}|{:?}|{:?}", translated.client.cluster_key(), translated.engine, translated.executor.executor);
         let cluster = loop {
             let (slot, retired) = {
                 let mut clusters = lock(&CLUSTERS);
@@ -214,6 +218,13 @@ impl Committer {
         drop(state);
         shared.wake.wake();
         Ok(())
+    }
+
+    /// The JVM executor's channel, for the one caller that is to start its JVM thread: `None` when
+    /// the cluster runs on the helper process or a JVM thread already serves it (see
+    /// [`JvmChannel::take_service`]).
+    pub fn jvm_executor(&self) -> Option<Arc<JvmChannel>> {
+        self.cluster.jvm.as_ref().filter(|channel| channel.take_service()).cloned()
     }
 
     /// Test-only: makes this cluster's helper process crash right after its next commit reaches

@@ -1,7 +1,8 @@
-//! The worker of one cluster: the only thread that talks to the cluster's helper. It hands due
-//! requests to the helper, applies the answers to the groups, kills a helper that leaves requests
-//! unanswered past their deadline, settles the requests of a helper that ended as lost, and
-//! sleeps until the next thing is due or it is woken.
+//! The worker of one cluster: the only thread that talks to the cluster's executor (the helper
+//! process, or the JVM executor; see `executor`). It hands due requests to the executor, applies
+//! the answers to the groups, kills an executor that leaves requests unanswered past their
+//! deadline, settles the requests of an executor that ended as lost, and sleeps until the next
+//! thing is due or it is woken.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -10,22 +11,22 @@ use std::time::{Duration, Instant};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::cluster::{lock, Shared, State};
+use super::executor::{Executor, ExecutorEvent};
 use super::group::{Group, Moment};
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, RequestLoss};
 use crate::epoch_millis;
-use crate::helper::supervisor::{HelperEvent, Supervisor};
 use crate::logging::{self, Level};
 
 /// The longest sleep with nothing due: a safety net only, every change wakes the worker.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
-/// How long the worker sleeps at least while a helper it killed is ending.
+/// How long the worker sleeps at least while an executor it killed is ending.
 const KILL_WAIT: Duration = Duration::from_millis(50);
 /// After a panic in the loop (a bug), the worker pauses this long before going on.
 const PANIC_PAUSE: Duration = Duration::from_secs(1);
 
-pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
+pub(super) fn run(shared: Arc<Shared>, mut executor: Box<dyn Executor>) {
     loop {
-        let step = catch_unwind(AssertUnwindSafe(|| step(&shared, &mut supervisor)));
+        let step = catch_unwind(AssertUnwindSafe(|| step(&shared, executor.as_mut())));
         match step {
             Ok(Some(wait)) => drop(shared.wake.take(wait)),
             Ok(None) => break,
@@ -39,47 +40,43 @@ pub(super) fn run(shared: Arc<Shared>, mut supervisor: Supervisor) {
             }
         }
     }
-    supervisor.shut_down();
+    executor.shut_down();
     shared.progressed.notify_all();
 }
 
 /// One round; returns how long to sleep, or `None` when the cluster stops or retires.
-fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
+fn step(shared: &Shared, executor: &mut dyn Executor) -> Option<Duration> {
     let now = Instant::now();
-    let events = supervisor.poll(now);
+    let events = executor.poll(now);
     let mut state = lock(&shared.state);
     if state.stopping {
         return None;
     }
     for fault in state.faults.drain(..) {
-        supervisor.inject_fault(fault);
+        executor.inject_fault(fault);
     }
     if let Some(token) = state.oauth_token.take() {
-        supervisor.set_oauth_token(token);
+        executor.set_oauth_token(token);
     }
     let mut kafka_answers = false;
     for event in events {
         match event {
-            HelperEvent::Answer(response) => kafka_answers |= complete(shared, &mut state, response, now),
-            HelperEvent::Refused { request_id, reason } => {
+            ExecutorEvent::Answer(response) => kafka_answers |= complete(shared, &mut state, response, now),
+            ExecutorEvent::Refused { request_id, reason } => {
                 let failure = KafkaFailure::new(RDKafkaErrorCode::InvalidArgument, reason);
                 complete(shared, &mut state, CommitResponse::failed(request_id, failure), now);
             }
-            HelperEvent::Ended { loss, description, restart_in } => {
-                helper_lost(shared, &mut state, loss, &description, restart_in, now)
+            ExecutorEvent::Ended { loss, description, restart_in } => {
+                let lost = Loss { executor: executor.name(), loss, description: &description, restart_in };
+                requests_lost(shared, &mut state, lost, now)
             }
-            HelperEvent::Ready { pid, restarts } if restarts > 0 => {
+            ExecutorEvent::Restarted { description } => {
                 let waiting = state.groups.values().filter(|g| !g.flushed()).count();
                 logging::log(
                     Level::Warn,
-                    format!(
-                        "[{}] commit helper restarted (pid {pid}, restart {restarts}); handing it the offsets of \
-                         {waiting} groups",
-                        shared.label
-                    ),
+                    format!("[{}] {description}; handing it the offsets of {waiting} groups", shared.label),
                 );
             }
-            HelperEvent::Ready { .. } => {}
         }
     }
     if kafka_answers {
@@ -92,28 +89,28 @@ fn step(shared: &Shared, supervisor: &mut Supervisor) -> Option<Duration> {
     }
     probe_parked_groups(shared, &mut state, now);
     let overdue = state.groups.values().filter(|g| g.overdue_request(now, &shared.settings).is_some()).count();
-    if overdue > 0 && !supervisor.killing() {
-        // librdkafka answers every request by its deadline; one that did not is stuck. The
-        // helper's end (reported by `poll`) settles every request it held.
-        supervisor.kill(&format!("{overdue} commit requests unanswered past their deadline"));
+    if overdue > 0 && !executor.killing() {
+        // Every executor answers each request by its deadline; one that did not is stuck. Its
+        // `Ended` (reported by `poll`) settles every request it held.
+        executor.kill(&format!("{overdue} commit requests unanswered past their deadline"));
     }
     state.groups.retain(|_, group| !group.can_be_dropped());
     if state.committers == 0 && state.groups.is_empty() {
         state.retired = true;
         return None;
     }
-    let outgoing = if supervisor.ready() { start_requests(shared, &mut state, now) } else { Vec::new() };
-    state.helper = supervisor.status();
+    let outgoing = if executor.ready() { start_requests(shared, &mut state, now) } else { Vec::new() };
+    state.helper = executor.status();
     let groups_due = state.groups.values().filter_map(|g| g.next_due(&shared.settings));
-    let mut next_due = groups_due.chain(supervisor.next_due()).min();
-    if supervisor.killing() {
-        // The killed helper's end wakes the worker; its overdue requests need no busy wait.
+    let mut next_due = groups_due.chain(executor.next_due()).min();
+    if executor.killing() {
+        // The killed executor's end wakes the worker; its overdue requests need no busy wait.
         next_due = next_due.map(|due| due.max(now + KILL_WAIT));
     }
     drop(state);
     shared.progressed.notify_all();
     for request in outgoing {
-        supervisor.send(request);
+        executor.send(request);
     }
     Some(next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT)))
 }
@@ -157,33 +154,36 @@ fn complete(shared: &Shared, state: &mut State, response: CommitResponse, now: I
     group.last_attempt_succeeded()
 }
 
-/// The helper ended: every request it held is lost, with an unknown outcome. Each group takes its
-/// offsets back and hands them to the next helper.
-fn helper_lost(
-    shared: &Shared,
-    state: &mut State,
+/// How an executor lost every request it held.
+struct Loss<'a> {
+    executor: &'static str,
     loss: RequestLoss,
-    description: &str,
-    restart_in: Duration,
-    now: Instant,
-) {
+    description: &'a str,
+    restart_in: Option<Duration>,
+}
+
+/// The executor lost every request it held (the helper ended, or requests went unanswered past
+/// their deadline): their outcome is unknown. Each group takes its offsets back and hands them to
+/// the executor again once it is ready.
+fn requests_lost(shared: &Shared, state: &mut State, lost: Loss<'_>, now: Instant) {
     let at = moment(now);
     let mut in_hand = 0;
     for (name, group) in state.groups.iter_mut().filter(|(_, g)| g.in_flight()) {
         in_hand += 1;
-        if let Some((level, line)) = group.request_lost(name, loss, description, at, &shared.settings) {
+        if let Some((level, line)) = group.request_lost(name, lost.loss, lost.description, at, &shared.settings) {
             logging::log(level, format!("[{}] {line}", shared.label));
         }
     }
-    logging::log(
-        Level::Error,
-        format!(
-            "[{}] the commit helper {description}; the JVM is unaffected; restarting it in {} ms; {in_hand} commit \
-             requests were in its hand and go to the next helper",
-            shared.label,
+    let Loss { executor, description, .. } = lost;
+    let next = match lost.restart_in {
+        Some(restart_in) => format!(
+            "the JVM is unaffected; restarting it in {} ms; {in_hand} commit requests were in its hand and go to the \
+             next helper",
             restart_in.as_millis()
         ),
-    );
+        None => format!("{in_hand} commit requests were in its hand and are handed to it again"),
+    };
+    logging::log(Level::Error, format!("[{}] the {executor} {description}; {next}", shared.label));
 }
 
 fn moment(now: Instant) -> Moment {

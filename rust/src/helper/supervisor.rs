@@ -1,5 +1,6 @@
 //! The parent side of one cluster's helper: owns the process (start, notice its end, reap,
-//! restart with backoff) and turns what its threads report into [`HelperEvent`]s. It owns no
+//! restart with backoff) and turns what its threads report into [`ExecutorEvent`]s: the engine's
+//! [`Executor`] for clusters librdkafka can log in to. It owns no
 //! request: the engine's worker owns every request until an answer or a loss settles it, and
 //! hands the offsets of lost requests to the next helper itself.
 
@@ -14,7 +15,8 @@ pub use super::process::WakeFn;
 use super::process::{Event, Events, HelperProcess};
 use super::protocol::{Fault, FromHelper, OAuthToken, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
-use crate::commit::{CommitRequest, CommitResponse, RequestLoss};
+use crate::commit::{CommitRequest, RequestLoss};
+use crate::engine::executor::{Executor, ExecutorEvent};
 use crate::epoch_millis;
 use crate::logging::{self, Level};
 
@@ -36,19 +38,6 @@ pub struct HelperStatus {
 pub struct HelperExit {
     pub description: String,
     pub at_epoch_ms: u64,
-}
-
-/// What happened to the helper since the last [`Supervisor::poll`].
-#[derive(Debug)]
-pub enum HelperEvent {
-    /// A request's answer.
-    Answer(CommitResponse),
-    /// A request that could not be sent at all (its frame is too large): a definite refusal.
-    Refused { request_id: u64, reason: String },
-    /// The helper ended: every request it held is lost, their outcome unknown.
-    Ended { loss: RequestLoss, description: String, restart_in: Duration },
-    /// A (re)started helper has its client and takes requests.
-    Ready { pid: u32, restarts: u64 },
 }
 
 pub struct Supervisor {
@@ -118,106 +107,6 @@ impl Supervisor {
         }
     }
 
-    /// Whether a helper is running and ready for requests.
-    pub fn ready(&self) -> bool {
-        self.running.is_some() && self.ready
-    }
-
-    /// Hands a request to the ready helper; its outcome comes from `poll`, also if the helper dies
-    /// first. The caller checks [`Supervisor::ready`] first.
-    pub fn send(&mut self, request: CommitRequest) {
-        if let Some(process) = &self.running {
-            process.send(ToHelper::Commit(request));
-        }
-    }
-
-    /// Takes what happened since the last call and starts a helper whose restart is due.
-    pub fn poll(&mut self, now: Instant) -> Vec<HelperEvent> {
-        let mut happened = Vec::new();
-        for (generation, event) in self.events.take(Duration::ZERO) {
-            if generation != self.generation {
-                continue;
-            }
-            match event {
-                Event::Frame(FromHelper::Response(response)) => happened.push(HelperEvent::Answer(response)),
-                Event::Frame(FromHelper::Ready) => {
-                    self.ready = true;
-                    let pid = self.running.as_ref().map_or(0, HelperProcess::pid);
-                    happened.push(HelperEvent::Ready { pid, restarts: self.status.restarts });
-                }
-                Event::Frame(FromHelper::OpenFailed(reason)) => logging::log(
-                    Level::Error,
-                    format!("[{}] the restarted commit helper refused the client settings: {reason}", self.label),
-                ),
-                Event::Frame(FromHelper::Log(_)) => {} // the reader forwards log lines itself
-                Event::Refused { request_id, reason } => happened.push(HelperEvent::Refused { request_id, reason }),
-                Event::Desync(reason) => {
-                    let pid = self.running.as_ref().map_or(0, HelperProcess::pid);
-                    logging::log(
-                        Level::Error,
-                        format!(
-                            "[{}] protocol desync with the commit helper (pid {pid}): {reason}; killing it",
-                            self.label
-                        ),
-                    );
-                    self.kill("protocol desync");
-                }
-                Event::Ended => happened.extend(self.helper_ended(now)),
-            }
-        }
-        if self.running.is_none() && self.schedule.due(now) {
-            self.restart(now);
-        }
-        happened
-    }
-
-    /// When `poll` should run next to restart the helper.
-    pub fn next_due(&self) -> Option<Instant> {
-        self.running.is_none().then(|| self.schedule.next_start()).flatten()
-    }
-
-    pub fn status(&self) -> HelperStatus {
-        self.status.clone()
-    }
-
-    /// Test-only: hands a fault to the helper; a fault on a group also goes to every later helper.
-    pub fn inject_fault(&mut self, fault: Fault) {
-        if matches!(fault, Fault::AbortOnGroup(_)) {
-            self.lasting_faults.push(fault.clone());
-        }
-        if let Some(process) = &self.running {
-            process.send(ToHelper::Fault(fault));
-        }
-    }
-
-    /// Hands the application's latest OAUTHBEARER token to the running helper and to every later one.
-    pub fn set_oauth_token(&mut self, token: OAuthToken) {
-        if let Some(process) = &self.running {
-            process.send(ToHelper::OAuthToken(token.clone()));
-        }
-        self.oauth_token = Some(token);
-    }
-
-    /// Kills a helper that stopped answering; its end comes from `poll`, which restarts it.
-    pub fn kill(&mut self, reason: &str) {
-        if let Some(process) = &mut self.running {
-            process.kill(reason);
-        }
-    }
-
-    /// Whether the running helper is being killed by us (its end is on its way).
-    pub fn killing(&self) -> bool {
-        self.running.as_ref().is_some_and(|process| process.killed_because().is_some())
-    }
-
-    /// Asks the helper to destroy its client and exit; kills it if it takes too long.
-    pub fn shut_down(&mut self) {
-        self.ready = false;
-        if let Some(process) = self.running.take() {
-            process.close();
-        }
-    }
-
     fn spawn(&mut self) -> std::io::Result<()> {
         let open = OpenClient { cluster_label: self.label.clone(), settings: self.settings.clone() };
         let process =
@@ -254,7 +143,7 @@ impl Supervisor {
         }
     }
 
-    fn helper_ended(&mut self, now: Instant) -> Option<HelperEvent> {
+    fn helper_ended(&mut self, now: Instant) -> Option<ExecutorEvent> {
         let process = self.running.take()?;
         let (pid, started_at) = (process.pid(), process.started_at());
         let exit = process.reap();
@@ -263,7 +152,118 @@ impl Supervisor {
         self.status.pid = None;
         self.status.last_exit = Some(HelperExit { description: exit.description.clone(), at_epoch_ms: epoch_millis() });
         let loss = if exit.killed_by_us { RequestLoss::Killed } else { RequestLoss::Crash };
-        Some(HelperEvent::Ended { loss, description: format!("(pid {pid}) {}", exit.description), restart_in })
+        let description = format!("(pid {pid}) {}", exit.description);
+        Some(ExecutorEvent::Ended { loss, description, restart_in: Some(restart_in) })
+    }
+}
+
+impl Executor for Supervisor {
+    fn name(&self) -> &'static str {
+        "commit helper"
+    }
+
+    /// Whether a helper is running and ready for requests.
+    fn ready(&self) -> bool {
+        self.running.is_some() && self.ready
+    }
+
+    /// Hands a request to the ready helper; its outcome comes from `poll`, also if the helper dies
+    /// first. The caller checks [`Executor::ready`] first.
+    fn send(&mut self, request: CommitRequest) {
+        if let Some(process) = &self.running {
+            process.send(ToHelper::Commit(request));
+        }
+    }
+
+    /// Takes what happened since the last call and starts a helper whose restart is due.
+    fn poll(&mut self, now: Instant) -> Vec<ExecutorEvent> {
+        let mut happened = Vec::new();
+        for (generation, event) in self.events.take(Duration::ZERO) {
+            if generation != self.generation {
+                continue;
+            }
+            match event {
+                Event::Frame(FromHelper::Response(response)) => happened.push(ExecutorEvent::Answer(response)),
+                Event::Frame(FromHelper::Ready) => {
+                    self.ready = true;
+                    let pid = self.running.as_ref().map_or(0, HelperProcess::pid);
+                    let restarts = self.status.restarts;
+                    if restarts > 0 {
+                        let description = format!("commit helper restarted (pid {pid}, restart {restarts})");
+                        happened.push(ExecutorEvent::Restarted { description });
+                    }
+                }
+                Event::Frame(FromHelper::OpenFailed(reason)) => logging::log(
+                    Level::Error,
+                    format!("[{}] the restarted commit helper refused the client settings: {reason}", self.label),
+                ),
+                Event::Frame(FromHelper::Log(_)) => {} // the reader forwards log lines itself
+                Event::Refused { request_id, reason } => happened.push(ExecutorEvent::Refused { request_id, reason }),
+                Event::Desync(reason) => {
+                    let pid = self.running.as_ref().map_or(0, HelperProcess::pid);
+                    logging::log(
+                        Level::Error,
+                        format!(
+                            "[{}] protocol desync with the commit helper (pid {pid}): {reason}; killing it",
+                            self.label
+                        ),
+                    );
+                    self.kill("protocol desync");
+                }
+                Event::Ended => happened.extend(self.helper_ended(now)),
+            }
+        }
+        if self.running.is_none() && self.schedule.due(now) {
+            self.restart(now);
+        }
+        happened
+    }
+
+    /// When `poll` should run next to restart the helper.
+    fn next_due(&self) -> Option<Instant> {
+        self.running.is_none().then(|| self.schedule.next_start()).flatten()
+    }
+
+    fn status(&self) -> HelperStatus {
+        self.status.clone()
+    }
+
+    /// Test-only: hands a fault to the helper; a fault on a group also goes to every later helper.
+    fn inject_fault(&mut self, fault: Fault) {
+        if matches!(fault, Fault::AbortOnGroup(_)) {
+            self.lasting_faults.push(fault.clone());
+        }
+        if let Some(process) = &self.running {
+            process.send(ToHelper::Fault(fault));
+        }
+    }
+
+    /// Hands the application's latest OAUTHBEARER token to the running helper and to every later one.
+    fn set_oauth_token(&mut self, token: OAuthToken) {
+        if let Some(process) = &self.running {
+            process.send(ToHelper::OAuthToken(token.clone()));
+        }
+        self.oauth_token = Some(token);
+    }
+
+    /// Kills a helper that stopped answering; its end comes from `poll`, which restarts it.
+    fn kill(&mut self, reason: &str) {
+        if let Some(process) = &mut self.running {
+            process.kill(reason);
+        }
+    }
+
+    /// Whether the running helper is being killed by us (its end is on its way).
+    fn killing(&self) -> bool {
+        self.running.as_ref().is_some_and(|process| process.killed_because().is_some())
+    }
+
+    /// Asks the helper to destroy its client and exit; kills it if it takes too long.
+    fn shut_down(&mut self) {
+        self.ready = false;
+        if let Some(process) = self.running.take() {
+            process.close();
+        }
     }
 }
 
