@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use crate::config::test_support::{
         assert_accepted, assert_no_secret, assert_refusals, plain_jaas, sasl_ssl, settings, with_bootstrap, Accepted,
-        Reason::Contains, SECRET,
+        Pairs, Reason::Contains, SECRET,
     };
     use crate::config::{translate, Executor};
 
@@ -216,7 +216,7 @@ mod tests {
         let no_jaas = with_bootstrap(&[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "PLAIN")]);
         let no_mechanism = with_bootstrap(&[("security.protocol", "SASL_PLAINTEXT"), ("sasl.jaas.config", kerberos)]);
         #[rustfmt::skip]
-        let rows: [(&str, Vec<(&str, &str)>, &str, &str); 7] = [
+        let rows: [(&str, Pairs, &str, &str); 7] = [
             ("GSSAPI with a keytab", sasl_ssl("GSSAPI", kerberos), MECHANISM, KERBEROS),
             ("no mechanism means GSSAPI", no_mechanism, MECHANISM, "not set, which means GSSAPI in Java"),
             ("AWS_MSK_IAM", sasl_ssl("AWS_MSK_IAM", iam), MECHANISM, "librdkafka has no SASL mechanism `AWS_MSK_IAM`"),

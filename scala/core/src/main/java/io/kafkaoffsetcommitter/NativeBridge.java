@@ -63,6 +63,35 @@ final class NativeBridge {
             String[] extensionNames,
             String[] extensionValues);
 
+    /**
+     * A handle on the committer's JVM executor for the caller to serve with one thread ({@link JvmExecutor}), or 0
+     * when its cluster runs on the helper process or a thread already serves it.
+     */
+    static native long jvmExecutor(long handle);
+
+    /**
+     * The JVM executor's next request, waiting up to {@code waitMs}; null when none came. Throws
+     * {@link CommitterClosedException} when the cluster is closed.
+     */
+    static native JvmCommitRequest nextCommitRequest(long executorHandle, long waitMs);
+
+    /**
+     * Answers a pulled request: per partition Kafka's error code (0: committed) and message; a request error code
+     * other than 0 when the request failed as a whole. An answer to a request the core gave up is dropped.
+     */
+    static native void answerCommit(
+            long executorHandle,
+            long requestId,
+            String[] topics,
+            int[] partitions,
+            int[] errorCodes,
+            String[] errorMessages,
+            int requestErrorCode,
+            String requestErrorMessage);
+
+    /** The JVM executor's thread ended (or never started): frees its handle. */
+    static native void releaseJvmExecutor(long executorHandle);
+
     /** Test-only: {@code abort} or {@code segfault} crash the helper at its next commit; {@code panic} panics here. */
     static native void injectFault(long handle, String kind);
 }

@@ -31,6 +31,9 @@ public final class OffsetCommitter implements AutoCloseable {
     // Releases the native side if this committer becomes unreachable without close().
     private final LeakGuard leakGuard;
 
+    // The JVM executor's thread this committer started (tests wait for its end); null for the helper process.
+    private volatile JvmExecutor jvmExecutor;
+
     // Keeps the cluster's OAUTHBEARER token fresh when the settings' login handler runs in this JVM; else null.
     private volatile OAuthTokens.Refresh tokenRefresh;
 
@@ -59,7 +62,7 @@ public final class OffsetCommitter implements AutoCloseable {
             index++;
         }
         if (login == null) {
-            return new OffsetCommitter(NativeBridge.open(keys, values));
+            return withJvmExecutor(new OffsetCommitter(NativeBridge.open(keys, values)), kafkaSettings);
         }
         OffsetCommitter committer;
         try {
@@ -69,6 +72,32 @@ public final class OffsetCommitter implements AutoCloseable {
             throw refused;
         }
         committer.tokenRefresh = OAuthTokens.start(committer, login);
+        return committer;
+    }
+
+    /**
+     * Starts the JVM executor's thread when the committer's cluster runs on Kafka's Java client (logins librdkafka
+     * cannot make) and no thread serves it yet; it is built from the settings as the application gave them.
+     */
+    private static OffsetCommitter withJvmExecutor(OffsetCommitter committer, Map<String, String> originalSettings) {
+        long executor = NativeBridge.jvmExecutor(committer.handle);
+        if (executor == 0) {
+            return committer;
+        }
+        try {
+            KafkaClients.require("Committing with a login librdkafka cannot make (the JVM executor)");
+        } catch (InvalidConfigException missing) {
+            NativeBridge.releaseJvmExecutor(executor);
+            committer.close(Duration.ZERO);
+            throw missing;
+        }
+        try {
+            // Releases the handle itself when it cannot start.
+            committer.jvmExecutor = JvmExecutor.start(executor, originalSettings);
+        } catch (RuntimeException refused) {
+            committer.close(Duration.ZERO);
+            throw refused;
+        }
         return committer;
     }
 
@@ -289,6 +318,11 @@ public final class OffsetCommitter implements AutoCloseable {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** Test-only: the JVM executor this committer started, or null. */
+    JvmExecutor jvmExecutor() {
+        return jvmExecutor;
     }
 
     /** Test-only: see {@link NativeBridge#injectFault}. */
