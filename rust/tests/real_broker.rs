@@ -20,15 +20,14 @@ fn broker(variable: &str) -> String {
 }
 
 fn sasl(user: &str, password: &str) -> Vec<(&'static str, String)> {
+    sasl_with("PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule", user, password)
+}
+
+fn sasl_with(mechanism: &str, login_module: &str, user: &str, password: &str) -> Vec<(&'static str, String)> {
     vec![
         ("security.protocol", "SASL_PLAINTEXT".to_string()),
-        ("sasl.mechanism", "PLAIN".to_string()),
-        (
-            "sasl.jaas.config",
-            format!(
-                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{password}\";"
-            ),
-        ),
+        ("sasl.mechanism", mechanism.to_string()),
+        ("sasl.jaas.config", format!("{login_module} required username=\"{user}\" password=\"{password}\";")),
     ]
 }
 
@@ -121,4 +120,32 @@ fn a_wrong_password_is_reported_as_an_authentication_failure() {
     assert!(kind.contains("Authentication"), "{kind}: {message}");
     assert!(!committer.status_json().contains("not-the-password"), "secrets never reach the status");
     assert_eq!(group_status(&committer, "alice-wrong-password")["lastError"]["retriable"], false);
+}
+
+#[test]
+fn scram_sha_512_authenticates_against_the_broker() {
+    // The harness's scram-user has no ACLs: a commit that gets as far as the group's authorization
+    // proves the SCRAM login itself, and a wrong password fails before it.
+    let sasl_bootstrap = broker("KAFKA_SASL_BOOTSTRAP");
+    let scram = |password: &str| {
+        let mut settings = sasl_with(
+            "SCRAM-SHA-512",
+            "org.apache.kafka.common.security.scram.ScramLoginModule",
+            "scram-user",
+            password,
+        );
+        settings.push((engine_keys::REQUEST_TIMEOUT, "5000".to_string()));
+        settings
+    };
+    let settings = scram("scram-secret");
+    let committer = open(&sasl_bootstrap, &as_pairs(&settings));
+    let outcome = committer.commit_sync(&unique("scram-group"), &offsets_json("alice-topic", &[1]), "", WAIT).unwrap();
+    assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed", "{outcome:?}");
+
+    let settings = scram("not-the-scram-secret");
+    let committer = open(&sasl_bootstrap, &as_pairs(&settings));
+    let outcome = committer.commit_sync("scram-wrong-password", &offsets_json("alice-topic", &[1]), "", WAIT).unwrap();
+    let (kind, message) = outcome.partitions[0].error.clone().expect("refused");
+    assert!(kind.contains("Authentication"), "{kind}: {message}");
+    assert!(!committer.status_json().contains("not-the-scram-secret"), "secrets never reach the status");
 }

@@ -105,9 +105,45 @@ private[spark] object CommitPlan {
 
   /**
    * The settings for the commit client: the source's Kafka params (keys lower-cased, so DSv1 and
-   * DSv2 sources of one cluster share a client) without consumer-only ones, plus engine settings.
+   * DSv2 sources of one cluster share a client) without consumer-only ones, the commit client's own
+   * settings from the Spark conf over them, plus engine settings.
    */
-  def commitParams(sourceParams: Map[String, String], engineSettings: Map[String, String]): Map[String, String] =
-    sourceParams.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }
-      .filter { case (key, _) => !ParamsNotForCommits(key) } ++ engineSettings
+  def commitParams(
+      sourceParams: Map[String, String],
+      commitClient: CommitClientSettings,
+      engineSettings: Map[String, String]): Map[String, String] = {
+    val source = sourceParams.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }
+      .filter { case (key, _) => !ParamsNotForCommits(key) }
+    source ++ commitClient.forBootstrapServers(source.get("bootstrap.servers")) ++ engineSettings
+  }
+}
+
+/**
+ * Kafka settings for the commit clients only (keys lower-cased): for every cluster, and per cluster named by its
+ * bootstrap servers. Values may hold credentials: `toString` shows keys only.
+ */
+private[spark] final case class CommitClientSettings(
+    everyCluster: Map[String, String] = Map.empty,
+    byCluster: Seq[(Set[String], Map[String, String])] = Seq.empty) {
+
+  /** The settings for a source reading from `bootstrapServers` (a cluster's settings over every cluster's). */
+  def forBootstrapServers(bootstrapServers: Option[String]): Map[String, String] = {
+    val servers = bootstrapServers.fold(Set.empty[String])(CommitClientSettings.servers)
+    byCluster.foldLeft(everyCluster) { case (settings, (clusterServers, clusterSettings)) =>
+      if (clusterServers.exists(servers)) settings ++ clusterSettings else settings
+    }
+  }
+
+  override def toString: String =
+    s"CommitClientSettings(every cluster: ${everyCluster.keys.toSeq.sorted.mkString(", ")}; " +
+      byCluster.map { case (servers, settings) =>
+        s"${servers.toSeq.sorted.mkString(",")}: ${settings.keys.toSeq.sorted.mkString(", ")}"
+      }.mkString("; ") + ")"
+}
+
+private[spark] object CommitClientSettings {
+
+  /** `host:port` entries of a bootstrap list, compared without case and spaces. */
+  def servers(bootstrapServers: String): Set[String] =
+    bootstrapServers.split(',').iterator.map(_.trim.toLowerCase(Locale.ROOT)).filter(_.nonEmpty).toSet
 }

@@ -170,7 +170,7 @@ class KafkaOffsetCommitterListener private[spark] (
             run.warnOnce("unnamed")(s"Query ${run.queryId} has no name, which $GroupIdTemplateKey=$template needs")
           filled
         })
-        group.map(CommitTarget(CommitPlan.commitParams(params, config.committerSettings), _))
+        group.map(CommitTarget(CommitPlan.commitParams(params, config.commitClientSettings, config.committerSettings), _))
       case ContinuousKafkaSource =>
         run.warnOnce("continuous")(s"Query ${run.queryId}: continuous processing is not supported")
         None
@@ -232,6 +232,19 @@ object KafkaOffsetCommitterListener {
    */
   val QueueCapacityKey: String = ConfigPrefix + "queueCapacity"
   val DefaultQueueCapacity = 1000
+
+  /**
+   * `spark.kafkaOffsetCommitter.kafka.K=V` sets the Kafka client setting `K` of every commit client, over the
+   * source's own: a team can commit with a principal (or mechanism) of its own.
+   */
+  val KafkaSettingsPrefix: String = ConfigPrefix + "kafka."
+
+  /**
+   * `spark.kafkaOffsetCommitter.clusters.ID.bootstrap.servers=host:port,...` names a cluster, and
+   * `spark.kafkaOffsetCommitter.clusters.ID.kafka.K=V` sets `K` for the commit clients of sources that read from
+   * any of those servers (over the settings of every cluster).
+   */
+  val ClustersPrefix: String = ConfigPrefix + "clusters."
 
   /** `spark.kafkaOffsetCommitter.committer.X=V` reaches the engine as its setting `committer.X`. */
   val CommitterSettingsPrefix: String = ConfigPrefix + EngineSettings.PREFIX

@@ -1,6 +1,7 @@
 package io.kafkaoffsetcommitter.spark
 
 import java.time.Duration
+import java.util.Locale
 
 import scala.util.control.NonFatal
 
@@ -14,13 +15,15 @@ import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener._
  * The listener's settings; see the keys in [[KafkaOffsetCommitterListener$]].
  *
  * @param committerSettings engine settings passed with every committer's params, keys from [[io.kafkaoffsetcommitter.EngineSettings]]
+ * @param commitClientSettings Kafka settings of the commit clients only, over the sources' own
  */
 private[spark] final case class ListenerConfig(
     enabled: Boolean = DefaultEnabled,
     groupIdTemplate: Option[String] = None,
     flushTimeoutOnTermination: Duration = DefaultFlushTimeoutOnTermination,
     queueCapacity: Int = DefaultQueueCapacity,
-    committerSettings: Map[String, String] = Map.empty)
+    committerSettings: Map[String, String] = Map.empty,
+    commitClientSettings: CommitClientSettings = CommitClientSettings())
 
 private[spark] object ListenerConfig {
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
@@ -56,7 +59,35 @@ private[spark] object ListenerConfig {
       flushTimeoutOnTermination = setting(FlushTimeoutOnTerminationKey, DefaultFlushTimeoutOnTermination)(_ =>
         Duration.ofMillis(conf.getTimeAsMs(FlushTimeoutOnTerminationKey))),
       queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.toInt)),
-      committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => EngineSettings.KEEPALIVE_INTERVAL_MS -> ms.toString)
+      committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => EngineSettings.KEEPALIVE_INTERVAL_MS -> ms.toString),
+      commitClientSettings = commitClientSettings(conf)
     )
+  }
+
+  private def kafkaSettings(pairs: Iterable[(String, String)]): Map[String, String] =
+    pairs.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }.toMap
+
+  /** [[KafkaSettingsPrefix]] and [[ClustersPrefix]]; a cluster without its bootstrap servers is ignored, said once. */
+  private def commitClientSettings(conf: SparkConf): CommitClientSettings = {
+    val clusterEntries = conf.getAllWithPrefix(ClustersPrefix).toSeq.flatMap { case (rest, value) =>
+      rest.split('.') match {
+        case Array(_) => None
+        case parts => Some((parts.head, rest.substring(parts.head.length + 1), value))
+      }
+    }
+    val byCluster = clusterEntries.groupBy(_._1).toSeq.sortBy(_._1).flatMap { case (id, entries) =>
+      val servers = entries.collectFirst { case (_, "bootstrap.servers", value) => CommitClientSettings.servers(value) }
+      val settings = kafkaSettings(entries.collect {
+        case (_, key, value) if key.startsWith("kafka.") => key.stripPrefix("kafka.") -> value
+      })
+      servers.filter(_.nonEmpty) match {
+        case Some(servers) => Some(servers -> settings)
+        case None =>
+          log.error(s"Ignoring the commit client settings of cluster '$id': $ClustersPrefix$id.bootstrap.servers " +
+            "is not set")
+          None
+      }
+    }
+    CommitClientSettings(kafkaSettings(conf.getAllWithPrefix(KafkaSettingsPrefix)), byCluster)
   }
 }

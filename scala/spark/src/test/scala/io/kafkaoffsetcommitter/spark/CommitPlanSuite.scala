@@ -90,10 +90,32 @@ class CommitPlanSuite extends AnyFunSuite {
       "enable.auto.commit" -> "false",
       "max.poll.records" -> "1",
       "Consumer.Commit.GroupId" -> "g")
-    assert(CommitPlan.commitParams(sourceParams, Map(EngineSettings.KEEPALIVE_INTERVAL_MS -> "1000")) == Map(
+    assert(CommitPlan.commitParams(sourceParams, CommitClientSettings(), Map(EngineSettings.KEEPALIVE_INTERVAL_MS -> "1000")) == Map(
       "bootstrap.servers" -> "a:9092",
       "security.protocol" -> "SASL_SSL",
       "sasl.jaas.config" -> "secret Value",
       EngineSettings.KEEPALIVE_INTERVAL_MS -> "1000"))
+  }
+
+  test("the commit client's own settings go over the source's: every cluster's, then the matching cluster's") {
+    val source = Map("bootstrap.servers" -> "B1:9092, b2:9092", "sasl.jaas.config" -> "source login", "Group.Id" -> "g")
+    val settings = CommitClientSettings(
+      everyCluster = Map("sasl.jaas.config" -> "team login", "sasl.mechanism" -> "SCRAM-SHA-512"),
+      byCluster = Seq(
+        Set("b2:9092") -> Map("sasl.mechanism" -> "PLAIN"),
+        Set("other:9092") -> Map("sasl.jaas.config" -> "not this cluster's")))
+    assert(CommitPlan.commitParams(source, settings, Map.empty) == Map(
+      "bootstrap.servers" -> "B1:9092, b2:9092",
+      "sasl.jaas.config" -> "team login",
+      "sasl.mechanism" -> "PLAIN"))
+    assert(CommitPlan.commitParams(Map("bootstrap.servers" -> "x:1"), settings, Map.empty)("sasl.mechanism") ==
+      "SCRAM-SHA-512")
+  }
+
+  test("commit client settings never show their values") {
+    val shown = CommitClientSettings(Map("sasl.jaas.config" -> "password=hunter2"),
+      Seq(Set("a:1") -> Map("ssl.key.password" -> "hunter3"))).toString
+    assert(shown.contains("sasl.jaas.config") && shown.contains("ssl.key.password"), shown)
+    assert(!shown.contains("hunter"), shown)
   }
 }

@@ -5,7 +5,7 @@ import java.time.Duration
 import java.util.UUID
 import java.util.concurrent.{CompletableFuture, CountDownLatch, TimeUnit}
 
-import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.{DataFrame, SparkSession}
 import org.apache.spark.sql.streaming.{StreamingQuery, Trigger}
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -284,11 +284,49 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
     }
   }
 
+  /** The SASL listener of the same broker: alice may read topics and groups named alice-*, nothing else. */
+  private def saslBootstrap: String = sys.env.get("KAFKA_SASL_BOOTSTRAP").filter(_.nonEmpty).getOrElse {
+    fail("KAFKA_SASL_BOOTSTRAP is not set: run through tests/with-broker.sh")
+  }
+
+  private def plainLogin(user: String, password: String): String =
+    s"""org.apache.kafka.common.security.plain.PlainLoginModule required username="$user" password="$password";"""
+
+  /** A source that reads `topic` as alice over SASL and commits to `group`. */
+  private def readingAsAlice(session: SparkSession, bootstrap: String, topic: String, group: String): DataFrame =
+    session.readStream.format("kafka")
+      .option("kafka.bootstrap.servers", bootstrap)
+      .option("kafka.security.protocol", "SASL_PLAINTEXT")
+      .option("kafka.sasl.mechanism", "PLAIN")
+      .option("kafka.sasl.jaas.config", plainLogin("alice", "alice-secret"))
+      .option("kafka.group.id", unique("alice-source")) // Spark's own consumers: a group alice may use
+      .option("startingOffsets", "earliest")
+      .option("subscribe", topic)
+      .option(GroupOption, group)
+      .load()
+
+  test("commit-only credentials: a source reading as alice commits, as the team's own principal, to a group alice may not use") {
+    val topic = kafka.createTopic(unique("alice-topic"))
+    val group = unique("team-group") // not alice-*: alice's own commits to it are refused
+    kafka.produce(topic, 3)
+    val config = ListenerConfig(commitClientSettings = CommitClientSettings(byCluster =
+      Seq(CommitClientSettings.servers(saslBootstrap) -> Map("sasl.jaas.config" -> plainLogin("admin", "admin-secret")))))
+    val session = spark.newSession()
+    val listener = new KafkaOffsetCommitterListener(Committer.native, () => System.nanoTime(), config)
+    session.streams.addListener(listener)
+    try {
+      val query = start(readingAsAlice(session, saslBootstrap, topic, group))
+      stopping(query) {
+        query.processAllAvailable()
+        val deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2)
+        while (kafka.committedOffsets(group) != kafka.logEndOffsets(topic) && System.nanoTime() < deadline)
+          Thread.sleep(100)
+        assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
+      }
+    } finally session.streams.removeListener(listener)
+  }
+
   test("a terminating query whose flush is held up (ACL-denied group) delays no other query's commits") {
-    // The SASL listener of the same broker: alice may read topics and groups named alice-*, nothing else.
-    val saslBootstrap = sys.env.get("KAFKA_SASL_BOOTSTRAP").filter(_.nonEmpty).getOrElse {
-      fail("KAFKA_SASL_BOOTSTRAP is not set: run through tests/with-broker.sh")
-    }
     val deniedTopic = kafka.createTopic(unique("alice-topic"))
     val deniedGroup = unique("denied-group") // not alice-*: every commit to it is refused
     val (busyTopic, busyGroup) = (kafka.createTopic(unique("busy")), unique("group-busy"))
@@ -320,17 +358,7 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
     val listener = new KafkaOffsetCommitterListener(committers, () => System.nanoTime(), ListenerConfig())
     session.streams.addListener(listener)
     try {
-      val denied = start(session.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", saslBootstrap)
-        .option("kafka.security.protocol", "SASL_PLAINTEXT")
-        .option("kafka.sasl.mechanism", "PLAIN")
-        .option("kafka.sasl.jaas.config",
-          "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\" password=\"alice-secret\";")
-        .option("kafka.group.id", unique("alice-source")) // Spark's own consumers: a group alice may use
-        .option("startingOffsets", "earliest")
-        .option("subscribe", deniedTopic)
-        .option(GroupOption, deniedGroup)
-        .load())
+      val denied = start(readingAsAlice(session, saslBootstrap, deniedTopic, deniedGroup))
       val busy = start(kafkaStream(session, "subscribe" -> busyTopic, GroupOption -> busyGroup))
       stopping(busy) {
         stopping(denied)(denied.processAllAvailable())

@@ -51,4 +51,16 @@ class ListenerConfigSuite extends AnyFunSuite {
       QueueCapacityKey -> "0"
     ) == ListenerConfig())
   }
+
+  test("Kafka settings of the commit clients, for every cluster and per cluster; a cluster needs its servers") {
+    val settings = configOf(
+      KafkaSettingsPrefix + "SASL.Mechanism" -> "PLAIN",
+      ClustersPrefix + "east.bootstrap.servers" -> "e1:9092, E2:9092",
+      ClustersPrefix + "east.kafka.sasl.jaas.config" -> "east login",
+      ClustersPrefix + "west.kafka.sasl.jaas.config" -> "no servers named"
+    ).commitClientSettings
+    assert(settings == CommitClientSettings(
+      everyCluster = Map("sasl.mechanism" -> "PLAIN"),
+      byCluster = Seq(Set("e1:9092", "e2:9092") -> Map("sasl.jaas.config" -> "east login"))))
+  }
 }
