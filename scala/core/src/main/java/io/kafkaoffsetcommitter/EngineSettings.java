@@ -35,4 +35,12 @@ public final class EngineSettings {
      * {@link OffsetCommitter#create} sets it itself for OAUTHBEARER settings other than unsecured test logins.
      */
     public static final String OAUTHBEARER_TOKENS_PUSHED = PREFIX + "oauthbearer.tokens.pushed";
+
+    /**
+     * Who runs the commit requests: {@code auto} (the default: librdkafka in the helper process when it can make the
+     * settings' login, else Kafka's Java client in this JVM, for Kerberos, SCRAM delegation tokens, AWS_MSK_IAM and
+     * other JAAS login modules), {@code native} or {@code jvm}. Forcing {@code native} for a login only the JVM can
+     * make fails at creation, saying why.
+     */
+    public static final String EXECUTOR = PREFIX + "executor";
 }
