@@ -22,6 +22,7 @@ use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, PartitionRespon
 use crate::config::SecretValues;
 use crate::helper::protocol::OAuthToken;
 use crate::logging::{self, Level};
+use crate::mailbox::lock;
 
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
 /// away) are logged at most this often.
@@ -60,7 +61,7 @@ impl ClientContext for CommitterContext {
         };
         let now = Instant::now();
         {
-            let mut last_logged = self.last_logged_error.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last_logged = lock(&self.last_logged_error);
             let repeated = last_logged
                 .is_some_and(|(last, at)| last == code && now.duration_since(at) < CLIENT_ERROR_LOG_INTERVAL);
             if !repeated {
@@ -70,7 +71,7 @@ impl ClientContext for CommitterContext {
         }
         let failure = KafkaFailure { code, message: reason };
         if !failure.is_retriable() {
-            *self.last_permanent_error.lock().unwrap_or_else(|p| p.into_inner()) = Some((failure, now));
+            *lock(&self.last_permanent_error) = Some((failure, now));
         }
     }
 }
@@ -312,7 +313,7 @@ impl AdminConnection {
     /// The last permanent global error (e.g. SASL authentication failed), if it happened within
     /// `within`: older ones no longer explain a failure.
     pub fn recent_permanent_client_error(&self, within: Duration) -> Option<KafkaFailure> {
-        let last = self.client.context().last_permanent_error.lock().unwrap_or_else(|p| p.into_inner());
+        let last = lock(&self.client.context().last_permanent_error);
         last.as_ref().filter(|(_, at)| at.elapsed() <= within).map(|(failure, _)| failure.clone())
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use once_cell::sync::Lazy;
 
 use super::{launch, os};
+use crate::mailbox::lock;
 
 /// The helper's file name, next to the JNI library in the jar and next to a Rust program.
 pub const FILE_NAME: &str = "kafka-offset-committer-helper";
@@ -32,14 +33,14 @@ static VERIFIED: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(|| Mutex::new(HashSet
 
 /// Runs the helper at `path` from now on (an explicit choice wins over the environment).
 pub fn use_executable(path: impl Into<PathBuf>) {
-    *CHOSEN.lock().unwrap_or_else(|p| p.into_inner()) = Some(Chosen { path: path.into(), _image: None });
+    *lock(&CHOSEN) = Some(Chosen { path: path.into(), _image: None });
 }
 
 /// Installs the helper from its bytes, unless one is chosen already; returns where it runs from.
 /// Tried in order: an in-memory file, then a file in `fallback_directory` (refused when that is
 /// mounted `noexec`). The installed copy is started once to prove it runs here.
 pub fn install_image(image: &[u8], fallback_directory: &Path) -> Result<PathBuf, String> {
-    let mut chosen = CHOSEN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut chosen = lock(&CHOSEN);
     if let Some(chosen) = chosen.as_ref() {
         return Ok(chosen.path.clone());
     }
@@ -68,15 +69,15 @@ pub fn install_image(image: &[u8], fallback_directory: &Path) -> Result<PathBuf,
 /// version once, whichever way it was named.
 pub(crate) fn resolve() -> Result<PathBuf, String> {
     let path = choose()?;
-    if !VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).contains(&path) {
+    if !lock(&VERIFIED).contains(&path) {
         verify(&path)?;
-        VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+        lock(&VERIFIED).insert(path.clone());
     }
     Ok(path)
 }
 
 fn choose() -> Result<PathBuf, String> {
-    if let Some(chosen) = CHOSEN.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+    if let Some(chosen) = lock(&CHOSEN).as_ref() {
         return Ok(chosen.path.clone());
     }
     if let Some(path) = std::env::var_os(PATH_ENVIRONMENT_VARIABLE).filter(|p| !p.is_empty()) {
@@ -155,7 +156,7 @@ fn install_into(mut file: File, image: &[u8], seal: Seal) -> Result<Chosen, Stri
     drop(file);
     let path = descriptor_path(&read_only);
     verify(&path)?;
-    VERIFIED.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+    lock(&VERIFIED).insert(path.clone());
     Ok(Chosen { path, _image: Some(read_only) })
 }
 

@@ -22,6 +22,7 @@ use super::{executable, launch, os};
 use crate::admin::AdminConnection;
 use crate::commit::{CommitResponse, KafkaFailure};
 use crate::logging;
+use crate::mailbox::lock;
 use crate::mailbox::Mailbox;
 
 /// librdkafka's log and error events are served at least this often.
@@ -63,7 +64,7 @@ pub fn run() -> i32 {
     }
     let output = Arc::new(Mutex::new(BufWriter::new(frames)));
     if std::env::args_os().nth(1).as_deref() == Some(OsStr::new("--version")) {
-        let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+        let mut output = lock(&output);
         let printed = writeln!(output, "{} {}", executable::FILE_NAME, crate::VERSION).and_then(|()| output.flush());
         return if printed.is_ok() { 0 } else { EXIT_PROTOCOL };
     }
@@ -180,7 +181,7 @@ fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
 }
 
 fn send(output: &Frames, message: &FromHelper) {
-    let mut output = output.lock().unwrap_or_else(|p| p.into_inner());
+    let mut output = lock(&output);
     if write_frame(&mut *output, message).and_then(|_| output.flush()).is_err() {
         // The parent no longer reads us: it is gone.
         os::exit_now(0);
