@@ -291,13 +291,15 @@ impl Group {
         self.apply_outcome(name, in_flight, failures, request_failure.is_some(), at, settings)
     }
 
-    /// The helper holding the in-flight request ended before answering it: the request's outcome
-    /// is unknown. Its offsets go back to pending for the next helper; a request in hand at
-    /// [`CRASHES_BEFORE_REFUSAL`] crashes in a row is refused, for this group only.
+    /// The executor holding the in-flight request (`executor` names it in messages) ended, or was
+    /// given up on, before answering it: the request's outcome is unknown. Its offsets go back to
+    /// pending for the executor's next round; a request in hand at [`CRASHES_BEFORE_REFUSAL`]
+    /// crashes in a row is refused, for this group only.
     pub fn request_lost(
         &mut self,
         name: &str,
         loss: RequestLoss,
+        executor: &str,
         how: &str,
         at: Moment,
         settings: &EngineSettings,
@@ -311,18 +313,15 @@ impl Group {
                 KafkaFailure::new(
                     RDKafkaErrorCode::Fail,
                     format!(
-                        "the commit helper crashed twice on this request (last: it {how}); the offsets are kept and \
+                        "the {executor} crashed twice on this request (last: it {how}); the offsets are kept and \
                          tried again after the cool-down"
                     ),
                 )
             } else {
-                KafkaFailure::new(
-                    RDKafkaErrorCode::OperationTimedOut,
-                    format!("the commit helper {how} before answering"),
-                )
+                KafkaFailure::new(RDKafkaErrorCode::OperationTimedOut, format!("the {executor} {how} before answering"))
             }
         } else {
-            KafkaFailure::new(RDKafkaErrorCode::OperationTimedOut, format!("no answer: the commit helper {how}"))
+            KafkaFailure::new(RDKafkaErrorCode::OperationTimedOut, format!("no answer: the {executor} {how}"))
         };
         let in_flight = self.take_in_flight(request_id)?;
         let partitions: Vec<TopicPartition> = in_flight.offsets.keys().cloned().collect();

@@ -354,7 +354,7 @@ fn a_lost_request_goes_back_to_pending_without_backoff_and_stays_unconfirmed() {
     group.submit(offsets(&[("t", 0, 1)]), "", t0);
     group.start_request(1, t0, &s).unwrap();
     group.submit(offsets(&[("t", 0, 2)]), "", t0);
-    group.request_lost("g", RequestLoss::Killed, "was killed", at(t0), &s);
+    group.request_lost("g", RequestLoss::Killed, "commit helper", "was killed", at(t0), &s);
     assert!(!group.in_flight() && !group.parked() && group.next_attempt_at().is_none(), "ready for the next helper");
     assert!(!group.crash_suspect(), "a helper we killed crashed on nothing");
     let sent = group.start_request(2, t0, &s).unwrap();
@@ -370,10 +370,11 @@ fn a_request_in_hand_at_two_crashes_is_refused_for_its_group_only() {
     let mut group = Group::default();
     group.submit(offsets(&[("t", 0, 1)]), "", t0);
     group.start_request(1, t0, &s).unwrap();
-    group.request_lost("g", RequestLoss::Crash, "was ended by signal 6 (SIGABRT)", at(t0), &s);
+    group.request_lost("g", RequestLoss::Crash, "commit helper", "was ended by signal 6 (SIGABRT)", at(t0), &s);
     assert!(group.crash_suspect() && !group.parked());
     group.start_request(2, t0, &s).unwrap();
-    let line = group.request_lost("g", RequestLoss::Crash, "was ended by signal 6 (SIGABRT)", at(t0), &s);
+    let line =
+        group.request_lost("g", RequestLoss::Crash, "commit helper", "was ended by signal 6 (SIGABRT)", at(t0), &s);
     assert!(matches!(line, Some((Level::Error, ref text)) if text.contains("crashed twice")), "{line:?}");
     assert!(group.parked() && !group.parked_after_retries(), "refused: no early wake-up");
     assert!(!group.crash_suspect());
@@ -387,13 +388,13 @@ fn an_answer_clears_the_crash_count() {
     let mut group = Group::default();
     group.submit(offsets(&[("t", 0, 1)]), "", t0);
     group.start_request(1, t0, &s).unwrap();
-    group.request_lost("g", RequestLoss::Crash, "crashed", at(t0), &s);
+    group.request_lost("g", RequestLoss::Crash, "commit helper", "crashed", at(t0), &s);
     group.start_request(2, t0, &s).unwrap();
     group.complete("g", &ok(2, &[("t", 0, 1)]), at(t0), &s);
     assert!(!group.crash_suspect());
     group.submit(offsets(&[("t", 0, 2)]), "", t0);
     group.start_request(3, t0, &s).unwrap();
-    group.request_lost("g", RequestLoss::Crash, "crashed", at(t0), &s);
+    group.request_lost("g", RequestLoss::Crash, "commit helper", "crashed", at(t0), &s);
     assert!(!group.parked(), "one crash since the last answer");
 }
 

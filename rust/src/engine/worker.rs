@@ -170,7 +170,9 @@ fn requests_lost(shared: &Shared, state: &mut State, lost: Loss<'_>, now: Instan
     let mut in_hand = 0;
     for (name, group) in state.groups.iter_mut().filter(|(_, g)| g.in_flight()) {
         in_hand += 1;
-        if let Some((level, line)) = group.request_lost(name, lost.loss, lost.description, at, &shared.settings) {
+        if let Some((level, line)) =
+            group.request_lost(name, lost.loss, lost.executor, lost.description, at, &shared.settings)
+        {
             logging::log(level, format!("[{}] {line}", shared.label));
         }
     }
