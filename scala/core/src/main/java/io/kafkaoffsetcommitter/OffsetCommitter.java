@@ -49,7 +49,9 @@ public final class OffsetCommitter implements AutoCloseable {
     public static OffsetCommitter create(Map<String, String> kafkaSettings) {
         NativeRuntime.start();
         Map<String, String> settings = KeyStores.toPemSettings(kafkaSettings);
-        OAuthLogin login = OAuthTokens.loginFor(settings);
+        // On the JVM executor Kafka's own client runs the OAUTHBEARER login itself: no tokens to push.
+        boolean jvmExecutorForced = "jvm".equals(settings.get(EngineSettings.EXECUTOR));
+        OAuthLogin login = jvmExecutorForced ? null : OAuthTokens.loginFor(settings);
         if (login != null) {
             settings = OAuthTokens.announced(settings);
         }
