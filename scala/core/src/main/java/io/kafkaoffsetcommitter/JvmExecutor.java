@@ -242,8 +242,22 @@ final class JvmExecutor {
         }
 
         /** The failure's class and message, every secret value replaced. */
+        /**
+         * The failure and its causes, each class and message (a failed login shows only in a cause, e.g. Kerberos'
+         * "Unable to obtain password from user" under "Failed to create new KafkaAdminClient"), secret values hidden.
+         */
         String describe(Throwable failure) {
-            String text = failure.getClass().getSimpleName() + ": " + failure.getMessage();
+            StringBuilder chain = new StringBuilder();
+            for (Throwable cause = failure; cause != null && chain.length() < 2000; cause = cause.getCause()) {
+                chain.append(chain.length() == 0 ? "" : "; caused by ")
+                        .append(cause.getClass().getSimpleName())
+                        .append(": ")
+                        .append(cause.getMessage());
+                if (cause.getCause() == cause) {
+                    break;
+                }
+            }
+            String text = chain.toString();
             for (String secret : secrets) {
                 text = text.replace(secret, "[hidden]");
             }

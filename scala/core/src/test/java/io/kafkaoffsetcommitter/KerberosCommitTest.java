@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -208,6 +209,11 @@ public class KerberosCommitTest {
             commitAndReadBack(committer, topic, 7);
             // A second group on the same committer: the login is held, not made once per commit.
             commitAndReadBack(committer, topic, 11);
+        }
+        // The core's lines reach java.util.logging through a forwarding thread: wait for them.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (captured.lines.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
         }
         assertFalse("the committer logged something", captured.lines.isEmpty());
     }
