@@ -7,8 +7,15 @@ import org.apache.spark.sql.streaming.StreamingQueryProgress
 /** Where a source's offsets go: a Kafka cluster with its client settings, and a consumer group. */
 private[spark] final case class CommitTarget(params: Map[String, String], group: String)
 
-/** One distinct source of a run: its `toString` and, for Kafka sources with a group, its target. */
-private[spark] final case class BoundSource(description: String, target: Option[CommitTarget])
+/**
+ * One distinct source of a run: its `toString` and, for Kafka sources with a group, its target.
+ * `sparkTokenClasses` is set when the target logs in with Spark's delegation token: the loader of the source's
+ * class, through which the token's renewal is checked at every progress event.
+ */
+private[spark] final case class BoundSource(
+    description: String,
+    target: Option[CommitTarget],
+    sparkTokenClasses: Option[ClassLoader] = None)
 
 /** One source entry of a progress event; `endOffset` is null while the source has none. */
 private[spark] final case class SourceEnd(description: String, endOffset: String)
@@ -103,17 +110,22 @@ private[spark] object CommitPlan {
     if (template.contains("{queryName}") && queryName.isEmpty) None
     else Some(template.replace("{queryName}", queryName.getOrElse("")).replace("{queryId}", queryId.toString))
 
+  /** Kafka params with keys lower-cased, so DSv1 and DSv2 sources of one cluster share a client. */
+  def lowerCaseKeys(params: Map[String, String]): Map[String, String] =
+    params.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }
+
   /**
-   * The settings for the commit client: the source's Kafka params (keys lower-cased, so DSv1 and
-   * DSv2 sources of one cluster share a client) without consumer-only ones, the commit client's own
-   * settings from the Spark conf over them, plus engine settings.
+   * The settings for the commit client: the source's Kafka params (keys lower-cased) without
+   * consumer-only ones, what Spark's delegation token sets for the source's own clients over them
+   * (`sparkTokenSettings`), the commit client's own settings from the Spark conf over both, plus
+   * engine settings.
    */
   def commitParams(
       sourceParams: Map[String, String],
       commitClient: CommitClientSettings,
-      engineSettings: Map[String, String]): Map[String, String] = {
-    val source = sourceParams.map { case (key, value) => key.toLowerCase(Locale.ROOT) -> value }
-      .filter { case (key, _) => !ParamsNotForCommits(key) }
+      engineSettings: Map[String, String],
+      sparkTokenSettings: Map[String, String] = Map.empty): Map[String, String] = {
+    val source = (lowerCaseKeys(sourceParams) ++ sparkTokenSettings).filter { case (key, _) => !ParamsNotForCommits(key) }
     source ++ commitClient.forBootstrapServers(source.get("bootstrap.servers")) ++ engineSettings
   }
 }

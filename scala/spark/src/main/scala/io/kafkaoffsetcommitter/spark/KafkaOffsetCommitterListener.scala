@@ -126,7 +126,7 @@ class KafkaOffsetCommitterListener private[spark] (
     // No start seen: the listener was added after the query started.
     val run = runs.getOrElse(progress.runId, newRun(progress.queryId, progress.runId, None))
     try {
-      for (bound <- run.boundSources.orElse(bindSources(run, progress))) {
+      for (bound <- run.boundSources.filterNot(sparkTokenRenewed).orElse(bindSources(run, progress))) {
         if (!CommitPlan.isAligned(bound, progress.sources)) {
           run.warnOnce("misaligned")(s"Query ${progress.queryId}: progress sources " +
             s"${progress.sources.map(_.description).mkString("[", ", ", "]")} do not match its sources " +
@@ -155,13 +155,20 @@ class KafkaOffsetCommitterListener private[spark] (
           "cannot be identified and its offsets are not committed")
         None
       case Some(execution) =>
-        Some(CommitPlan.distinctSources(sources(execution)).map { source =>
-          BoundSource(String.valueOf(source), commitTarget(run, progress, source))
-        })
+        Some(CommitPlan.distinctSources(sources(execution)).map(source => commitTarget(run, progress, source)))
     }
   }
 
-  private def commitTarget(run: QueryRun, progress: ProgressSnapshot, source: AnyRef): Option[CommitTarget] =
+  /**
+   * Spark replaces a delegation token well before it expires (and the old one then stops working), while a run's
+   * targets are built once: checking at every progress event (a credentials lookup and a string comparison,
+   * Spark's own `needTokenUpdate`) makes the next batch's commits use the new token.
+   */
+  private def sparkTokenRenewed(bound: IndexedSeq[BoundSource]): Boolean =
+    bound.exists(source => source.sparkTokenClasses.exists(classes =>
+      source.target.exists(target => SparkInternals.sparkTokenRenewed(target.params, classes))))
+
+  private def commitTarget(run: QueryRun, progress: ProgressSnapshot, source: AnyRef): BoundSource =
     sourceKind(source) match {
       case KafkaSourceParams(params) =>
         val group = CommitPlan.groupFromSourceOption(params).orElse(config.groupIdTemplate.flatMap { template =>
@@ -170,16 +177,45 @@ class KafkaOffsetCommitterListener private[spark] (
             run.warnOnce("unnamed")(s"Query ${run.queryId} has no name, which $GroupIdTemplateKey=$template needs")
           filled
         })
-        group.map(CommitTarget(CommitPlan.commitParams(params, config.commitClientSettings, config.committerSettings), _))
+        group.fold(BoundSource(String.valueOf(source), None)) { group =>
+          val classes = source.getClass.getClassLoader
+          val login = sparkTokenLogin(CommitPlan.lowerCaseKeys(params), classes)
+          val tokenSettings = login match {
+            case SparkTokenSettings(_, settings) => settings
+            case _ => Map.empty[String, String]
+          }
+          val commitParams =
+            CommitPlan.commitParams(params, config.commitClientSettings, config.committerSettings, tokenSettings)
+          val usesToken = tokenSettings.get(SaslJaasConfig).exists(commitParams.get(SaslJaasConfig).contains)
+          if (!commitParams.contains(SaslJaasConfig)) warnNoSparkToken(run, commitParams, login)
+          BoundSource(String.valueOf(source), Some(CommitTarget(commitParams, group)), Some(classes).filter(_ => usesToken))
+        }
       case ContinuousKafkaSource =>
         run.warnOnce("continuous")(s"Query ${run.queryId}: continuous processing is not supported")
-        None
+        BoundSource(String.valueOf(source), None)
       case UnreadableKafkaSource(error) =>
         run.warnOnce(s"unreadable $source")(s"Query ${run.queryId}: cannot read the Kafka settings of $source " +
           "on this Spark version; its offsets are not committed", error)
-        None
-      case OtherSource => None
+        BoundSource(String.valueOf(source), None)
+      case OtherSource => BoundSource(String.valueOf(source), None)
     }
+
+  /** Once per run and cluster: the source's clients log in with Spark's delegation token, its commits cannot. */
+  private def warnNoSparkToken(run: QueryRun, commitParams: Map[String, String], login: SparkTokenLogin): Unit = {
+    val servers = commitParams.getOrElse("bootstrap.servers", "?")
+    val wayOut = s"To commit with credentials of its own, set ${ClustersPrefix}<id>.bootstrap.servers=$servers and " +
+      s"${ClustersPrefix}<id>.kafka.sasl.jaas.config (commit-only credentials, see the README)"
+    login match {
+      case SparkTokenMissing(clusters) =>
+        run.warnOnce(s"spark token ${clusters.mkString(",")}")(s"Query ${run.queryId}: its Kafka source at $servers " +
+          s"is a delegation-token cluster of Spark (${clusters.map(id => s"$SparkTokenClustersPrefix$id.*").mkString(", ")}), " +
+          s"but the driver's credentials hold no token for it, so its commits cannot log in as the source does. $wayOut")
+      case SparkTokenUnusable(error) =>
+        run.warnOnce(s"spark token $servers")(s"Query ${run.queryId}: cannot use Spark's Kafka delegation tokens " +
+          s"for its source at $servers ($error), so its commits cannot log in as the source does. $wayOut")
+      case NoSparkToken | SparkTokenSettings(_, _) =>
+    }
+  }
 
   /**
    * Hands the run's committers to the close pool: their flush can take up to
@@ -253,6 +289,8 @@ object KafkaOffsetCommitterListener {
     SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession)
       .map(_.sparkContext.getConf)
       .getOrElse(new SparkConf())
+
+  private val SaslJaasConfig = "sasl.jaas.config"
 
   /** Progress events are coalesced per listener instance and query run. */
   private final case class ProgressKey(listener: KafkaOffsetCommitterListener, runId: UUID)

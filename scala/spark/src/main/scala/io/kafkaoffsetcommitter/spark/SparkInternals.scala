@@ -1,8 +1,10 @@
 package io.kafkaoffsetcommitter.spark
 
-import java.lang.reflect.Field
+import java.lang.reflect.{Field, InvocationTargetException}
 import java.util.UUID
+import java.util.regex.Pattern
 
+import org.apache.spark.{SparkConf, SparkEnv}
 import org.apache.spark.sql.SparkSession
 
 /**
@@ -37,6 +39,14 @@ import org.apache.spark.sql.SparkSession
  * The reader (`KafkaOffsetReaderAdmin` or `KafkaOffsetReaderConsumer`) has a public
  * `driverKafkaParams(): java.util.Map[String, Object]`. The fallback also accepts a field named
  * `...$$executorKafkaParams`, which is what Scala calls a constructor parameter used by an inner class.
+ *
+ * Spark's Kafka delegation tokens, `org.apache.spark.kafka010` in spark-token-provider-kafka-0-10 (which the
+ * connector depends on), all `private[spark]` but public in bytecode, the same on 3.5.7 (2.12) and 4.2.0 (2.13):
+ * `KafkaTokenUtil$.findMatchingTokenClusterConfig(SparkConf, String): Option[KafkaTokenClusterConf]`,
+ * `needTokenUpdate(java.util.Map[String, Object], Option[KafkaTokenClusterConf])`,
+ * `isGlobalJaasConfigurationProvided()`; `KafkaTokenSparkConf$.getAllClusterConfigs(SparkConf)`;
+ * `new KafkaConfigUpdater(String, immutable.Map[String, Object]).setAuthenticationConfigIfNeeded(Option).build()`;
+ * `KafkaTokenClusterConf.identifier()`, `.targetServersRegex()`.
  */
 private[spark] object SparkInternals {
 
@@ -58,6 +68,13 @@ private[spark] object SparkInternals {
   private val ExecutorParamsField = "executorKafkaParams"
 
   private val ShutdownHookManagerObject = "org.apache.spark.util.ShutdownHookManager$"
+
+  private val TokenPackage = "org.apache.spark.kafka010."
+  private val TokenUtilObject = TokenPackage + "KafkaTokenUtil$"
+  private val TokenSparkConfObject = TokenPackage + "KafkaTokenSparkConf$"
+  private val ConfigUpdaterClass = TokenPackage + "KafkaConfigUpdater"
+  /** Spark's delegation-token clusters: `spark.kafka.clusters.<id>.auth.bootstrap.servers` and the like. */
+  val SparkTokenClustersPrefix = "spark.kafka.clusters."
 
   /**
    * A priority in Spark's shutdown hook manager that runs after SparkContext's own hook
@@ -88,6 +105,95 @@ private[spark] object SparkInternals {
 
   private def sparkShutdownHookManager(): AnyRef =
     Class.forName(ShutdownHookManagerObject, true, classOf[SparkSession].getClassLoader).getField("MODULE$").get(null)
+
+  /** How Spark's own clients of a Kafka source log in with Spark's delegation tokens. */
+  sealed trait SparkTokenLogin
+  /** No `spark.kafka.clusters.*` cluster targets the source's servers (or a JVM-wide JAAS file is used instead). */
+  case object NoSparkToken extends SparkTokenLogin
+  /**
+   * Spark's clients of the source use the token of `cluster`: the settings Spark's `KafkaConfigUpdater` sets
+   * (JAAS entry, mechanism, security protocol if unset). The values hold the token: `toString` names keys only.
+   */
+  final case class SparkTokenSettings(cluster: String, settings: Map[String, String]) extends SparkTokenLogin {
+    override def toString: String = s"SparkTokenSettings($cluster: ${settings.keys.toSeq.sorted.mkString(", ")})"
+  }
+  /** Clusters target the source's servers, but the driver's credentials hold no token for them. */
+  final case class SparkTokenMissing(clusters: Seq[String]) extends SparkTokenLogin
+  /** Spark's token code is out of reach or failed (e.g. another Spark line, two tokens matching). */
+  final case class SparkTokenUnusable(error: Throwable) extends SparkTokenLogin
+
+  /**
+   * What Spark's token code adds to a Kafka source's `params` (keys lower-cased) for its clients: the rule
+   * Spark's clients follow (`KafkaConfigUpdater.setAuthenticationConfigIfNeeded`, which takes the token from the
+   * current user's `UserGroupInformation` credentials). `classes` is the loader of the source's class, which
+   * sees the connector's dependencies. Nothing is looked up without a `spark.kafka.clusters.*` setting.
+   */
+  def sparkTokenLogin(params: Map[String, String], classes: ClassLoader): SparkTokenLogin =
+    sparkConfWithTokenClusters match {
+      case None => NoSparkToken
+      case Some(conf) =>
+        try {
+          val bootstrap = params.getOrElse("bootstrap.servers", "")
+          val util = scalaObject(TokenUtilObject, classes)
+          matchingTokenCluster(util, conf, bootstrap) match {
+            case found @ Some(_) =>
+              val updater = Class.forName(ConfigUpdaterClass, true, classes)
+                .getConstructor(classOf[String], classOf[scala.collection.immutable.Map[_, _]])
+                .newInstance("kafka-offset-committer", params).asInstanceOf[AnyRef]
+              updater.getClass.getMethod("setAuthenticationConfigIfNeeded", classOf[Option[_]]).invoke(updater, found)
+              val set = stringify(invoke(updater, "build").asInstanceOf[java.util.Map[_, _]])
+                .filter { case (key, value) => !params.get(key).contains(value) }
+              if (set.isEmpty) NoSparkToken else SparkTokenSettings(clusterId(found.get), set)
+            case None if invoke(util, "isGlobalJaasConfigurationProvided") == java.lang.Boolean.TRUE => NoSparkToken
+            case None =>
+              val servers = bootstrap.split(',').map(_.trim).filter(_.nonEmpty)
+              val configs = invoke(scalaObject(TokenSparkConfObject, classes), "getAllClusterConfigs", conf)
+                .asInstanceOf[scala.collection.Iterable[AnyRef]]
+              // Spark's own matching rule (findMatchingTokenClusterConfig), here for clusters without a token.
+              val targeting = configs.filter { cluster =>
+                val regex = Pattern.compile(String.valueOf(invoke(cluster, "targetServersRegex")))
+                servers.exists(regex.matcher(_).matches())
+              }.map(clusterId).toSeq.sorted
+              if (targeting.isEmpty) NoSparkToken else SparkTokenMissing(targeting)
+          }
+        } catch { case Recoverable(e) => SparkTokenUnusable(unwrapped(e)) }
+    }
+
+  /**
+   * Whether commit `params` that carry a token's settings ([[SparkTokenSettings]]) no longer hold the token
+   * Spark's clients use now (Spark replaced it, or it is gone): Spark's own check `needTokenUpdate`. False when
+   * it cannot tell (the failure shows when the commit's login fails).
+   */
+  def sparkTokenRenewed(params: Map[String, String], classes: ClassLoader): Boolean =
+    sparkConfWithTokenClusters.exists { conf =>
+      try {
+        val util = scalaObject(TokenUtilObject, classes)
+        val found = matchingTokenCluster(util, conf, params.getOrElse("bootstrap.servers", ""))
+        val javaParams = new java.util.HashMap[String, AnyRef]()
+        params.foreach { case (key, value) => javaParams.put(key, value) }
+        found.isEmpty || util.getClass.getMethod("needTokenUpdate", classOf[java.util.Map[_, _]], classOf[Option[_]])
+          .invoke(util, javaParams, found) == java.lang.Boolean.TRUE
+      } catch { case Recoverable(_) => false }
+    }
+
+  // SparkEnv's conf is the one Spark's own Kafka clients read, on the driver as on executors.
+  private def sparkConfWithTokenClusters: Option[SparkConf] =
+    Option(SparkEnv.get).map(_.conf).filter(_.getAllWithPrefix(SparkTokenClustersPrefix).nonEmpty)
+
+  private def matchingTokenCluster(util: AnyRef, conf: SparkConf, bootstrap: String): Option[AnyRef] =
+    util.getClass.getMethod("findMatchingTokenClusterConfig", classOf[SparkConf], classOf[String])
+      .invoke(util, conf, bootstrap).asInstanceOf[Option[AnyRef]]
+
+  private def clusterId(cluster: AnyRef): String = String.valueOf(invoke(cluster, "identifier"))
+
+  private def scalaObject(name: String, classes: ClassLoader): AnyRef =
+    Class.forName(name, true, classes).getField("MODULE$").get(null)
+
+  // Spark's own failures (e.g. `require`) arrive wrapped by reflection.
+  private def unwrapped(e: Throwable): Throwable = e match {
+    case wrapped: InvocationTargetException if wrapped.getCause != null => wrapped.getCause
+    case other => other
+  }
 
   /** What a streaming source is, as far as committing goes. */
   sealed trait SourceKind
