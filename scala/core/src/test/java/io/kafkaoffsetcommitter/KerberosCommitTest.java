@@ -61,6 +61,12 @@ public class KerberosCommitTest {
     private static String prefix;
     private static List<String> secrets;
 
+    /**
+     * Held strongly: java.util.logging keeps loggers only weakly, and one collected before the core's logger
+     * (its child) exists would come back without the handler.
+     */
+    private static final Logger PACKAGE_LOG = Logger.getLogger("io.kafkaoffsetcommitter");
+
     private final Captured captured = new Captured();
     private final List<String> shown = Collections.synchronizedList(new ArrayList<>());
 
@@ -111,13 +117,13 @@ public class KerberosCommitTest {
 
     @Before
     public void capture() {
-        Logger.getLogger("io.kafkaoffsetcommitter").addHandler(captured);
+        PACKAGE_LOG.addHandler(captured);
     }
 
     /** No key of any keytab, and no JAAS entry (it names the keytab and would carry a password), anywhere. */
     @After
     public void noSecretShows() {
-        Logger.getLogger("io.kafkaoffsetcommitter").removeHandler(captured);
+        PACKAGE_LOG.removeHandler(captured);
         List<String> everything = new ArrayList<>(captured.lines);
         everything.addAll(shown);
         for (String line : everything) {
