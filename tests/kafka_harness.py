@@ -402,6 +402,9 @@ class Broker:
             "listener.name.ssl.ssl.client.auth": "required",
             # Subject "CN=client" -> principal User:client.
             "ssl.principal.mapping.rules": "RULE:^CN=([^,]+)$/$1/,DEFAULT",
+            # Issues delegation tokens (SCRAM with tokenauth on the SASL listener), as Spark's
+            # spark.kafka.clusters.* token provider obtains them.
+            "delegation.token.secret.key": "koc-test-delegation-token-key",
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found": "false",
             # ANONYMOUS: the plaintext controller listener's principal must be a super user, else

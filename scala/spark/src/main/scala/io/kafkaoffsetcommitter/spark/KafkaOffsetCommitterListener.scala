@@ -209,7 +209,7 @@ class KafkaOffsetCommitterListener private[spark] (
       case SparkTokenMissing(clusters) =>
         run.warnOnce(s"spark token ${clusters.mkString(",")}")(s"Query ${run.queryId}: its Kafka source at $servers " +
           s"is a delegation-token cluster of Spark (${clusters.map(id => s"$SparkTokenClustersPrefix$id.*").mkString(", ")}), " +
-          s"but the driver's credentials hold no token for it, so its commits cannot log in as the source does. $wayOut")
+          s"but the driver's credentials hold no token for it: its commits go without one. $wayOut")
       case SparkTokenUnusable(error) =>
         run.warnOnce(s"spark token $servers")(s"Query ${run.queryId}: cannot use Spark's Kafka delegation tokens " +
           s"for its source at $servers ($error), so its commits cannot log in as the source does. $wayOut")
