@@ -35,6 +35,7 @@ private[spark] final class RunCommits(
   private val lastCommitted = mutable.HashMap[CommitTarget, KafkaOffsets]()
 
   def commitBatch(batchId: Long, commits: Seq[(CommitTarget, KafkaOffsets)]): Unit = synchronized {
+    releaseSuperseded(commits.map(_._1))
     for ((target, offsets) <- commits if !lastCommitted.get(target).contains(offsets))
       clusters.getOrElseUpdate(target.params, startOpening(target.params)) match {
         case Open(committer) => commit(committer, target, Waiting(offsets, batchId))
@@ -42,6 +43,27 @@ private[spark] final class RunCommits(
         case Unavailable =>
       }
   }
+
+  /**
+   * Releases the committers whose every group now commits with other settings (a renewed delegation
+   * token): two committers of one group would each keep its state, and the old one's keep-alive could
+   * move the group back to older offsets.
+   */
+  private def releaseSuperseded(targets: Seq[CommitTarget]): Unit =
+    for ((params, cluster) <- clusters.toList) {
+      val groups = lastCommitted.keys.filter(_.params == params).map(_.group).toSet
+      val moved = groups.nonEmpty && !targets.exists(_.params == params) &&
+        groups.forall(group => targets.exists(target => target.group == group && target.params != params))
+      if (moved) {
+        clusters.remove(params)
+        lastCommitted.keys.filter(_.params == params).toList.foreach(lastCommitted.remove)
+        cluster match {
+          case Open(committer) => closeAtOnce(committer)
+          case opening: Opening => opening.committer.thenAccept(committer => closeAtOnce(committer))
+          case Unavailable =>
+        }
+      }
+    }
 
   /**
    * True when every commit handed over so far was confirmed before `deadlineNanos`. A committer still

@@ -61,6 +61,24 @@ class RunCommitsSuite extends AnyFunSuite {
     assert(f.committer(clusterB).commits == Seq(Commit("g1", offsets("""{"t":{"0":3}}"""), 0)))
   }
 
+  test("a committer whose groups all moved to other settings (a renewed token) is released; one still used is not") {
+    val f = new Fixture
+    val renewed = clusterA + ("sasl.jaas.config" -> "the renewed token")
+    f.commit(0, CommitTarget(clusterA, "g1") -> offsets("""{"t":{"0":1}}"""),
+      CommitTarget(clusterB, "g2") -> offsets("""{"t":{"0":1}}"""))
+    f.settled()
+    f.commit(1, CommitTarget(renewed, "g1") -> offsets("""{"t":{"0":2}}"""),
+      CommitTarget(clusterB, "g2") -> offsets("""{"t":{"0":2}}"""))
+    f.settled()
+    assert(f.committer(clusterA).closeTimeout.contains(Duration.ZERO), "the superseded committer is released")
+    assert(f.committer(clusterB).closeTimeout.isEmpty)
+    assert(f.committer(renewed).commits == Seq(Commit("g1", offsets("""{"t":{"0":2}}"""), 1)))
+    // A batch that leaves a source out (no end offset yet) releases nothing.
+    f.commit(2, CommitTarget(renewed, "g1") -> offsets("""{"t":{"0":3}}"""))
+    f.settled()
+    assert(f.committer(clusterB).closeTimeout.isEmpty)
+  }
+
   test("offsets unchanged since the group's last commit are not committed again") {
     val f = new Fixture
     val target = CommitTarget(clusterA, "g")
