@@ -20,10 +20,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import javax.security.auth.kerberos.KerberosKey;
 import javax.security.auth.kerberos.KerberosPrincipal;
 import javax.security.auth.kerberos.KeyTab;
@@ -61,33 +58,8 @@ public class KerberosCommitTest {
     private static String prefix;
     private static List<String> secrets;
 
-    /**
-     * Held strongly: java.util.logging keeps loggers only weakly, and one collected before the core's logger
-     * (its child) exists would come back without the handler.
-     */
-    private static final Logger PACKAGE_LOG = Logger.getLogger("io.kafkaoffsetcommitter");
-
-    private final Captured captured = new Captured();
+    private CapturedLog captured;
     private final List<String> shown = Collections.synchronizedList(new ArrayList<>());
-
-    /** Every log line of the committer's loggers, the native core's forwarded lines included. */
-    private static final class Captured extends Handler {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        final List<LogRecord> records = Collections.synchronizedList(new ArrayList<>());
-
-        @Override
-        public void publish(LogRecord record) {
-            records.add(record);
-            lines.add(record.getLevel() + " " + record.getLoggerName() + " " + record.getMessage()
-                    + (record.getThrown() == null ? "" : " " + record.getThrown()));
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    }
 
     @BeforeClass
     public static void connect() throws Exception {
@@ -117,13 +89,13 @@ public class KerberosCommitTest {
 
     @Before
     public void capture() {
-        PACKAGE_LOG.addHandler(captured);
+        captured = CapturedLog.attach();
     }
 
     /** No key of any keytab, and no JAAS entry (it names the keytab and would carry a password), anywhere. */
     @After
     public void noSecretShows() {
-        PACKAGE_LOG.removeHandler(captured);
+        captured.detach();
         List<String> everything = new ArrayList<>(captured.lines);
         everything.addAll(shown);
         for (String line : everything) {

@@ -7,13 +7,9 @@ import static org.junit.Assert.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.Test;
@@ -27,23 +23,6 @@ import org.junit.Test;
 public class OAuthBearerTest extends BrokerTest {
     private static final int TOKEN_LIFETIME_S = 30;
     private static final Duration WAIT = Duration.ofSeconds(60);
-
-    /** Every log line of the committer's loggers, the native core's forwarded lines included. */
-    private static final class Captured extends Handler {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-
-        @Override
-        public void publish(LogRecord record) {
-            lines.add(record.getLevel() + " " + record.getLoggerName() + " " + record.getMessage()
-                    + (record.getThrown() == null ? "" : " " + record.getThrown()));
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    }
 
     private static Map<String, String> oauthSettings(String clientId) {
         Map<String, String> settings = settings(
@@ -67,9 +46,7 @@ public class OAuthBearerTest extends BrokerTest {
 
     @Test
     public void commitsKeepLandingAcrossTokenLifetimesAndAHelperRestart() throws Exception {
-        Captured captured = new Captured();
-        Logger logger = Logger.getLogger("io.kafkaoffsetcommitter");
-        logger.addHandler(captured);
+        CapturedLog captured = CapturedLog.attach();
         String topic = createTopic("oauth-", 1);
         String group = "oauth-" + UUID.randomUUID();
         List<String> shown = new ArrayList<>();
@@ -107,7 +84,7 @@ public class OAuthBearerTest extends BrokerTest {
             int made = CountingOAuthLoginHandler.TOKENS_MADE.get() - madeBefore;
             assertTrue("tokens were refreshed before they expired: " + made, made >= 4);
         } finally {
-            logger.removeHandler(captured);
+            captured.detach();
         }
         List<String> everything = new ArrayList<>(captured.lines);
         everything.addAll(shown);
