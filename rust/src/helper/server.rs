@@ -181,7 +181,7 @@ fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
 }
 
 fn send(output: &Frames, message: &FromHelper) {
-    let mut output = lock(&output);
+    let mut output = lock(output);
     if write_frame(&mut *output, message).and_then(|_| output.flush()).is_err() {
         // The parent no longer reads us: it is gone.
         os::exit_now(0);
