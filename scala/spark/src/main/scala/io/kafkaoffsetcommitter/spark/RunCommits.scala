@@ -8,6 +8,8 @@ import scala.collection.mutable
 
 import org.slf4j.LoggerFactory
 
+import io.kafkaoffsetcommitter.InvalidConfigException
+
 /**
  * The commits of one query run: one committer per Kafka cluster (params), and the offsets last
  * handed over per target, so unchanged offsets are not committed again (the engine re-commits them
@@ -142,9 +144,7 @@ private[spark] final class RunCommits(
     try Some(open.get())
     catch {
       case e: ExecutionException =>
-        // Never log the params themselves: they can hold credentials.
-        log.warn(s"Query $queryId run $runId: cannot commit to Kafka at " +
-          s"${params.getOrElse("bootstrap.servers", "?")}; this run's offsets there are not committed", e.getCause)
+        log.warn(cannotOpen(queryId, runId, params, e.getCause), e.getCause)
         None
     }
 
@@ -167,8 +167,24 @@ private[spark] final class RunCommits(
     }
 }
 
-private object RunCommits {
+private[spark] object RunCommits {
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
+
+  /**
+   * Why a run commits nothing to a cluster; a refused setting names the commit-only settings as the
+   * way out. Never the params themselves: they can hold credentials.
+   */
+  def cannotOpen(queryId: UUID, runId: UUID, params: Map[String, String], cause: Throwable): String = {
+    val wayOut = cause match {
+      case _: InvalidConfigException =>
+        s"; to commit with settings of its own, set ${KafkaOffsetCommitterListener.KafkaSettingsPrefix}<key> " +
+          s"(every cluster) or ${KafkaOffsetCommitterListener.ClustersPrefix}<id>.bootstrap.servers with " +
+          s"${KafkaOffsetCommitterListener.ClustersPrefix}<id>.kafka.<key> (this cluster)"
+      case _ => ""
+    }
+    s"Query $queryId run $runId: cannot commit to Kafka at ${params.getOrElse("bootstrap.servers", "?")}; " +
+      s"this run's offsets there are not committed$wayOut"
+  }
 
   /** A target's latest offsets, waiting for its committer to open. */
   private final case class Waiting(offsets: KafkaOffsets, batchId: Long)

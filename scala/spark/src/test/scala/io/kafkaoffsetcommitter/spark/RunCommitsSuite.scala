@@ -115,6 +115,17 @@ class RunCommitsSuite extends AnyFunSuite {
     assert(f.run.flush(deadlineNanos = 0), "a cluster that cannot be reached has nothing to confirm (its failure was logged)")
   }
 
+  test("a refused setting names the commit-only settings as the way out, never a value") {
+    val params = clusterA + ("sasl.jaas.config" -> "password=hunter2")
+    val (queryId, runId) = (UUID.randomUUID(), UUID.randomUUID())
+    val refused = RunCommits.cannotOpen(queryId, runId, params, new io.kafkaoffsetcommitter.InvalidConfigException("no"))
+    assert(refused.contains("a:9092") && refused.contains(KafkaOffsetCommitterListener.KafkaSettingsPrefix + "<key>") &&
+      refused.contains(KafkaOffsetCommitterListener.ClustersPrefix + "<id>.kafka.<key>"), refused)
+    val unreachable = RunCommits.cannotOpen(queryId, runId, params, new IllegalStateException("no helper"))
+    assert(!unreachable.contains(KafkaOffsetCommitterListener.KafkaSettingsPrefix), unreachable)
+    assert(!(refused + unreachable).contains("hunter2"))
+  }
+
   test("a committer slow to open holds up no other query's commits; the latest offsets that waited reach it once open") {
     val clusterAMayOpen = new CountDownLatch(1)
     val f = new Fixture(new FakeCommitterFactory(holdUntil = params => Some(clusterAMayOpen).filter(_ => params == clusterA)))
