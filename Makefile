@@ -56,7 +56,17 @@ platforms-ready:
 test: check-native-jars platforms-ready kerberos-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 
-test-tiers: lint test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+# The tiers run one after another, each timed: the time budget of `make test` is kept per tier
+# (printed at the end, kept in .cache/tier-times.log).
+TEST_TIERS := lint test-platforms test-rust test-fuzz-short test-jvm test-e2e test-newest-spark
+test-tiers:
+	rm -f $(CACHE)/tier-times.log
+	for tier in $(TEST_TIERS); do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$tier; \
+		echo "$$tier: $$(( $$(date +%s) - start )) s" >> $(CACHE)/tier-times.log; \
+	done
+	echo "make test, time per tier:"; cat $(CACHE)/tier-times.log
 
 # Each platform's build from a jar, on Debian 11's JVM and glibc 2.31 (arm64 under qemu): a commit
 # to the real broker, read back by Kafka's Java client.
