@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""A real MIT Kerberos KDC on loopback and a Kafka broker whose SASL_PLAINTEXT listener speaks GSSAPI.
+"""A real MIT Kerberos KDC on loopback and a Kafka broker whose SASL_PLAINTEXT listener speaks GSSAPI,
+and validates OAUTHBEARER tokens against the JWKS of the tests' OIDC provider (tests/oauth/oidc.py).
 
 CLI (tests/kerberos/with-kdc.sh wraps it):
-    python3 tests/kerberos/kdc.py start --workdir DIR   # fresh realm, KDC, principals, keytabs, broker
-    python3 tests/kerberos/kdc.py stop  --workdir DIR   # stops the broker and the KDC of DIR
+    python3 tests/kerberos/kdc.py start --workdir DIR   # fresh realm, KDC, principals, keytabs, OIDC
+                                                        # provider, broker
+    python3 tests/kerberos/kdc.py stop  --workdir DIR   # stops the broker, the KDC and the provider of DIR
     python3 tests/kerberos/kdc.py install               # only the packages (`make test` before brokers)
 `start` prints DIR/env.sh, which exports (KOC_KRB_* names, plus the MIT tools' own variables):
     KRB5_CONFIG, KOC_KRB5_CONF   the realm's private krb5.conf (never /etc/krb5.conf); give it to a JVM
@@ -19,12 +21,19 @@ CLI (tests/kerberos/with-kdc.sh wraps it):
                                        keytab looks like to a client: its login fails)
     KOC_KRB_HARNESS_LIBS         Kafka's jars (tests/kafka_harness.py), for Java tools of the tests
     KOC_KRB_WORKDIR              DIR
+    KOC_OIDC_*                   the OIDC provider (tests/oauth/oidc.py: token and JWKS URLs, issuer,
+                                 audience, the client's id and secret, DIR/oidc/issued-tokens)
+    KOC_OIDC_ACL_PREFIX          User:<KOC_OIDC_CLIENT_ID> may read groups and topics named so
+    KOC_OIDC_JVM_OPTION          the system property Kafka 3.9.1+/4.x clients need to fetch tokens
+                                 from the provider (org.apache.kafka.sasl.oauthbearer.allowed.urls)
 
 The MIT packages (krb5-kdc, krb5-admin-server, krb5-user) are installed from Debian's packages when a
 tool is missing (as root, as CI runs). Everything else lives under DIR; ports are free ones picked at
 start. The broker is tests/kafka_harness.py's, with GSSAPI added to its SASL_PLAINTEXT listener; its
-other listeners, principals and the PLAINTEXT inter-broker/controller traffic are unchanged. Standard
-library only.
+other listeners, principals and the PLAINTEXT inter-broker/controller traffic are unchanged, except that
+its OAUTHBEARER mechanism validates signed JWTs (Kafka's OAuthBearerValidatorCallbackHandler with the
+provider's JWKS) instead of unsecured tokens: the OAuth tests share this broker rather than paying for
+a broker start of their own. Standard library only.
 """
 
 import argparse
@@ -39,7 +48,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oauth"))
 import kafka_harness as harness  # noqa: E402  (tests/ is not a package)
+import oidc  # noqa: E402
 
 REALM = "KOC.TEST"
 SERVICE_NAME = "kafka"
@@ -48,6 +59,10 @@ CLIENT = "koc-client"
 NOACL = "koc-noacl"
 ROTATED = "koc-rotated"
 ACL_PREFIX = "krb-"
+OIDC_ACL_PREFIX = "oidc-"
+# Kafka 3.9.1 and later fetch tokens and keys only from the URLs this system property allows (4.x: none
+# when it is unset), on the broker and in every client JVM.
+ALLOWED_URLS_PROPERTY = "org.apache.kafka.sasl.oauthbearer.allowed.urls"
 PACKAGES = ["krb5-kdc", "krb5-admin-server", "krb5-user"]
 # The tools used, each with the package that brings it.
 TOOLS = {"krb5kdc": "krb5-kdc", "kdb5_util": "krb5-kdc", "kadmin.local": "krb5-admin-server",
@@ -252,12 +267,18 @@ def jvm_krb5_option(realm: Realm) -> str:
     return f"-Djava.security.krb5.conf={realm.krb5_conf}"
 
 
+def allowed_urls_option(provider: dict) -> str:
+    return f"-D{ALLOWED_URLS_PROPERTY}={provider['KOC_OIDC_TOKEN_URL']},{provider['KOC_OIDC_JWKS_URL']}"
+
+
 class KerberosBroker(harness.Broker):
     """The harness's broker with GSSAPI added to its SASL_PLAINTEXT listener, its keytab's principal
-    being kafka/localhost. Java reads later duplicates of a properties key over earlier ones, so the
-    additions are appended to the config the harness writes."""
+    being kafka/localhost, and OAUTHBEARER tokens validated as signed JWTs of the OIDC provider. Java
+    reads later duplicates of a properties key over earlier ones, so the additions are appended to the
+    config the harness writes."""
 
     realm: Realm = None  # set before start()
+    provider: dict = None  # oidc.start's variables, set before start()
 
     def _write_config(self, *args, **kwargs) -> None:
         super()._write_config(*args, **kwargs)
@@ -268,20 +289,29 @@ class KerberosBroker(harness.Broker):
             "listener.name.sasl_plaintext.gssapi.sasl.jaas.config":
                 "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true"
                 f' keyTab="{keytab}" principal="{BROKER_PRINCIPAL}";',
+            # The harness's connections.max.reauth.ms (10 s) for OAUTHBEARER stays: sessions
+            # re-authenticate with fresh tokens several times per 30 s token.
+            "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class":
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+            "sasl.oauthbearer.jwks.endpoint.url": self.provider["KOC_OIDC_JWKS_URL"],
+            "sasl.oauthbearer.expected.audience": self.provider["KOC_OIDC_AUDIENCE"],
+            "sasl.oauthbearer.expected.issuer": self.provider["KOC_OIDC_ISSUER"],
         }
         with self.config_path.open("a") as config:
             config.write("".join(f"{key}={value}\n" for key, value in additions.items()))
 
 
-def start_broker(realm: Realm) -> harness.Broker:
+def start_broker(realm: Realm, provider: dict) -> harness.Broker:
     """A fresh broker (the realm's keys are new, so a live one of an earlier start cannot be reused).
-    The harness starts its JVMs without a way to add options, so the krb5.conf property travels in
-    JAVA_TOOL_OPTIONS, set only while this process starts them."""
+    The harness starts its JVMs without a way to add options, so the krb5.conf and allowed-URLs
+    properties travel in JAVA_TOOL_OPTIONS, set only while this process starts them."""
     broker_dir = realm.workdir / "broker"
     harness.Broker(broker_dir).stop()
     KerberosBroker.realm = realm
+    KerberosBroker.provider = provider
     saved = os.environ.get("JAVA_TOOL_OPTIONS")
-    os.environ["JAVA_TOOL_OPTIONS"] = f"{saved or ''} {jvm_krb5_option(realm)}".strip()
+    os.environ["JAVA_TOOL_OPTIONS"] = \
+        f"{saved or ''} {jvm_krb5_option(realm)} {allowed_urls_option(provider)}".strip()
     try:
         broker = KerberosBroker.start(broker_dir)
     finally:
@@ -292,11 +322,16 @@ def start_broker(realm: Realm) -> harness.Broker:
     for resource_type in ("GROUP", "TOPIC"):
         harness.add_acl(broker.bootstrap, f"User:{CLIENT}", "READ", resource_type, ACL_PREFIX,
                         pattern_type="PREFIXED")
+        harness.add_acl(broker.bootstrap, f"User:{provider['KOC_OIDC_CLIENT_ID']}", "READ", resource_type,
+                        OIDC_ACL_PREFIX, pattern_type="PREFIXED")
     return broker
 
 
-def env_for(realm: Realm, broker: harness.Broker, port: int) -> dict:
+def env_for(realm: Realm, broker: harness.Broker, port: int, provider: dict) -> dict:
     return {
+        **provider,
+        "KOC_OIDC_ACL_PREFIX": OIDC_ACL_PREFIX,
+        "KOC_OIDC_JVM_OPTION": allowed_urls_option(provider),
         "KRB5_CONFIG": str(realm.krb5_conf),
         "KRB5CCNAME": f"FILE:{realm.ccache}",
         "KOC_KRB5_CONF": str(realm.krb5_conf),
@@ -333,11 +368,14 @@ def start(workdir: Path) -> dict:
             if attempt == KDC_START_ATTEMPTS:
                 raise
     try:
-        broker = start_broker(realm)
+        # The client secret is a canary: tests/canary/scan.py fails on any log line showing it.
+        provider = oidc.start(workdir / "oidc", f"koc-canary-oidc-{secrets.token_hex(12)}")
+        broker = start_broker(realm, provider)
     except BaseException:
+        oidc.stop(workdir / "oidc")
         realm.stop_kdc()
         raise
-    env = env_for(realm, broker, port)
+    env = env_for(realm, broker, port, provider)
     (workdir / "env.sh").write_text(harness.env_sh(env))
     return env
 
@@ -345,6 +383,7 @@ def start(workdir: Path) -> dict:
 def stop(workdir: Path) -> None:
     harness.Broker(workdir / "broker").stop()
     Realm(workdir).stop_kdc()
+    oidc.stop(workdir / "oidc")
 
 
 def main(argv: list) -> int:
@@ -364,7 +403,7 @@ def main(argv: list) -> int:
             return 0
         workdir.mkdir(parents=True, exist_ok=True)
         env = start(workdir)
-    except (KerberosError, harness.HarnessError) as e:
+    except (KerberosError, harness.HarnessError, oidc.OidcError) as e:
         print(f"kdc: {e}", file=sys.stderr)
         return 1
     sys.stdout.write(harness.env_sh(env))
