@@ -5,13 +5,17 @@
 
 What counts as a secret (the canaries), each planted in the settings of one mechanism the tests use:
   - the test broker's passwords, PLAIN (admin, alice), SCRAM (scram-user) and the TLS key and store
-    password (tests/kafka_harness.py's constants: what every run gives its clients);
+    password (tests/kafka_harness.py's constants: what every run gives its clients), and the client
+    certificate's private key (each line of its PEM, read from the client keystore with openssl: the
+    JVM API converts the stores to PEM for librdkafka);
   - from the Kerberos tier's work directory (tests/kerberos/kdc.py): every key of every keytab (hex in
     both cases, Base64) and each whole keytab file (Base64); the OIDC client secret of the tests'
     provider (tests/oauth/oidc.py) and every token it issued during the run, whole, its claims alone
     and its signature alone;
   - any text starting with "koc-canary-": tests plant such values (a wrong client secret, ...) and no
-    log line may ever show one.
+    log line may ever show one;
+  - anything shaped like a JWT (two Base64url JSON parts): the unsecured tokens of OAuthBearerTest's
+    handler and any other token a run made, whoever planted it.
 What is scanned: every file given (the tier logs `make test` keeps: the sbt runs' output with the
 committer's log lines, the native core's forwarded lines and the helper's stderr, and whatever the tests
 print of statuses, results and exception texts), plus every *.log the Kerberos tier's runs wrote under
@@ -19,14 +23,15 @@ its work directory (the spark-submit drivers' logs), except the logs of the test
 (the broker's, the KDC's, the OIDC provider's), which are not the product's.
 
 Exits 1 naming file, line number and which canary (never the value) for every hit; also 1 when a file
-given is missing, when nothing was scanned, or when a canary source is missing (a scan that checks
-nothing must not pass).
+given is missing or empty, when nothing was scanned, or when a canary source is missing (a scan that
+checks nothing must not pass).
 """
 
 import argparse
 import base64
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,9 +42,12 @@ import kafka_harness  # noqa: E402
 from spark_submit_keytab import keytab_keys  # noqa: E402
 
 CANARY_PREFIX = re.compile(r"koc-canary-[0-9A-Za-z-]+")
-# The infrastructure's own logs under the Kerberos work directory: the broker's, the KDC's, the OIDC
-# provider's (not what the product or its tests write).
-INFRASTRUCTURE_LOGS = {"broker.log", "kdc.log", "server.log"}
+# '{"' Base64url-encoded is "eyJ": a JWT's header and claims both start so.
+JWT = re.compile(r"eyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}")
+# The infrastructure's own folders under the Kerberos work directory: the broker's (its log, and its
+# data, whose segment files end in .log too), the KDC's, the OIDC provider's: not what the product or
+# its tests write.
+INFRASTRUCTURE = {"broker", "kdc", "oidc"}
 # Shorter values would match by chance (and no planted secret is this short).
 MIN_SECRET_LENGTH = 8
 
@@ -55,6 +63,20 @@ def harness_secrets() -> dict:
         "SCRAM password of scram-user": kafka_harness.SCRAM_USER[1],
         "TLS key and store password": kafka_harness.SSL_STORE_PASSWORD,
     }
+
+
+def tls_key_secrets() -> dict:
+    """Each Base64 line of the client key's PEM (a line of it in a log is a piece of the key)."""
+    ssl = kafka_harness.ensure_ssl_material()
+    done = subprocess.run(["openssl", "pkcs12", "-in", ssl["KAFKA_SSL_CLIENT_KEYSTORE_P12"], "-nocerts", "-nodes",
+                           "-passin", f"pass:{ssl['KAFKA_SSL_STORE_PASSWORD']}"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    pem = re.search(r"-----BEGIN PRIVATE KEY-----\n(.*?)-----END PRIVATE KEY-----", done.stdout, re.S)
+    if done.returncode != 0 or pem is None:
+        raise ScanError(f"openssl could not read the client key of {ssl['KAFKA_SSL_CLIENT_KEYSTORE_P12']}: "
+                        f"{done.stderr[-500:]}")
+    return {f"line {number} of the TLS client key": line
+            for number, line in enumerate(pem.group(1).split(), start=1)}
 
 
 def kerberos_tier_secrets(workdir: Path) -> dict:
@@ -85,7 +107,8 @@ def kerberos_tier_secrets(workdir: Path) -> dict:
 
 
 def run_logs(workdir: Path) -> list:
-    return sorted(path for path in workdir.rglob("*.log") if path.name not in INFRASTRUCTURE_LOGS)
+    return sorted(path for path in workdir.rglob("*.log")
+                  if path.relative_to(workdir).parts[0] not in INFRASTRUCTURE)
 
 
 def scan(files: list, secrets: dict) -> tuple:
@@ -101,6 +124,8 @@ def scan(files: list, secrets: dict) -> tuple:
                         hits.append((path, number, name))
                 if CANARY_PREFIX.search(line):
                     hits.append((path, number, "a planted koc-canary- value"))
+                if JWT.search(line):
+                    hits.append((path, number, "a JWT (an OAUTHBEARER token)"))
     return lines, hits
 
 
@@ -114,7 +139,10 @@ def main(argv: list) -> int:
         missing = [str(path) for path in args.logs if not path.is_file()]
         if missing:
             raise ScanError(f"no such log: {', '.join(missing)}")
-        secrets = {**harness_secrets(), **kerberos_tier_secrets(args.kerberos_workdir)}
+        empty = [str(path) for path in args.logs if path.stat().st_size == 0]
+        if empty:
+            raise ScanError(f"empty log (did its run write nothing?): {', '.join(empty)}")
+        secrets = {**harness_secrets(), **tls_key_secrets(), **kerberos_tier_secrets(args.kerberos_workdir)}
         files = [*args.logs, *run_logs(args.kerberos_workdir)]
         lines, hits = scan(files, secrets)
     except ScanError as e:
@@ -124,7 +152,7 @@ def main(argv: list) -> int:
         print(f"canary scan: nothing to scan in {len(files)} file(s)", file=sys.stderr)
         return 1
     for path, number, name in hits:
-        print(f"canary scan: {path}:{number} shows the {name}", file=sys.stderr)
+        print(f"canary scan: {path}:{number} shows: {name}", file=sys.stderr)
     if hits:
         print(f"canary scan: {len(hits)} hit(s) in {lines} lines of {len(files)} files", file=sys.stderr)
         return 1

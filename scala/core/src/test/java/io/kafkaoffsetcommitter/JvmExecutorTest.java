@@ -94,7 +94,7 @@ public class JvmExecutorTest extends BrokerTest {
 
     @Test
     public void aWrongPasswordParksTheGroupWithAnAuthenticationErrorAndNoSecret() throws Exception {
-        String wrong = "not-the-password-" + UUID.randomUUID();
+        String wrong = "koc-canary-wrong-password-" + UUID.randomUUID(); // also a canary for tests/canary/scan.py
         String group = "alice-jvm-wrong-password-" + UUID.randomUUID();
         try (OffsetCommitter committer = OffsetCommitter.create(alice(wrong))) {
             CommitResult result = committer.commitSync(group, offsets("alice-topic", 1), "", WAIT);

@@ -45,8 +45,9 @@ import org.junit.Test;
  * every 10 s. Both run under tests/kerberos/with-kdc.sh, which exports where they are (KOC_OIDC_*). Commits keep
  * landing across more than three token lifetimes and a helper killed with -9, read back by Kafka's own Admin on the
  * broker's super-user listener; a wrong client secret gives one clear error, no hot retry at the token endpoint
- * (the provider counts the requests), and another committer's commits go on. No client secret and no token issued
- * shows in any log line, status or result.
+ * (the provider counts the requests), and another committer's commits go on; a token whose principal has no ACL
+ * for the group gets GroupAuthorizationFailed. No client secret and no token issued shows in any log line, status
+ * or result.
  *
  * <p>Skipped when the wrapper's environment is absent (a plain {@code core/test}); with {@code
  * -Dkoc.kerberos.required=true} (as `make test` runs the wrapper's tier) its absence fails the class instead.
@@ -57,11 +58,6 @@ public class OidcCommitTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final Duration FAILING_WAIT = Duration.ofSeconds(15);
     private static final long COMMIT_PERIOD_MS = 5_000;
-    /**
-     * Token requests a refused client may make while the test watches (about 20 s): the refresher backs off from
-     * 1 s, doubling, so it asks at 0, 1, 3, 7 and 15 s. A retry without back-off would ask hundreds of times.
-     */
-    private static final int MAX_REFUSED_REQUESTS = 6;
 
     private static Admin superUser;
     private static String prefix;
@@ -236,6 +232,7 @@ public class OidcCommitTest {
         String group = prefix + "group-" + UUID.randomUUID();
         String wrongSecret = "koc-canary-wrong-" + UUID.randomUUID();
         long refusedBefore = tokenRequests()[1];
+        long startedAt = System.nanoTime();
         OffsetCommitter committer;
         try {
             committer = OffsetCommitter.create(oidcSettings(wrongSecret));
@@ -244,7 +241,7 @@ public class OidcCommitTest {
             assertFalse(refused.getMessage(), refused.getMessage().contains(wrongSecret));
             assertClearTokenError(refused.getMessage());
             assertGoodCommitterCommits(topic);
-            assertTrue(tokenRequests()[1] - refusedBefore <= MAX_REFUSED_REQUESTS);
+            assertTrue(tokenRequests()[1] - refusedBefore <= maxBackedOffRequests(startedAt));
             return;
         }
         try {
@@ -262,7 +259,8 @@ public class OidcCommitTest {
             long refused = tokenRequests()[1] - refusedBefore;
             System.out.println("OidcCommitTest: " + refused + " token requests refused");
             assertTrue("the provider refused the wrong secret", refused >= 1);
-            assertTrue("no hot retry: " + refused + " token requests refused", refused <= MAX_REFUSED_REQUESTS);
+            assertTrue(
+                    "no hot retry: " + refused + " token requests refused", refused <= maxBackedOffRequests(startedAt));
             List<String> warnings = loginWarnings();
             assertEquals("one warning from the login: " + warnings, 1, warnings.size());
             assertClearTokenError(warnings.get(0));
@@ -278,6 +276,36 @@ public class OidcCommitTest {
         for (String line : shown) {
             assertFalse("the wrong secret shows in: " + line, line.contains(wrongSecret));
         }
+    }
+
+    @Test
+    public void aTokenWhosePrincipalMayNotUseTheGroupIsRefusedTheGroup() throws Exception {
+        String topic = createTopic();
+        // The token's subject may read groups named with the prefix only.
+        String group = "no-acl-" + UUID.randomUUID();
+        try (OffsetCommitter committer = OffsetCommitter.create(oidcSettings(env("KOC_OIDC_CLIENT_SECRET")))) {
+            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":3}}", "", WAIT);
+            shown.add(String.valueOf(result));
+            assertFalse(result.allCommitted());
+            assertEquals(
+                    String.valueOf(result),
+                    "GroupAuthorizationFailed",
+                    result.partitions().get(0).errorKind());
+            GroupStatus status = groupStatus(committer, group);
+            shown.add(committer.statusJson());
+            assertTrue("no retry of a refused group: " + status, status.commitsFailed() <= 1);
+        }
+        assertTrue("nothing was committed", committed(group).isEmpty());
+    }
+
+    /**
+     * Token requests a refused login may have made since {@code startedAt}: the refresher backs off from 1 s,
+     * doubling, so it asks at 0, 1, 3, 7, 15 ... s, floor(log2(t + 1)) + 1 times in t seconds; one more for slack.
+     * A retry without back-off would ask hundreds of times.
+     */
+    private static long maxBackedOffRequests(long startedAt) {
+        double seconds = (System.nanoTime() - startedAt) / 1e9;
+        return (long) Math.floor(Math.log(seconds + 1) / Math.log(2)) + 2;
     }
 
     private void assertGoodCommitterCommits(String topic) throws Exception {
