@@ -51,12 +51,20 @@ import time
 import uuid
 from pathlib import Path
 
-KAFKA_VERSION = "3.9.1"
+# The broker's Kafka release: KOC_KAFKA_VERSION picks another one (any release whose server jars
+# the Maven registry serves; `make compat` runs the broker-backed tiers on the other cell).
+DEFAULT_KAFKA_VERSION = "3.9.1"
+KAFKA_VERSION = os.environ.get("KOC_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
+KAFKA_MAJOR = int(KAFKA_VERSION.split(".")[0])
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BROKER_PROJECT_DIR = REPO_ROOT / "tests" / "broker"
 CACHE_DIR = REPO_ROOT / ".cache" / f"kafka-{KAFKA_VERSION}"
 LIBS_DIR = CACHE_DIR / "libs"
+# Certificates do not depend on the Kafka release: one set for every version's broker.
+SSL_DIR = REPO_ROOT / ".cache" / "kafka-ssl"
 LOG4J_CONFIG = BROKER_PROJECT_DIR / "log4j.properties"
+# Kafka 4 logs through slf4j (reload4j, as 3.x) but its logging controller also configures Log4j 2.
+LOG4J2_CONFIG = BROKER_PROJECT_DIR / "log4j2.properties"
 ADMIN_TOOL_SOURCE = BROKER_PROJECT_DIR / "HarnessAdmin.java"
 
 SASL_ADMIN = ("admin", "admin-secret")
@@ -97,6 +105,7 @@ def ensure_libs() -> Path:
     try:
         _run(
             ["mvn", "-B", "-q", "-f", str(BROKER_PROJECT_DIR / "pom.xml"),
+             f"-Dkafka.version={KAFKA_VERSION}",
              "dependency:copy-dependencies", f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
             timeout=900,
         )
@@ -126,21 +135,20 @@ def ensure_ssl_material() -> dict:
     """A CA, a broker keystore (CN=localhost, SAN localhost/127.0.0.1) and a client keystore
     (CN=client), made with keytool only. Certificates do not depend on ports, so they are made
     once into the cache (about 15 keytool runs). Returns the KAFKA_SSL_* variables."""
-    ssl_dir = CACHE_DIR / "ssl"
     files = {
-        "KAFKA_SSL_CA_PEM": ssl_dir / "ca.pem",
-        "KAFKA_SSL_TRUSTSTORE_P12": ssl_dir / "truststore.p12",
-        "KAFKA_SSL_TRUSTSTORE_JKS": ssl_dir / "truststore.jks",
-        "KAFKA_SSL_CLIENT_KEYSTORE_P12": ssl_dir / "client.keystore.p12",
-        "KAFKA_SSL_CLIENT_KEYSTORE_JKS": ssl_dir / "client.keystore.jks",
-        "KAFKA_SSL_BROKER_KEYSTORE_P12": ssl_dir / "broker.keystore.p12",
+        "KAFKA_SSL_CA_PEM": SSL_DIR / "ca.pem",
+        "KAFKA_SSL_TRUSTSTORE_P12": SSL_DIR / "truststore.p12",
+        "KAFKA_SSL_TRUSTSTORE_JKS": SSL_DIR / "truststore.jks",
+        "KAFKA_SSL_CLIENT_KEYSTORE_P12": SSL_DIR / "client.keystore.p12",
+        "KAFKA_SSL_CLIENT_KEYSTORE_JKS": SSL_DIR / "client.keystore.jks",
+        "KAFKA_SSL_BROKER_KEYSTORE_P12": SSL_DIR / "broker.keystore.p12",
     }
-    if not ssl_dir.is_dir():
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="ssl-", dir=CACHE_DIR))
+    if not SSL_DIR.is_dir():
+        SSL_DIR.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="ssl-", dir=SSL_DIR.parent))
         try:
             _make_ssl_material(staging)
-            _move_into_place(staging, ssl_dir)
+            _move_into_place(staging, SSL_DIR)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     env = {name: str(path) for name, path in files.items()}
@@ -222,7 +230,7 @@ def java_command(main_class: str, args: list, jvm_options: list = TOOL_JVM_OPTIO
     if extra_classpath is not None:
         classpath = f"{extra_classpath}{os.pathsep}{classpath}"
     return ["java", *jvm_options, f"-Dlog4j.configuration=file:{LOG4J_CONFIG}",
-            "-cp", classpath, main_class, *args]
+            f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}", "-cp", classpath, main_class, *args]
 
 
 def run_kafka_tool(main_class: str, args: list, timeout: float = 120) -> str:

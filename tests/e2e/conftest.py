@@ -84,7 +84,8 @@ def unique_name():
 
 
 class SparkSubmit:
-    """Runs commit_job.py through the venv's spark-submit, its output going to a log file."""
+    """Runs a job (commit_job.py unless told) through the venv's spark-submit, its output going to a
+    log file."""
 
     def __init__(self, spark_version: str, log_dir: Path):
         self.spark_version = spark_version
@@ -94,10 +95,11 @@ class SparkSubmit:
         self._processes = []
 
     def start(self, job_args: list, extra_jars: tuple = (), listeners_before: tuple = (),
-              conf: dict = None) -> subprocess.Popen:
-        command = spark_submit.spark_submit_command(self.venv, self.spark_version,
-                                                    spark_submit.COMMIT_JOB, job_args, extra_jars=extra_jars,
-                                                    listeners_before=listeners_before, conf=conf)
+              conf: dict = None, job: Path = spark_submit.COMMIT_JOB,
+              master: str = spark_submit.DEFAULT_MASTER) -> subprocess.Popen:
+        command = spark_submit.spark_submit_command(self.venv, self.spark_version, job, job_args,
+                                                    extra_jars=extra_jars, listeners_before=listeners_before,
+                                                    conf=conf, master=master)
         log_path = self.log_dir / f"spark-submit-{len(self.log_paths) + 1}.log"
         self.log_paths.append(log_path)
         with open(log_path, "w") as log:

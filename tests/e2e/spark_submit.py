@@ -23,6 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR_PROJECT = REPO_ROOT / "tests" / "spark-deps" / "pom.xml"
 CONNECTOR_CACHE = REPO_ROOT / ".cache" / "spark-deps"
 COMMIT_JOB = REPO_ROOT / "tests" / "e2e" / "jobs" / "commit_job.py"
+REALTIME_JOB = REPO_ROOT / "tests" / "e2e" / "jobs" / "realtime_job.py"
+# Two task slots: a micro-batch job's tasks take turns on them.
+DEFAULT_MASTER = "local[2]"
 LISTENER_CLASS = "io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener"
 # A deliberately slow listener the tests compile from jobs/SlowStreamingListener.java (see conftest.py).
 SLOW_LISTENER_CLASS = "io.kafkaoffsetcommitter.e2e.SlowStreamingListener"
@@ -109,7 +112,8 @@ def jars_option(spark_version: str) -> str:
 
 
 def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: list,
-                         extra_jars: tuple = (), listeners_before: tuple = (), conf: dict = None) -> list:
+                         extra_jars: tuple = (), listeners_before: tuple = (), conf: dict = None,
+                         master: str = DEFAULT_MASTER) -> list:
     """spark-submit from the venv's pyspark, exactly as a user runs a job with the committer.
     `extra_jars` and `listeners_before` add the user's own listeners, registered ahead of ours;
     `conf` adds Spark settings (e.g. the listener's spark.kafkaOffsetCommitter.*)."""
@@ -117,7 +121,7 @@ def spark_submit_command(venv: Path, spark_version: str, job: Path, job_args: li
     listeners = ",".join([*listeners_before, LISTENER_CLASS])
     settings = [f"--conf={key}={value}" for key, value in (conf or {}).items()]
     return [str(venv / "bin" / "spark-submit"),
-            "--master", "local[2]",
+            "--master", master,
             "--jars", jars,
             "--conf", f"spark.sql.streaming.streamingQueryListeners={listeners}",
             *settings,
