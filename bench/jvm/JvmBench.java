@@ -1,0 +1,374 @@
+import io.kafkaoffsetcommitter.CommitResult;
+import io.kafkaoffsetcommitter.EngineSettings;
+import io.kafkaoffsetcommitter.OffsetCommitter;
+import io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.spark.sql.streaming.StreamingQueryListener.QueryProgressEvent;
+
+/**
+ * `make bench`, the JVM rows: what users pay through the JVM, every alternative measured side by side in one run,
+ * medians over repeats. Writes the markdown table to the file named by BENCH_OUT (docs/benchmarks.md).
+ *
+ * <p>Settings (environment): KAFKA_BOOTSTRAP (from tests/with-broker.sh), BENCH_REPEATS (3), BENCH_SCALE_SECONDS
+ * (60), BENCH_SCALE_GROUPS (1000), BENCH_SMOKE=1 (every row with few samples, for a quick check of the code),
+ * BENCH_CLASSPATH (this JVM's class path, for the child JVMs of the once-only and scale rows).
+ */
+public final class JvmBench {
+    private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration VISIBLE_LIMIT = Duration.ofSeconds(10);
+    private static final int ROUND_TRIP_PARTITIONS = 8;
+
+    private final String bootstrap = requiredEnv("KAFKA_BOOTSTRAP");
+    private final boolean smoke = "1".equals(System.getenv("BENCH_SMOKE"));
+    private final int repeats = intEnv("BENCH_REPEATS", smoke ? 1 : 3);
+    private final int scaleSeconds = intEnv("BENCH_SCALE_SECONDS", smoke ? 5 : 60);
+    private final int scaleGroups = intEnv("BENCH_SCALE_GROUPS", smoke ? 50 : 1000);
+    private final String nonce = Long.toString(System.currentTimeMillis(), 36);
+    private final Report report = new Report();
+
+    public static void main(String[] args) throws Exception {
+        String mode = args.length == 0 ? "all" : args[0];
+        switch (mode) {
+            case "all" -> new JvmBench().run();
+            case "first-commit" -> ChildRuns.firstCommit(args[1], args[2]);
+            case "scale" ->
+                ChildRuns.scale(
+                        args[1],
+                        args[2],
+                        Integer.parseInt(args[3]),
+                        Integer.parseInt(args[4]),
+                        Integer.parseInt(args[5]));
+            case "hop" -> ChildRuns.hop(args[1], Integer.parseInt(args[2]));
+            default -> throw new IllegalArgumentException("mode: all | first-commit | scale | hop");
+        }
+        // Spark's and the committer's non-daemon threads must not keep a finished bench alive.
+        System.exit(0);
+    }
+
+    private int count(int full) {
+        return smoke ? Math.max(2, full / 50) : full;
+    }
+
+    private void run() throws Exception {
+        report.header(repeats, smoke);
+        try (Admin admin = KafkaSide.admin(bootstrap)) {
+            String roundTripTopic = "bench-" + nonce + "-rt";
+            String jniTopic = "bench-" + nonce + "-jni";
+            String scaleTopic = "bench-" + nonce + "-scale";
+            KafkaSide.createTopic(admin, roundTripTopic, ROUND_TRIP_PARTITIONS);
+            KafkaSide.createTopic(admin, jniTopic, 1000);
+            KafkaSide.createTopic(admin, scaleTopic, 64);
+
+            // The broker's own once-only cost (creating __consumer_offsets at the first group look-up) is
+            // paid here, not inside the first-commit row.
+            admin.alterConsumerGroupOffsets(
+                            "bench-" + nonce + "-broker-warm-up", KafkaSide.kafkaMap(roundTripTopic, 1, 1))
+                    .all()
+                    .get();
+            // Fresh JVMs first: nothing of ours is loaded there yet.
+            firstCommitRows(roundTripTopic);
+
+            try (SparkRows spark = new SparkRows(bootstrap, nonce);
+                    Admin reader = KafkaSide.admin(bootstrap)) {
+                spark.capture(admin);
+                KafkaOffsetCommitterListener ours = spark.ourListener();
+                listenerThreadRows(spark, admin, ours);
+                visibleRows(spark, admin, reader, ours);
+                if (!ours.flushCommits(COMMIT_TIMEOUT)) {
+                    report.note("our listener did not confirm its commits within " + COMMIT_TIMEOUT);
+                }
+            }
+            roundTripRows(admin, roundTripTopic);
+            scaleRows(scaleTopic);
+            jniRows(jniTopic);
+        }
+        report.sizes();
+        report.write(Path.of(System.getenv().getOrDefault("BENCH_OUT", "docs/benchmarks.md")));
+    }
+
+    // Row 1: the listener thread's time per progress event.
+    private void listenerThreadRows(SparkRows spark, Admin admin, KafkaOffsetCommitterListener ours) throws Exception {
+        for (SparkRows.Shape shape : SparkRows.SHAPES) {
+            List<QueryProgressEvent> events = spark.events.get(shape.label());
+            Samples.Repeats older = new Samples.Repeats();
+            Samples.Repeats reused = new Samples.Repeats();
+            Samples.Repeats ourRows = new Samples.Repeats();
+            for (int repeat = 0; repeat < repeats; repeat++) {
+                older.add(replay(
+                        events, count(5), count(40), event -> SparkRows.olderListenerWay(bootstrap, event, "-older")));
+                reused.add(
+                        replay(events, count(50), count(300), event -> SparkRows.reusedAdmin(admin, event, "-admin")));
+                ourRows.add(replay(events, count(20_000), count(20_000), ours::onQueryProgress));
+            }
+            report.listenerRow(shape.label(), older, reused, ourRows);
+        }
+    }
+
+    interface EventHandler {
+        void handle(QueryProgressEvent event) throws Exception;
+    }
+
+    /** Replays the events in turn on this thread, {@code warmUp} untimed, then {@code measured} timed. */
+    private static Samples.Percentiles replay(
+            List<QueryProgressEvent> events, int warmUp, int measured, EventHandler handler) throws Exception {
+        for (int i = 0; i < warmUp; i++) {
+            handler.handle(events.get(i % events.size()));
+        }
+        Samples samples = new Samples(measured);
+        for (int i = 0; i < measured; i++) {
+            QueryProgressEvent event = events.get(i % events.size());
+            long start = System.nanoTime();
+            handler.handle(event);
+            samples.add(System.nanoTime() - start);
+        }
+        return samples.percentiles();
+    }
+
+    // Row 2: from the event to its offsets visible to an independent reader of the group.
+    private void visibleRows(SparkRows spark, Admin writer, Admin reader, KafkaOffsetCommitterListener ours)
+            throws Exception {
+        List<QueryProgressEvent> events = spark.events.get("8 partitions");
+        // Two events of one query whose end offsets differ: each replay moves the group.
+        QueryProgressEvent[] alternating = {events.get(0), events.get(events.size() - 1)};
+        Samples.Repeats ourRows = new Samples.Repeats();
+        Samples.Repeats apiRows = new Samples.Repeats();
+        Samples.Repeats adminRows = new Samples.Repeats();
+        int[] missed = new int[3];
+        // The JVM API alone (no listener, no worker thread): splits the listener's share from the core's.
+        try (OffsetCommitter direct = OffsetCommitter.create(Map.of("bootstrap.servers", bootstrap))) {
+            for (int repeat = 0; repeat < repeats; repeat++) {
+                ourRows.add(visible(alternating, reader, "", missed, 0, ours::onQueryProgress));
+                apiRows.add(visible(alternating, reader, "-visible-api", missed, 1, event -> {
+                    for (var source : event.progress().sources()) {
+                        String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
+                        direct.commitAsync(group + "-visible-api", source.endOffset(), "bench");
+                    }
+                }));
+                adminRows.add(visible(alternating, reader, "-visible-admin", missed, 2, event -> {
+                    for (var source : event.progress().sources()) {
+                        Map<TopicPartition, OffsetAndMetadata> offsets = KafkaSide.commitMap(source.endOffset());
+                        writer.alterConsumerGroupOffsets(SparkRows.groupOfSource(offsets) + "-visible-admin", offsets);
+                    }
+                }));
+            }
+        }
+        report.visibleRow(ourRows, apiRows, adminRows, missed);
+    }
+
+    private Samples.Percentiles visible(
+            QueryProgressEvent[] alternating,
+            Admin reader,
+            String groupSuffix,
+            int[] missed,
+            int which,
+            EventHandler handler)
+            throws Exception {
+        int warmUp = 4;
+        int measured = count(40);
+        Samples samples = new Samples(measured);
+        for (int i = 0; i < warmUp + measured; i++) {
+            QueryProgressEvent event = alternating[i % 2];
+            Map<TopicPartition, OffsetAndMetadata> expected =
+                    KafkaSide.commitMap(event.progress().sources()[0].endOffset());
+            String group = SparkRows.groupOfSource(expected) + groupSuffix;
+            long start = System.nanoTime();
+            handler.handle(event);
+            long seen = KafkaSide.awaitVisible(reader, group, expected, VISIBLE_LIMIT);
+            if (seen < 0) {
+                missed[which]++;
+            } else if (i >= warmUp) {
+                samples.add(seen - start);
+            }
+        }
+        return samples.percentiles();
+    }
+
+    // Row 3: commit round trip, 8 partitions, each waited for.
+    private void roundTripRows(Admin admin, String topic) throws Exception {
+        Map<String, String> nativeSettings = Map.of("bootstrap.servers", bootstrap);
+        Map<String, String> jvmSettings = Map.of("bootstrap.servers", bootstrap, EngineSettings.EXECUTOR, "jvm");
+        Map<String, Samples.Repeats> rows = new LinkedHashMap<>();
+        int[] errors = new int[4];
+        try (OffsetCommitter nativeCommitter = OffsetCommitter.create(nativeSettings);
+                OffsetCommitter jvmCommitter = OffsetCommitter.create(jvmSettings);
+                KafkaConsumer<byte[], byte[]> consumer =
+                        KafkaSide.consumer(bootstrap, "bench-" + nonce + "-rt-consumer")) {
+            String[] names = {
+                "ours, native helper (commitSync)",
+                "ours, JVM executor (commitSync)",
+                "Java KafkaConsumer.commitSync, reused",
+                "Java Admin.alterConsumerGroupOffsets, reused"
+            };
+            for (String name : names) {
+                rows.put(name, new Samples.Repeats());
+            }
+            long[] offset = {0};
+            for (int repeat = 0; repeat < repeats; repeat++) {
+                rows.get(names[0]).add(roundTrips(() -> {
+                    CommitResult result = nativeCommitter.commitSync(
+                            "bench-" + nonce + "-rt-native",
+                            KafkaSide.typed(topic, ROUND_TRIP_PARTITIONS, ++offset[0]),
+                            "bench",
+                            COMMIT_TIMEOUT);
+                    errors[0] += result.allCommitted() ? 0 : 1;
+                }));
+                rows.get(names[1]).add(roundTrips(() -> {
+                    CommitResult result = jvmCommitter.commitSync(
+                            "bench-" + nonce + "-rt-jvm",
+                            KafkaSide.typed(topic, ROUND_TRIP_PARTITIONS, ++offset[0]),
+                            "bench",
+                            COMMIT_TIMEOUT);
+                    errors[1] += result.allCommitted() ? 0 : 1;
+                }));
+                rows.get(names[2])
+                        .add(roundTrips(() ->
+                                consumer.commitSync(KafkaSide.kafkaMap(topic, ROUND_TRIP_PARTITIONS, ++offset[0]))));
+                rows.get(names[3])
+                        .add(roundTrips(() -> admin.alterConsumerGroupOffsets(
+                                        "bench-" + nonce + "-rt-admin",
+                                        KafkaSide.kafkaMap(topic, ROUND_TRIP_PARTITIONS, ++offset[0]))
+                                .all()
+                                .get()));
+            }
+        }
+        report.roundTripRows(rows, errors);
+    }
+
+    interface Commit {
+        void run() throws Exception;
+    }
+
+    private Samples.Percentiles roundTrips(Commit commit) throws Exception {
+        for (int i = 0; i < count(30); i++) {
+            commit.run();
+        }
+        int measured = count(300);
+        Samples samples = new Samples(measured);
+        for (int i = 0; i < measured; i++) {
+            long start = System.nanoTime();
+            commit.run();
+            samples.add(System.nanoTime() - start);
+        }
+        return samples.percentiles();
+    }
+
+    // Row 5: the caller's time of one commitAsync (offsets crossing JNI) by size.
+    private void jniRows(String topic) throws Exception {
+        Map<Integer, Samples.Repeats> rows = new LinkedHashMap<>();
+        try (OffsetCommitter committer = OffsetCommitter.create(Map.of("bootstrap.servers", bootstrap))) {
+            for (int partitions : new int[] {1, 100, 1000}) {
+                List<Map<String, Map<Integer, Long>>> maps =
+                        List.of(KafkaSide.typed(topic, partitions, 1), KafkaSide.typed(topic, partitions, 2));
+                String group = "bench-" + nonce + "-jni-" + partitions;
+                Samples.Repeats repeatsOfSize = new Samples.Repeats();
+                for (int repeat = 0; repeat < repeats; repeat++) {
+                    for (int i = 0; i < count(2_000); i++) {
+                        committer.commitAsync(group, maps.get(i % 2), "bench");
+                    }
+                    int measured = count(10_000);
+                    Samples samples = new Samples(measured);
+                    for (int i = 0; i < measured; i++) {
+                        Map<String, Map<Integer, Long>> offsets = maps.get(i % 2);
+                        long start = System.nanoTime();
+                        committer.commitAsync(group, offsets, "bench");
+                        samples.add(System.nanoTime() - start);
+                    }
+                    repeatsOfSize.add(samples.percentiles());
+                }
+                rows.put(partitions, repeatsOfSize);
+            }
+            if (!committer.flush(COMMIT_TIMEOUT)) {
+                report.note("the JNI rows' commits were not all confirmed within " + COMMIT_TIMEOUT);
+            }
+        }
+        report.jniRows(rows);
+    }
+
+    private void firstCommitRows(String topic) throws Exception {
+        List<Map<String, Long>> runs = new ArrayList<>();
+        for (int repeat = 0; repeat < repeats; repeat++) {
+            runs.add(child("first-commit", bootstrap, topic));
+        }
+        report.firstCommitRow(runs);
+    }
+
+    private void scaleRows(String topic) throws Exception {
+        Map<String, Long> result =
+                child("scale", bootstrap, topic, Integer.toString(scaleGroups), "64", Integer.toString(scaleSeconds));
+        report.scaleRow(result, scaleGroups, scaleSeconds, backlog);
+    }
+
+    private final List<String> backlog = new ArrayList<>();
+
+    /** Runs a mode in a fresh JVM; its "RESULT key value" lines are the answer, its "BACKLOG" lines kept. */
+    private Map<String, Long> child(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                // A heap whose pages are all resident from the start: the scale row's RSS growth is then
+                // what the committer adds natively, not the heap growing.
+                "-Xms256m",
+                "-Xmx256m",
+                "-XX:+AlwaysPreTouch",
+                "-cp",
+                requiredEnv("BENCH_CLASSPATH"),
+                JvmBench.class.getName()));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        Map<String, Long> results = new HashMap<>();
+        try (BufferedReader out =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                String[] parts = line.split(" ");
+                if (parts[0].equals("RESULT")) {
+                    results.put(parts[1], Long.parseLong(parts[2]));
+                } else if (parts[0].equals("BACKLOG")) {
+                    backlog.add(line.substring("BACKLOG ".length()));
+                }
+            }
+        }
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException("bench child " + args[0] + " failed: exit " + process.exitValue());
+        }
+        return results;
+    }
+
+    private static String requiredEnv(String name) {
+        String value = System.getenv(name);
+        if (value == null || value.isEmpty()) {
+            throw new IllegalStateException(name + " is not set (run through bench/run.sh)");
+        }
+        return value;
+    }
+
+    private static int intEnv(String name, int fallback) {
+        String value = System.getenv(name);
+        return value == null || value.isEmpty() ? fallback : Integer.parseInt(value);
+    }
+
+    static String today() {
+        return ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+    }
+
+    static String readIfExists(Path path) throws Exception {
+        return Files.exists(path) ? Files.readString(path) : "";
+    }
+}
