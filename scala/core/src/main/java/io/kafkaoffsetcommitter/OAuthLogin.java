@@ -1,9 +1,13 @@
 package io.kafkaoffsetcommitter;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import javax.security.auth.callback.Callback;
 import javax.security.auth.callback.UnsupportedCallbackException;
 import javax.security.auth.login.AppConfigurationEntry;
@@ -27,6 +31,11 @@ import org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBea
 final class OAuthLogin implements AutoCloseable {
     private static final String MECHANISM = "OAUTHBEARER";
     static final String HANDLER_CLASS = "sasl.login.callback.handler.class";
+    /**
+     * JAAS options that are public by definition (OAuth's scope and client id, RFC 6749) and whose values are often
+     * common words ("kafka", "openid"): hiding them would mangle messages (org.apache.[redacted].common...).
+     */
+    private static final Set<String> PUBLIC_OPTIONS = new HashSet<>(Arrays.asList("scope", "clientid"));
 
     private final AuthenticateCallbackHandler handler;
     private final String handlerName;
@@ -52,8 +61,10 @@ final class OAuthLogin implements AutoCloseable {
             List<AppConfigurationEntry> entries =
                     JaasContext.loadClientContext(configs).configurationEntries();
             for (AppConfigurationEntry entry : entries) {
-                for (Object value : entry.getOptions().values()) {
-                    if (value != null && value.toString().length() >= 4) {
+                for (Map.Entry<String, ?> option : entry.getOptions().entrySet()) {
+                    Object value = option.getValue();
+                    boolean isPublic = PUBLIC_OPTIONS.contains(option.getKey().toLowerCase(Locale.ROOT));
+                    if (!isPublic && value != null && value.toString().length() >= 4) {
                         login.secrets.add(value.toString());
                     }
                 }
