@@ -4,9 +4,11 @@
 //! [`offsets`] parses Spark's end-offset JSON, [`engine`] runs the asynchronous commits, [`commit`]
 //! is one commit request and its answer, [`helper`] runs librdkafka in a supervised child process,
 //! `admin` holds the only raw librdkafka calls (used in that child only), `jni` is the JVM
-//! boundary, [`logging`] buffers log lines until the JVM collects them.
+//! boundary, [`logging`] buffers log lines until the JVM collects them, [`cli`] is the
+//! command-line tool (`kafka-offset-committer lag|commit`).
 
 mod admin;
+pub mod cli;
 pub mod commit;
 pub mod config;
 pub mod engine;
