@@ -50,6 +50,7 @@ final class ChildRuns {
             long[] previous = {0, 0};
             long firstSecondBacklog = -1;
             long maxBacklog = 0;
+            long lastBacklog = 0;
             for (int second = 1; second <= seconds; second++) {
                 Map<String, Map<Integer, Long>> offsets = KafkaSide.typed(topic, partitions, second);
                 long submit = System.nanoTime();
@@ -72,6 +73,7 @@ final class ChildRuns {
                     firstSecondBacklog = backlog;
                 }
                 maxBacklog = Math.max(maxBacklog, backlog);
+                lastBacklog = backlog;
                 System.out.printf(
                         "BACKLOG %d %d %d %d %d %d %d %d%n",
                         second,
@@ -98,6 +100,7 @@ final class ChildRuns {
             System.out.println("RESULT failed " + totals[1]);
             System.out.println("RESULT backlog_first " + firstSecondBacklog);
             System.out.println("RESULT backlog_max " + maxBacklog);
+            System.out.println("RESULT backlog_last " + lastBacklog);
             System.out.println("RESULT submit_max_ns " + submitMaxNanos);
             System.out.println("RESULT submit_median_ns " + Samples.median(submitNanos));
             System.out.println("RESULT jvm_rss_first_second_kb " + (jvmRssAfterFirstSecond - jvmRssBefore));
@@ -132,8 +135,9 @@ final class ChildRuns {
     }
 
     /**
-     * For bench/helper-hop.sh: prints this JVM's and the helper's pids, waits for a line on stdin (the tracer is
-     * attached then), then makes {@code commits} 8-partition commitSync calls 20 ms apart and prints each round trip.
+     * For bench/helper-hop.sh: makes {@code commits} 8-partition commitSync calls 20 ms apart untraced, prints this
+     * JVM's and the helper's pids, waits for a line on stdin (the tracer is attached then), then makes as many
+     * again; prints each round trip.
      */
     static void hop(String bootstrap, int commits) throws Exception {
         ProcessHandle self = ProcessHandle.current();
@@ -146,6 +150,13 @@ final class ChildRuns {
             for (int i = 1; i <= 50; i++) { // warm-up: JIT, coordinator known, connections up
                 committer.commitSync(group, KafkaSide.typed(topic, 8, i), "bench", Duration.ofSeconds(30));
             }
+            // The same commits untraced, to see what tracing adds.
+            for (int i = 0; i < commits; i++) {
+                long start = System.nanoTime();
+                committer.commitSync(group, KafkaSide.typed(topic, 8, 100 + i), "bench", Duration.ofSeconds(30));
+                System.out.println("UNTRACED_NS " + (System.nanoTime() - start));
+                Thread.sleep(20);
+            }
             long helper = helperPid(self).orElseThrow(() -> new IllegalStateException("no helper process"));
             System.out.println("PIDS " + self.pid() + " " + helper);
             System.out.flush();
@@ -153,7 +164,7 @@ final class ChildRuns {
             for (int i = 0; i < commits; i++) {
                 long start = System.nanoTime();
                 CommitResult result = committer.commitSync(
-                        group, KafkaSide.typed(topic, 8, 1000 + i), "bench", Duration.ofSeconds(30));
+                        group, KafkaSide.typed(topic, 8, 100_000 + i), "bench", Duration.ofSeconds(30));
                 long elapsed = System.nanoTime() - start;
                 if (!result.allCommitted()) {
                     throw new IllegalStateException("a traced commit failed: " + result);
