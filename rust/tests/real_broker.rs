@@ -6,10 +6,12 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use kafka_offset_committer::config::engine_keys;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -31,6 +33,30 @@ fn sasl_with(mechanism: &str, login_module: &str, user: &str, password: &str) ->
     ]
 }
 
+/// Creates the topic and waits until the broker's metadata shows a leader for every partition:
+/// KRaft answers CreateTopics before the broker has applied the record, and an OffsetCommit sent in
+/// between is refused with `UnknownTopicOrPartition`.
+fn create_served_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    create_topic(bootstrap, topic, partitions);
+    let metadata: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("client");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let served = metadata.fetch_metadata(Some(topic), Duration::from_secs(5)).is_ok_and(|metadata| {
+            metadata.topics().iter().any(|t| {
+                t.name() == topic
+                    && t.error().is_none()
+                    && t.partitions().len() == partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            })
+        });
+        if served {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the broker never served the new topic {topic}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn as_pairs<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
@@ -49,7 +75,7 @@ fn librdkafka_admin_login() -> Vec<(&'static str, &'static str)> {
 fn commits_to_a_real_broker_and_reads_back_independently() {
     let bootstrap = broker("KAFKA_BOOTSTRAP");
     let topic = unique("orders");
-    create_topic(&bootstrap, &topic, 3);
+    create_served_topic(&bootstrap, &topic, 3);
     let committer = open(&bootstrap, &[]);
     let outcome =
         committer.commit_sync("real-g1", &offsets_json(&topic, &[11, 22, 33]), "{\"batch\":7}", WAIT).unwrap();
@@ -74,7 +100,7 @@ fn an_unknown_topic_is_reported_and_holds_back_neither_its_group_nor_retries() {
     assert_eq!(status["parked"], false, "the group is not parked for one partition: {status}");
     // The group's other partitions commit at once; the refused one is not retried meanwhile.
     let topic = unique("real-topic");
-    create_topic(&bootstrap, &topic, 1);
+    create_served_topic(&bootstrap, &topic, 1);
     let outcome = committer.commit_sync("real-g2", &offsets_json(&topic, &[4]), "", WAIT).unwrap();
     assert!(outcome.partitions[0].error.is_none(), "{outcome:?}");
     assert!(committer.flush(WAIT));
@@ -88,8 +114,8 @@ fn sasl_plain_commits_and_acls_are_enforced() {
     let plain_bootstrap = broker("KAFKA_BOOTSTRAP");
     let allowed_topic = unique("alice-topic");
     let forbidden_topic = unique("secret-topic");
-    create_topic(&plain_bootstrap, &allowed_topic, 1);
-    create_topic(&plain_bootstrap, &forbidden_topic, 1);
+    create_served_topic(&plain_bootstrap, &allowed_topic, 1);
+    create_served_topic(&plain_bootstrap, &forbidden_topic, 1);
     let alice = sasl("alice", "alice-secret");
     let committer = open(&sasl_bootstrap, &as_pairs(&alice));
 
@@ -148,4 +174,35 @@ fn scram_sha_512_authenticates_against_the_broker() {
     let (kind, message) = outcome.partitions[0].error.clone().expect("refused");
     assert!(kind.contains("Authentication"), "{kind}: {message}");
     assert!(!committer.status_json().contains("not-the-scram-secret"), "secrets never reach the status");
+}
+
+/// The SSL listener with the client certificate from a PKCS12 keystore (OpenSSL reads it; the CA
+/// from PEM): commits land for the groups and topics `User:client` may read (`ssl-client-*`), and
+/// a group it may not use is refused with `GroupAuthorizationFailed`, with no store password shown.
+#[test]
+fn tls_client_certificate_from_a_pkcs12_keystore_commits_and_acls_are_enforced() {
+    let ssl_bootstrap = broker("KAFKA_SSL_BOOTSTRAP");
+    let plain_bootstrap = broker("KAFKA_BOOTSTRAP");
+    let password = broker("KAFKA_SSL_STORE_PASSWORD");
+    let settings = vec![
+        ("security.protocol", "SSL".to_string()),
+        ("ssl.truststore.type", "PEM".to_string()),
+        ("ssl.truststore.location", broker("KAFKA_SSL_CA_PEM")),
+        ("ssl.keystore.type", "PKCS12".to_string()),
+        ("ssl.keystore.location", broker("KAFKA_SSL_CLIENT_KEYSTORE_P12")),
+        ("ssl.keystore.password", password.clone()),
+    ];
+    let topic = unique("ssl-client-topic");
+    create_served_topic(&plain_bootstrap, &topic, 1);
+    let committer = open(&ssl_bootstrap, &as_pairs(&settings));
+
+    let allowed_group = unique("ssl-client-group");
+    let outcome = committer.commit_sync(&allowed_group, &offsets_json(&topic, &[6]), "", WAIT).unwrap();
+    assert!(outcome.partitions[0].error.is_none(), "{outcome:?}");
+    assert_eq!(committed_offsets(&plain_bootstrap, &[], &allowed_group, &topic, 1), vec![6]);
+
+    let refused_group = unique("other-group");
+    let outcome = committer.commit_sync(&refused_group, &offsets_json(&topic, &[6]), "", WAIT).unwrap();
+    assert_eq!(outcome.partitions[0].error.as_ref().unwrap().0, "GroupAuthorizationFailed", "{outcome:?}");
+    assert!(!committer.status_json().contains(&password), "secrets never reach the status");
 }
