@@ -6,6 +6,8 @@
 //   build/sbt -Dspark.test.version=4.2.0 spark/test    listener tests on another Spark
 //   build/sbt -Dspark.test.version=4.3.0 -Dspark.test.jars=<pyspark>/jars:<connector dir> "++2.13 spark/test"
 //                                              the same on Spark jars from folders (a release the registry lacks)
+//   build/sbt core/publish +spark/publish      the Maven repository layout of a release in target/maven-repo
+//                                              (jars, sources, javadoc, POMs, checksums), for spark-submit --packages
 //
 // The jars carry the native artifacts of every platform build/native.sh builds (target/native/<folder>/);
 // KOC_SKIP_CARGO=1 packages what it staged before instead of running it first (`make` does that).
@@ -14,6 +16,8 @@
 import _root_.io.kafkaoffsetcommitter.NativePlatform
 
 import scala.sys.process.Process
+import scala.xml.{Elem, Node => XmlNode}
+import scala.xml.transform.{RewriteRule, RuleTransformer}
 
 val scala212 = "2.12.21"
 val scala213 = "2.13.18"
@@ -40,6 +44,26 @@ ThisBuild / version := {
 }
 ThisBuild / organization := "io.kafkaoffsetcommitter"
 ThisBuild / scalaVersion := scala213
+
+// What a Maven repository (Central's rules) needs of every published module. `publish` writes a release
+// into target/maven-repo, laid out as a Maven repository with SHA-1 and MD5 checksums, so that
+// spark-submit --packages ... --repositories file://<that folder> installs the listener as it would from
+// a remote repository; uploading that folder's contents is the release.
+ThisBuild / description := "Commits Spark Structured Streaming Kafka offsets to Kafka consumer groups"
+ThisBuild / licenses := Seq("Apache-2.0" -> url("https://www.apache.org/licenses/LICENSE-2.0.txt"))
+ThisBuild / homepage := Some(url("https://github.com/kafka-offset-committer/kafka-offset-committer"))
+ThisBuild / scmInfo := Some(ScmInfo(
+  url("https://github.com/kafka-offset-committer/kafka-offset-committer"),
+  "scm:git:https://github.com/kafka-offset-committer/kafka-offset-committer.git"))
+ThisBuild / developers := List(Developer(
+  "kafka-offset-committer", "kafka-offset-committer maintainers", "",
+  url("https://github.com/kafka-offset-committer")))
+ThisBuild / publishMavenStyle := true
+ThisBuild / pomIncludeRepository := (_ => false)
+ThisBuild / publishTo := Some(
+  Resolver.file("koc-local-maven", (ThisBuild / baseDirectory).value / "target" / "maven-repo")(Resolver.mavenStylePatterns))
+// Rebuilding the same version replaces it in the local repository.
+ThisBuild / publishConfiguration := publishConfiguration.value.withOverwrite(true)
 
 // Options Spark itself passes to its JVMs on Java 17+ (org.apache.spark.launcher.JavaModuleOptions);
 // Spark 4 and its Netty and Arrow fail without them.
@@ -185,6 +209,18 @@ lazy val spark = (project in file("scala/spark"))
     },
     // One self-contained jar per Scala version: the listener, core's classes and the native library.
     Compile / packageBin / mappings ++= (core / Compile / packageBin / mappings).value,
+    // So its POM names no core dependency (the jar holds core), and nothing of the tests' own configuration.
+    pomPostProcess := { pom =>
+      val leftOut = Set("kafka-offset-committer-core")
+      new RuleTransformer(new RewriteRule {
+        override def transform(node: XmlNode): Seq[XmlNode] = node match {
+          case dependency: Elem if dependency.label == "dependency" &&
+              (leftOut((dependency \ "artifactId").text) || (dependency \ "scope").text == SparkTestDependencies.name) =>
+            Nil
+          case other => other
+        }
+      }).transform(pom).head
+    },
     Test / fork := true,
     // Tests share one Kafka broker and one local Spark per JVM.
     Test / parallelExecution := false,

@@ -2,13 +2,13 @@
 """The Kafka steps of tests/e2e/demo.sh, through the harness's Java client (KAFKA_BOOTSTRAP):
 
     demo_kafka.py new-topic NAME PARTITIONS   creates NAME, or NAME-<suffix> if NAME exists; prints it
-    demo_kafka.py produce TOPIC N             writes N records to each partition
-    demo_kafka.py report TOPIC GROUP          prints kafka-consumer-groups' view of GROUP, then its
-                                              lag on TOPIC; exits 1 unless the lag is 0 everywhere
+    demo_kafka.py feed SECONDS RATE TOPIC...  writes RATE records a second to each partition of each
+                                              TOPIC, in small steps, for SECONDS seconds
 """
 
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -30,18 +30,21 @@ def new_topic(bootstrap: str, name: str, partitions: int) -> str:
     return unique
 
 
-def report(bootstrap: str, topic: str, group: str) -> int:
-    print(kafka_harness.describe_group_text(bootstrap, group).strip("\n"))
-    log_end = kafka_harness.log_end_offsets(bootstrap, topic)
-    committed = {partition: offset for (committed_topic, partition), offset
-                 in kafka_harness.group_offsets(bootstrap, group).items() if committed_topic == topic}
-    # A partition with no commit lags by its whole log.
-    lag = {partition: end - committed.get(partition, 0) for partition, end in sorted(log_end.items())}
-    if any(lag.values()):
-        print(f"demo: group {group} lags on {topic}: {lag} (partition: records not committed)")
-        return 1
-    print(f"demo: group {group} lag 0 on all {len(lag)} partitions")
-    return 0
+FEED_STEP_S = 0.5
+
+
+def feed(bootstrap: str, seconds: float, rate: int, topics: list) -> None:
+    """A steady stream: every half second, half a second's worth of records to every partition."""
+    per_step = max(1, round(rate * FEED_STEP_S))
+    written = 0
+    started = time.monotonic()
+    next_step = started
+    while time.monotonic() - started < seconds:
+        for topic in topics:
+            written += per_step * len(kafka_harness.produce(bootstrap, topic, per_step))
+        next_step += FEED_STEP_S
+        time.sleep(max(0.0, next_step - time.monotonic()))
+    print(f"demo: feed stopped after {time.monotonic() - started:.0f} s, {written} records written", flush=True)
 
 
 def main(argv: list) -> int:
@@ -49,10 +52,8 @@ def main(argv: list) -> int:
     command, args = argv[0], argv[1:]
     if command == "new-topic":
         print(new_topic(bootstrap, args[0], int(args[1])))
-    elif command == "produce":
-        kafka_harness.produce(bootstrap, args[0], int(args[1]))
-    elif command == "report":
-        return report(bootstrap, args[0], args[1])
+    elif command == "feed":
+        feed(bootstrap, float(args[0]), int(args[1]), args[2:])
     else:
         print(__doc__, file=sys.stderr)
         return 2
