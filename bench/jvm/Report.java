@@ -263,6 +263,7 @@ final class Report {
         for (String file : List.of(
                 "target/native/linux-x86_64/libkafka_offset_committer.so",
                 "target/native/linux-x86_64/kafka-offset-committer-helper",
+                "target/native/linux-x86_64/kafka-offset-committer",
                 "scala/core/target/kafka-offset-committer-core-0.1.0.jar",
                 "scala/spark/target/scala-2.13/kafka-offset-committer-spark_2.13-0.1.0.jar")) {
             Path path = root.resolve(file);
