@@ -4,6 +4,8 @@
 #
 #   target/native/<folder>/libkafka_offset_committer.so      the JNI library
 #   target/native/<folder>/kafka-offset-committer-helper     the helper executable
+#   target/native/<folder>/kafka-offset-committer            the command-line tool (lag, commit), which
+#                                                            runs its commits through the helper beside it
 #
 # where <folder> is what NativePlatform.folder() answers on that platform (asked of the class itself,
 # so the build and the loader agree). sbt packs every file under target/native/ into the jars.
@@ -14,7 +16,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 read -r -a TARGETS <<<"${KOC_NATIVE_TARGETS:-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu}"
-ARTIFACTS=(libkafka_offset_committer.so kafka-offset-committer-helper)
+ARTIFACTS=(libkafka_offset_committer.so kafka-offset-committer-helper kafka-offset-committer)
 STAGING="$ROOT/target/native"
 
 PLATFORM_SOURCE="$ROOT/scala/core/src/main/java/io/kafkaoffsetcommitter/NativePlatform.java"

@@ -18,7 +18,7 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "io/kafkaoffsetcommitter/native/"
 PLATFORMS = {"linux-x86_64": "Advanced Micro Devices X86-64", "linux-aarch64": "AArch64"}
-ARTIFACTS = ["libkafka_offset_committer.so", "kafka-offset-committer-helper"]
+ARTIFACTS = ["libkafka_offset_committer.so", "kafka-offset-committer-helper", "kafka-offset-committer"]
 MAX_GLIBC = (2, 17)
 ALLOWED_NEEDED = re.compile(
     r"^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libgcc_s\.so\.1|ld-linux[-\w.]*\.so\.\d+)$"
