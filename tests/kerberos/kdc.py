@@ -60,8 +60,8 @@ NOACL = "koc-noacl"
 ROTATED = "koc-rotated"
 ACL_PREFIX = "krb-"
 OIDC_ACL_PREFIX = "oidc-"
-# Kafka 3.9.1 and later fetch tokens and keys only from the URLs this system property allows (4.x: none
-# when it is unset), on the broker and in every client JVM.
+# Kafka fetches tokens and keys only from the URLs this system property allows (since 3.9.1; unset,
+# 3.9.x allows every URL and 4.0 and later none), on the broker and in every client JVM.
 ALLOWED_URLS_PROPERTY = "org.apache.kafka.sasl.oauthbearer.allowed.urls"
 PACKAGES = ["krb5-kdc", "krb5-admin-server", "krb5-user"]
 # The tools used, each with the package that brings it.
