@@ -317,7 +317,7 @@ fn group_status<'local>(
     Ok(env.new_object(
         class,
         jni_sig!(
-            "(Ljava/lang/String;JJZJLjava/lang/String;JJ[Ljava/lang/String;[I[JLjava/lang/String;Ljava/lang/String;Z)V"
+            "(Ljava/lang/String;JJZJZZLjava/lang/String;JJ[Ljava/lang/String;[I[JLjava/lang/String;Ljava/lang/String;Z)V"
         ),
         &[
             JValue::from(&name),
@@ -325,6 +325,8 @@ fn group_status<'local>(
             JValue::Long(group.commits_failed as i64),
             JValue::Bool(group.last_attempt_failed),
             JValue::Long(group.pending_partitions as i64),
+            JValue::Bool(group.in_flight),
+            JValue::Bool(group.parked),
             JValue::from(&metadata),
             JValue::Long(last_commit.map_or(0, |commit| commit.at_epoch_ms as i64)),
             JValue::Long(last_commit.and_then(|commit| commit.latency_ms).map_or(-1, |latency| latency as i64)),

@@ -574,6 +574,14 @@ impl Group {
         delay: Option<Duration>,
         now: Instant,
     ) -> Option<(Level, String)> {
+        // A coordinator still settling (a new group's first commit, a coordinator that moved) is answered by
+        // the retries themselves: logged at DEBUG, and only once it persists past the retries (parked) above it.
+        if retriable && coordinator_settling(failure) {
+            return Some((
+                Level::Debug,
+                format!("group `{name}`: its coordinator is not ready ({}); retrying", failure.kind()),
+            ));
+        }
         // Within the interval only an escalation is logged: a refusal after retriable failures.
         let refusal = !failure.is_retriable();
         let repeated = self.last_failure_logged.is_some_and(|(at, was_retriable)| {
@@ -589,9 +597,31 @@ impl Group {
             Some(delay) => format!("offsets kept; next attempt in {} ms", delay.as_millis()),
             None => "the partition waits for its next offset; the group goes on".to_string(),
         };
-        let level = if retriable { Level::Warn } else { Level::Error };
-        Some((level, format!("commit to group `{name}` failed: {kind}: {}{context}; {next}", failure.message)))
+        // Retriable failures that ran out of retries are a condition that lasts (Kafka away), not a refusal.
+        let level = if retriable || !refusal { Level::Warn } else { Level::Error };
+        let advice = if means_active_members(failure) {
+            format!(
+                " (the group has active members: a consumer uses group id `{name}`, and Kafka takes commits only \
+                 from its members; give the query a group id of its own, e.g. the source option \
+                 kafka.consumer.commit.groupid)"
+            )
+        } else {
+            String::new()
+        };
+        Some((level, format!("commit to group `{name}` failed: {kind}: {}{context}{advice}; {next}", failure.message)))
     }
+}
+
+/// The group's coordinator is being found or loads the group: Kafka's own clients retry this silently.
+fn coordinator_settling(failure: &KafkaFailure) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(failure.code, NotCoordinator | CoordinatorLoadInProgress | CoordinatorNotAvailable | WaitingForCoordinator)
+}
+
+/// Kafka refuses a commit from outside a group that has members with these.
+fn means_active_members(failure: &KafkaFailure) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(failure.code, UnknownMemberId | IllegalGeneration | RebalanceInProgress)
 }
 
 /// A wrong password or an unreachable broker surfaces as a timed-out request; the client's last

@@ -416,3 +416,41 @@ fn at_exit_a_group_parked_while_kafka_was_away_is_not_settled_and_can_be_woken()
     group.unpark_after_retries();
     assert!(group.start_request(9, t0, &s).is_some());
 }
+
+#[test]
+fn a_settling_coordinator_logs_at_debug_until_the_retries_run_out() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    let mut now = t0;
+    let mut lines = Vec::new();
+    for attempt in 1..=u64::from(s.retry_max_attempts) {
+        group.start_request(attempt, now, &s).expect("due");
+        let code = if attempt % 2 == 1 {
+            RDKafkaErrorCode::NotCoordinator
+        } else {
+            RDKafkaErrorCode::CoordinatorLoadInProgress
+        };
+        lines.push(group.complete("g", &failed(attempt, code), at(now), &s).expect("a line"));
+        if let Some(next) = group.next_attempt_at() {
+            now = next;
+        }
+    }
+    let (retries, last) = lines.split_at(lines.len() - 1);
+    assert!(retries.iter().all(|(level, _)| *level == Level::Debug), "{retries:?}");
+    // Past the retry budget it is a lasting condition: one WARN, never an ERROR.
+    assert!(group.parked());
+    assert!(matches!(&last[0], (Level::Warn, text) if text.contains("NotCoordinator")), "{last:?}");
+}
+
+#[test]
+fn a_group_with_members_is_explained_in_plain_words() {
+    let (s, t0) = (settings(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    group.start_request(1, t0, &s).unwrap();
+    let line = group.complete("busy", &failed(1, RDKafkaErrorCode::UnknownMemberId), at(t0), &s);
+    let Some((Level::Error, text)) = line else { panic!("{line:?}") };
+    assert!(text.contains("the group has active members"), "{text}");
+    assert!(text.contains("a group id of its own"), "{text}");
+}

@@ -11,6 +11,8 @@ public final class GroupStatus {
     private final long commitsFailed;
     private final boolean lastAttemptFailed;
     private final long pendingPartitions;
+    private final boolean inFlight;
+    private final boolean parked;
     private final String lastCommitMetadata;
     private final Long lastCommitEpochMillis;
     private final Long lastCommitLatencyMillis;
@@ -30,6 +32,8 @@ public final class GroupStatus {
             long commitsFailed,
             boolean lastAttemptFailed,
             long pendingPartitions,
+            boolean inFlight,
+            boolean parked,
             String lastCommitMetadata,
             long lastCommitEpochMillis,
             long lastCommitLatencyMillis,
@@ -46,6 +50,8 @@ public final class GroupStatus {
         this.commitsFailed = commitsFailed;
         this.lastAttemptFailed = lastAttemptFailed;
         this.pendingPartitions = pendingPartitions;
+        this.inFlight = inFlight;
+        this.parked = parked;
         this.lastCommitMetadata = lastCommitMetadata;
         this.lastCommitEpochMillis = committed ? lastCommitEpochMillis : null;
         this.lastCommitLatencyMillis = committed && lastCommitLatencyMillis >= 0 ? lastCommitLatencyMillis : null;
@@ -67,6 +73,62 @@ public final class GroupStatus {
         return Collections.unmodifiableMap(byTopic);
     }
 
+    /**
+     * The number after the top-level key {@code "batch"} of metadata in {@link CommitMetadata#forBatch}'s form, or
+     * null. Strings are skipped as a whole, so a query id holding {@code "batch":} cannot be mistaken for the key.
+     */
+    static Long batchOf(String metadata) {
+        if (metadata == null || !metadata.startsWith("{")) {
+            return null;
+        }
+        int index = 1;
+        boolean keyExpected = true;
+        while (index < metadata.length()) {
+            char c = metadata.charAt(index);
+            if (c == '"') {
+                int end = endOfString(metadata, index);
+                if (end < 0) {
+                    return null;
+                }
+                boolean isBatchKey = keyExpected && metadata.startsWith("\"batch\":", index);
+                index = end + 1;
+                if (isBatchKey) {
+                    int digits = index + 1;
+                    while (digits < metadata.length() && Character.isDigit(metadata.charAt(digits))) {
+                        digits++;
+                    }
+                    try {
+                        return Long.parseLong(metadata.substring(index + 1, digits));
+                    } catch (NumberFormatException notANumber) {
+                        return null;
+                    }
+                }
+                keyExpected = false;
+            } else {
+                if (c == ',') {
+                    keyExpected = true;
+                } else if (c == '{' || c == '[') {
+                    return null; // forBatch writes no nested values: this is someone else's metadata
+                }
+                index++;
+            }
+        }
+        return null;
+    }
+
+    /** The index of the quote closing the string that opens at {@code start}, or -1. */
+    private static int endOfString(String text, int start) {
+        for (int index = start + 1; index < text.length(); index++) {
+            char c = text.charAt(index);
+            if (c == '\\') {
+                index++;
+            } else if (c == '"') {
+                return index;
+            }
+        }
+        return -1;
+    }
+
     public String group() {
         return group;
     }
@@ -85,6 +147,27 @@ public final class GroupStatus {
     /** Partitions waiting to be committed (kept, never dropped, while Kafka refuses or is away). */
     public long pendingPartitions() {
         return pendingPartitions;
+    }
+
+    /** True while a commit request of this group awaits Kafka's answer. */
+    public boolean inFlight() {
+        return inFlight;
+    }
+
+    /**
+     * True while the group waits out the failure cool-down after Kafka refused its offsets for good or the
+     * retries ran out; {@link #lastErrorKind()} says why. Its offsets stay pending and are tried again after it.
+     */
+    public boolean parked() {
+        return parked;
+    }
+
+    /**
+     * The batch id of the last successful commit, read from its metadata ({@link CommitMetadata#forBatch});
+     * null without a commit yet or when the metadata names no batch (a commit of another caller).
+     */
+    public Long lastCommittedBatchId() {
+        return batchOf(lastCommitMetadata);
     }
 
     /** Metadata of the last successful commit (query, run and batch id), or null. */
@@ -122,14 +205,16 @@ public final class GroupStatus {
     public String toString() {
         return String.format(
                 "GroupStatus{group=%s, commitsSucceeded=%d, commitsFailed=%d, lastAttemptFailed=%b,"
-                        + " pendingPartitions=%d, lastCommitMetadata=%s, lastCommitEpochMillis=%s,"
-                        + " lastCommitLatencyMillis=%s, lastCommittedOffsets=%s, lastErrorKind=%s,"
-                        + " lastErrorMessage=%s, lastErrorRetriable=%s}",
+                    + " pendingPartitions=%d, inFlight=%b, parked=%b, lastCommitMetadata=%s, lastCommitEpochMillis=%s,"
+                    + " lastCommitLatencyMillis=%s, lastCommittedOffsets=%s, lastErrorKind=%s, lastErrorMessage=%s,"
+                    + " lastErrorRetriable=%s}",
                 group,
                 commitsSucceeded,
                 commitsFailed,
                 lastAttemptFailed,
                 pendingPartitions,
+                inFlight,
+                parked,
                 lastCommitMetadata,
                 lastCommitEpochMillis,
                 lastCommitLatencyMillis,

@@ -60,6 +60,9 @@ public class OffsetCommitterTest extends BrokerTest {
             assertNull(status.lastErrorKind());
             assertNull(status.lastErrorRetriable());
             assertEquals(nextMetadata, status.lastCommitMetadata());
+            assertEquals(Long.valueOf(8), status.lastCommittedBatchId());
+            assertFalse(status.parked());
+            assertFalse(status.inFlight());
             assertNotNull(status.lastCommitEpochMillis());
             assertEquals(
                     Long.valueOf(25), status.lastCommittedOffsets().get(topic).get("1"));
@@ -93,6 +96,8 @@ public class OffsetCommitterTest extends BrokerTest {
             // A partition refused for itself (deleted topic) waits for its next offset instead of holding
             // its group in a cool-down: nothing stays pending, and flush does not wait for it.
             assertEquals(0, status.pendingPartitions());
+            assertFalse(status.parked());
+            assertNull(status.lastCommittedBatchId());
             assertTrue(committer.flush(WAIT));
             assertEquals(1, committer.status().get(0).commitsFailed());
         }

@@ -17,8 +17,11 @@ private[spark] final case class BoundSource(
     target: Option[CommitTarget],
     sparkTokenClasses: Option[ClassLoader] = None)
 
-/** One source entry of a progress event; `endOffset` is null while the source has none. */
-private[spark] final case class SourceEnd(description: String, endOffset: String)
+/**
+ * One source entry of a progress event; `endOffset` is null while the source has none. `latestOffset` (the newest
+ * offsets the source saw when the batch was planned) is null when the source reported none.
+ */
+private[spark] final case class SourceEnd(description: String, endOffset: String, latestOffset: String = null)
 
 /** What the listener keeps of a progress event: it is copied on the listener thread. */
 private[spark] final case class ProgressSnapshot(
@@ -26,7 +29,8 @@ private[spark] final case class ProgressSnapshot(
     runId: UUID,
     queryName: Option[String],
     batchId: Long,
-    sources: IndexedSeq[SourceEnd])
+    sources: IndexedSeq[SourceEnd],
+    processedRowsPerSecond: Double = 0.0)
 
 private[spark] object ProgressSnapshot {
   def apply(progress: StreamingQueryProgress): ProgressSnapshot =
@@ -35,7 +39,8 @@ private[spark] object ProgressSnapshot {
       progress.runId,
       Option(progress.name),
       progress.batchId,
-      progress.sources.toVector.map(source => SourceEnd(source.description, source.endOffset)))
+      progress.sources.toVector.map(source => SourceEnd(source.description, source.endOffset, source.latestOffset)),
+      if (progress.processedRowsPerSecond.isNaN) 0.0 else progress.processedRowsPerSecond)
 }
 
 /** The pure part of turning a progress event into commits. */
@@ -89,6 +94,31 @@ private[spark] object CommitPlan {
       }
       .filterNot(_._2.isEmpty)
   }
+
+  /**
+   * Per group, the records each partition was behind when the batch ended: the source's latest offset minus its
+   * end offset, from the progress event alone. Sources without both offsets are left out; two sources reading a
+   * partition for one group count the larger lag (the group's committed offset is the smaller end).
+   */
+  def groupLags(bound: IndexedSeq[BoundSource], sources: IndexedSeq[SourceEnd]): Map[String, Map[(String, Int), Long]] = {
+    val perSource = bound.zip(sources).flatMap { case (boundSource, source) =>
+      for {
+        target <- boundSource.target
+        end <- quietly(source.endOffset)
+        latest <- quietly(source.latestOffset)
+      } yield target.group -> (for {
+        (topic, partitions) <- end.byTopic.toSeq
+        (partition, endOffset) <- partitions.toSeq
+        latestOffset <- latest.byTopic.get(topic).flatMap(_.get(partition))
+      } yield (topic, partition) -> math.max(0L, latestOffset - endOffset))
+    }
+    perSource.groupBy(_._1).map { case (group, lags) =>
+      group -> lags.flatMap(_._2).groupBy(_._1).map { case (partition, values) => partition -> values.map(_._2).max }
+    }
+  }
+
+  private def quietly(json: String): Option[KafkaOffsets] =
+    Option(json).flatMap(text => try Some(KafkaOffsets.parse(text)) catch { case _: IllegalArgumentException => None })
 
   private def parse(
       json: String,

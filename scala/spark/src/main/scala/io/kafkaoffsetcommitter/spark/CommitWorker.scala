@@ -39,6 +39,7 @@ private[spark] final class CommitWorker(
 
   private val dropped = new AtomicLong()
   private val coalesced = new AtomicLong()
+  private val unidentified = new AtomicLong()
   private val nextDropWarningNanos = new AtomicLong(nanoClock())
 
   private val thread = new Thread(new Runnable { def run(): Unit = work() }, "kafka-offset-committer")
@@ -114,6 +115,14 @@ private[spark] final class CommitWorker(
   }
 
   def droppedCount: Long = dropped.get()
+
+  /** Tasks waiting for the worker thread (a waiting run's coalesced progress counts once). */
+  def queueDepth: Int = lock.synchronized(entries.size)
+
+  /** Sources of query runs whose offsets cannot be committed because the listener cannot tell what they read. */
+  def unidentifiedCount: Long = unidentified.get()
+
+  def countUnidentified(sources: Int): Unit = unidentified.addAndGet(sources.toLong)
 
   /** Progress events that a newer one of the same run replaced before they were handled. */
   def coalescedCount: Long = coalesced.get()

@@ -3,7 +3,7 @@ package io.kafkaoffsetcommitter.spark
 import java.time.Duration
 import java.util.UUID
 
-import io.kafkaoffsetcommitter.{CommitMetadata, OffsetCommitter}
+import io.kafkaoffsetcommitter.{CommitMetadata, GroupStatus, OffsetCommitter}
 
 /** What the listener needs of an [[OffsetCommitter]]; a seam so tests run without the native core. */
 private[spark] trait Committer {
@@ -19,9 +19,14 @@ private[spark] trait Committer {
    * not yet confirmed stay queued in the core until committed, refused for good, or JVM exit.
    */
   def close(timeout: Duration): Boolean
+
+  /** The groups this committer committed to and its cluster's helper restarts; throws once closed. */
+  def status(): Committer.Status
 }
 
 private[spark] object Committer {
+
+  final case class Status(helperRestarts: Long, groups: Seq[GroupStatus])
 
   /** A committer of the native core; cheap, since the core shares one Kafka client per cluster. */
   def native(kafkaParams: Map[String, String]): Committer = {
@@ -33,6 +38,7 @@ private[spark] object Committer {
         committer.commitAsync(group, offsets.toJava, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
       def flush(timeout: Duration): Boolean = committer.flush(timeout)
       def close(timeout: Duration): Boolean = committer.close(timeout)
+      def status(): Status = Status(committer.helperRestarts(), committer.status().toArray(new Array[GroupStatus](0)).toList)
     }
   }
 }

@@ -45,6 +45,8 @@ class KafkaOffsetCommitterListener private[spark] (
 
   private lazy val worker = workerFor(config)
 
+  if (config.enabled) Monitoring.listenerCreated(this)
+
   // Runs by run id, and the closes of terminated runs still in progress. Touched by the worker thread only.
   private val runs = mutable.HashMap[UUID, QueryRun]()
   private val closing = mutable.Set[CompletableFuture[java.lang.Boolean]]()
@@ -117,20 +119,25 @@ class KafkaOffsetCommitterListener private[spark] (
   }
 
   private def newRun(queryId: UUID, runId: UUID, execution: Option[AnyRef]): QueryRun = {
-    val run = new QueryRun(queryId, runId, execution, new RunCommits(queryId, runId, newCommitter, worker, nanoClock))
+    val monitored = new MonitoredRun(queryId, runId, new RunCommits(queryId, runId, newCommitter, worker, nanoClock))
+    val run = new QueryRun(queryId, runId, execution, monitored)
     runs(runId) = run
+    Monitoring.runStarted(monitored)
+    Monitoring.attachMetrics(config, worker)
     run
   }
 
   private def progressed(progress: ProgressSnapshot): Unit = {
     // No start seen: the listener was added after the query started.
     val run = runs.getOrElse(progress.runId, newRun(progress.queryId, progress.runId, None))
+    run.monitored.queryName = progress.queryName
     try {
       for (bound <- run.boundSources.filterNot(sparkTokenRenewed).orElse(bindSources(run, progress))) {
         if (!CommitPlan.isAligned(bound, progress.sources)) {
-          run.warnOnce("misaligned")(s"Query ${progress.queryId}: progress sources " +
+          if (run.warnOnce("misaligned")(s"Query ${progress.queryId}: progress sources " +
             s"${progress.sources.map(_.description).mkString("[", ", ", "]")} do not match its sources " +
-            s"${bound.map(_.description).mkString("[", ", ", "]")}; events that disagree commit nothing")
+            s"${bound.map(_.description).mkString("[", ", ", "]")}; events that disagree commit nothing"))
+            worker.countUnidentified(bound.count(_.target.isDefined))
         } else {
           run.boundSources = Some(bound)
           val commits = CommitPlan.groupCommits(bound, progress.sources) { (source, error) =>
@@ -138,6 +145,8 @@ class KafkaOffsetCommitterListener private[spark] (
               s"${source.description}: ${error.getMessage}")
           }
           run.commits.commitBatch(progress.batchId, commits)
+          run.monitored.lastBatch =
+            Some(BatchLag(progress.batchId, progress.processedRowsPerSecond, CommitPlan.groupLags(bound, progress.sources)))
         }
       }
     } catch {
@@ -151,8 +160,9 @@ class KafkaOffsetCommitterListener private[spark] (
     if (run.execution.isEmpty) run.execution = findExecution(run.queryId)
     run.execution match {
       case None =>
-        run.warnOnce("unreachable")(s"Query ${run.queryId}: its execution cannot be found, so its sources " +
-          "cannot be identified and its offsets are not committed")
+        if (run.warnOnce("unreachable")(s"Query ${run.queryId}: its execution cannot be found, so its sources " +
+            "cannot be identified and its offsets are not committed"))
+          worker.countUnidentified(progress.sources.size)
         None
       case Some(execution) =>
         Some(CommitPlan.distinctSources(sources(execution)).map(source => commitTarget(run, progress, source)))
@@ -194,8 +204,9 @@ class KafkaOffsetCommitterListener private[spark] (
         run.warnOnce("continuous")(s"Query ${run.queryId}: continuous processing is not supported")
         BoundSource(String.valueOf(source), None)
       case UnreadableKafkaSource(error) =>
-        run.warnOnce(s"unreadable $source")(s"Query ${run.queryId}: cannot read the Kafka settings of $source " +
-          "on this Spark version; its offsets are not committed", error)
+        if (run.warnOnce(s"unreadable $source")(s"Query ${run.queryId}: cannot read the Kafka settings of $source " +
+            "on this Spark version; its offsets are not committed", error))
+          worker.countUnidentified(1)
         BoundSource(String.valueOf(source), None)
       case OtherSource => BoundSource(String.valueOf(source), None)
     }
@@ -224,6 +235,7 @@ class KafkaOffsetCommitterListener private[spark] (
    */
   private def terminated(runId: UUID): Unit =
     for (run <- runs.remove(runId)) {
+      Monitoring.runEnded(run.monitored)
       val deadline = nanoClock() + config.flushTimeoutOnTermination.toNanos
       val closed = worker.closeInBackground { () =>
         val confirmed = run.commits.flushAndClose(deadline)
@@ -282,6 +294,17 @@ object KafkaOffsetCommitterListener {
    */
   val ClustersPrefix: String = ConfigPrefix + "clusters."
 
+  /** Registers the metrics source in the driver's metrics system (default true). */
+  val MetricsEnabledKey: String = ConfigPrefix + "metrics.enabled"
+  val DefaultMetricsEnabled = true
+
+  /**
+   * At most this many series of queries, groups and partitions in the metrics source; more are left out and
+   * counted (`metrics.seriesLeftOut`).
+   */
+  val MetricsMaxSeriesKey: String = ConfigPrefix + "metrics.maxSeries"
+  val DefaultMetricsMaxSeries = 10000
+
   /** `spark.kafkaOffsetCommitter.committer.X=V` reaches the engine as its setting `committer.X`. */
   val CommitterSettingsPrefix: String = ConfigPrefix + EngineSettings.PREFIX
 
@@ -300,14 +323,20 @@ object KafkaOffsetCommitterListener {
       val queryId: UUID,
       val runId: UUID,
       var execution: Option[AnyRef],
-      val commits: RunCommits) {
+      val monitored: MonitoredRun) {
+
+    def commits: RunCommits = monitored.commits
 
     /** Set at the first aligned progress event: `sources` stays fixed for the whole run. */
     var boundSources: Option[IndexedSeq[BoundSource]] = None
 
     private val warned = mutable.Set[String]()
 
-    def warnOnce(key: String)(message: => String, error: Throwable = null): Unit =
-      if (warned.add(key)) log.warn(message, error)
+    /** Logs the message the first time `key` comes up in this run; true then. */
+    def warnOnce(key: String)(message: => String, error: Throwable = null): Boolean = {
+      val first = warned.add(key)
+      if (first) log.warn(message, error)
+      first
+    }
   }
 }

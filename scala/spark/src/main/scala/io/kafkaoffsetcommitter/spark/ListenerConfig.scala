@@ -23,7 +23,9 @@ private[spark] final case class ListenerConfig(
     flushTimeoutOnTermination: Duration = DefaultFlushTimeoutOnTermination,
     queueCapacity: Int = DefaultQueueCapacity,
     committerSettings: Map[String, String] = Map.empty,
-    commitClientSettings: CommitClientSettings = CommitClientSettings())
+    commitClientSettings: CommitClientSettings = CommitClientSettings(),
+    metricsEnabled: Boolean = DefaultMetricsEnabled,
+    metricsMaxSeries: Int = DefaultMetricsMaxSeries)
 
 private[spark] object ListenerConfig {
   private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
@@ -60,7 +62,9 @@ private[spark] object ListenerConfig {
         Duration.ofMillis(conf.getTimeAsMs(FlushTimeoutOnTerminationKey))),
       queueCapacity = setting(QueueCapacityKey, DefaultQueueCapacity)(raw => positive(raw.toInt)),
       committerSettings = passedThrough.toMap ++ keepAliveMillis.map(ms => EngineSettings.KEEPALIVE_INTERVAL_MS -> ms.toString),
-      commitClientSettings = commitClientSettings(conf)
+      commitClientSettings = commitClientSettings(conf),
+      metricsEnabled = setting(MetricsEnabledKey, DefaultMetricsEnabled)(_.toBoolean),
+      metricsMaxSeries = setting(MetricsMaxSeriesKey, DefaultMetricsMaxSeries)(raw => positive(raw.toInt))
     )
   }
 

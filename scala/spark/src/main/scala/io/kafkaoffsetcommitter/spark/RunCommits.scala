@@ -101,6 +101,17 @@ private[spark] final class RunCommits(
         }
     }.forall(identity)
 
+  /**
+   * Each open committer's status with its cluster's bootstrap servers. A committer closed meanwhile (the run
+   * ended, or a renewed token replaced it) is left out: its groups belong to no running query any more.
+   */
+  def status(): Seq[(String, Committer.Status)] =
+    synchronized(clusters.toList).collect { case (params, Open(committer)) => params -> committer }.flatMap {
+      case (params, committer) =>
+        try Some(params.getOrElse("bootstrap.servers", "?") -> committer.status())
+        catch { case Recoverable(_) => None }
+    }
+
   private def callUntil(deadlineNanos: Long, committer: Committer)(call: (Committer, Duration) => Boolean): Boolean =
     try call(committer, Duration.ofNanos(math.max(0L, deadlineNanos - nanoClock())))
     catch {

@@ -30,6 +30,20 @@ class CommitPlanSuite extends AnyFunSuite {
     assert(distinct == Seq(a, b, a, c, b, alsoA).distinct)
   }
 
+  test("lag at a batch's end is the progress event's latest offset minus its end offset, per group and partition") {
+    val bound = Vector(kafka("k1", clusterA, "g"), kafka("k2", clusterA, "g"), kafka("k3", clusterB, "h"),
+      BoundSource("memory", None))
+    val sources = Vector(
+      SourceEnd("k1", """{"t":{"0":10,"1":20}}""", """{"t":{"0":15,"1":20}}"""),
+      // A second source of the same group on t-0 is further behind: the group's lag is the larger one.
+      SourceEnd("k2", """{"t":{"0":8},"u":{"0":1}}""", """{"t":{"0":15},"u":{"0":4}}"""),
+      // No latest offset reported: no lag, rather than a guess.
+      SourceEnd("k3", """{"v":{"0":3}}""", null),
+      SourceEnd("memory", "0", "5"))
+    assert(CommitPlan.groupLags(bound, sources) ==
+      Map("g" -> Map(("t", 0) -> 7L, ("t", 1) -> 0L, ("u", 0) -> 3L)))
+  }
+
   test("alignment needs the same count and matching descriptions where offsets would be committed") {
     val bound = Vector(kafka("KafkaV2[Subscribe[t]]", clusterA, "g"), BoundSource("MemoryStream[value]", None))
     assert(CommitPlan.isAligned(bound, Vector(SourceEnd("KafkaV2[Subscribe[t]]", null), SourceEnd("changed", null))))

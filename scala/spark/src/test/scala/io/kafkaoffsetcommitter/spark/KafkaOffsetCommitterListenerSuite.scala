@@ -345,6 +345,7 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
         def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit =
           native.commitAsync(group, offsets, queryId, runId, batchId)
         def flush(timeout: Duration): Boolean = native.flush(timeout)
+        def status(): Committer.Status = native.status()
         def close(timeout: Duration): Boolean = {
           deniedCloseStarted.countDown()
           closeMayReturn.await()

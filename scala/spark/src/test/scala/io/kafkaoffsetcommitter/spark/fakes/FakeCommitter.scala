@@ -39,6 +39,8 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
     closedWith = Some(timeout)
     flushResult
   }
+
+  def status(): Committer.Status = Committer.Status(0, Nil)
 }
 
 object FakeCommitter {
