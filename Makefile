@@ -1,14 +1,14 @@
 # Every target installs or fetches what it needs into .cache/ (git-ignored) on first use.
 #   make test    every test tier against a real Kafka broker and real Spark
 #   make demo    a streaming job through spark-submit, then the group's lag next to the log end
-#   make bench   speed and memory benchmarks (side-by-side ratios, one run)
+#   make bench   speed and memory benchmarks (side-by-side ratios, one run; the JVM rows regenerate docs/benchmarks.md)
 #   make fuzz    long fuzzing: each target (offsets parser, config translator) to 10 million executions
 #   make compat  the Spark end-to-end suite across every supported Spark line
 #   make soak    the fault tests at full length (long outages and pauses, more restarts and cycles)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: test demo bench fuzz compat soak native jars lint check-native-jars platforms-ready test-tiers test-platforms test-rust test-fuzz-short test-jvm kerberos-ready test-kerberos-tiers test-e2e test-newest-spark soak-tiers clean
+.PHONY: test demo bench bench-rows fuzz compat soak native jars lint check-native-jars platforms-ready test-tiers test-platforms test-rust test-fuzz-short test-jvm kerberos-ready test-kerberos-tiers test-e2e test-newest-spark soak-tiers clean
 
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
@@ -128,8 +128,15 @@ test-newest-spark: $(VENV_NEWEST)/.ready
 demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
 
-bench:
-	tests/with-broker.sh build/zigcargo.sh host bench -p kafka-offset-committer
+# Speed and memory, one run on brokers of its own: the Rust API rows (printed), then the JVM rows
+# (bench/run.sh: regenerates the table in docs/benchmarks.md). BENCH_SCALE_SECONDS=N shortens the scale row.
+bench: jars $(VENV_4)/.ready
+	python3 tests/e2e/spark_submit.py connector-folder $(SPARK_4) >/dev/null
+	KAFKA_HARNESS_WORKDIR=$(CACHE)/broker-bench tests/with-broker.sh $(MAKE) --no-print-directory bench-rows
+
+bench-rows:
+	build/zigcargo.sh host bench -p kafka-offset-committer
+	bench/run.sh
 
 fuzz:
 	rust/fuzz/run.sh runs $(FUZZ_RUNS)
