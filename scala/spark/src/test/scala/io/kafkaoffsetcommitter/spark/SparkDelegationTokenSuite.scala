@@ -25,7 +25,8 @@ import org.scalatest.funsuite.AnyFunSuite
  * Spark's Kafka delegation tokens (`spark.kafka.clusters.<id>.*`): a real token created by the broker
  * (tests/kafka_harness.py sets `delegation.token.secret.key`) is put into the driver's credentials the way
  * Spark's token provider does; the source names only servers and protocol, so Spark's own clients log in with
- * the token, and the commits must too (the core runs them on its JVM executor: SCRAM with `tokenauth`).
+ * the token, and the commits must too (the core runs them on its JVM executor: SCRAM with `tokenauth`). No
+ * token's HMAC (its password) may show in a line of the listener or the core.
  */
 class SparkDelegationTokenSuite extends AnyFunSuite with BrokerAndSpark {
 
@@ -83,20 +84,38 @@ class SparkDelegationTokenSuite extends AnyFunSuite with BrokerAndSpark {
   }
 
   /** The listener's log lines at WARN or above while `body` runs. */
-  private def listenerWarnings[T](body: => T): (T, Seq[String]) = {
+  private def listenerWarnings[T](body: => T): (T, Seq[String]) =
+    listenerLines(org.apache.logging.log4j.Level.WARN)(body)
+
+  /**
+   * The listener's log lines at `atLeast` or above while `body` runs; with ALL, also the core's own lines
+   * (java.util.logging, its JVM executor's among them) and every exception's text.
+   */
+  private def listenerLines[T](atLeast: org.apache.logging.log4j.Level)(body: => T): (T, Seq[String]) = {
     val lines = ArrayBuffer[String]()
     val appender = new AbstractAppender("koc-token-suite", null, null, true, Property.EMPTY_ARRAY) {
       override def append(event: LogEvent): Unit =
-        if (event.getLevel.isMoreSpecificThan(org.apache.logging.log4j.Level.WARN))
-          lines.synchronized(lines += event.getMessage.getFormattedMessage)
+        if (event.getLevel.isMoreSpecificThan(atLeast)) lines.synchronized {
+          lines += event.getMessage.getFormattedMessage + Option(event.getThrown).map(" " + _).getOrElse("")
+        }
     }
+    val coreLines = new java.util.logging.Handler {
+      override def publish(record: java.util.logging.LogRecord): Unit = lines.synchronized {
+        lines += String.valueOf(record.getMessage) + Option(record.getThrown).map(" " + _).getOrElse("")
+      }
+      override def flush(): Unit = ()
+      override def close(): Unit = ()
+    }
+    val coreLogger = java.util.logging.Logger.getLogger("io.kafkaoffsetcommitter")
     appender.start()
     val logger = LogManager.getLogger(classOf[KafkaOffsetCommitterListener]).asInstanceOf[CoreLogger]
     logger.addAppender(appender)
+    if (atLeast == org.apache.logging.log4j.Level.ALL) coreLogger.addHandler(coreLines)
     try {
       val result = body
       (result, lines.synchronized(lines.toList))
     } finally {
+      coreLogger.removeHandler(coreLines)
       logger.removeAppender(appender)
       appender.stop()
     }
@@ -119,8 +138,10 @@ class SparkDelegationTokenSuite extends AnyFunSuite with BrokerAndSpark {
     val topic = kafka.createTopic(unique("alice-token-topic"))
     val group = unique("alice-token-group")
     kafka.produce(topic, 4)
-    withTokenCluster("c1", saslBootstrap) {
-      putIntoDriverCredentials("c1", aliceToken())
+    val tokens = ArrayBuffer[DelegationToken]()
+    def newToken(): DelegationToken = { val token = aliceToken(); tokens += token; token }
+    val (_, lines) = listenerLines(org.apache.logging.log4j.Level.ALL) { withTokenCluster("c1", saslBootstrap) {
+      putIntoDriverCredentials("c1", newToken())
       val query = start(tokenSource(saslBootstrap, "SASL_PLAINTEXT", topic, group))
       stopping(query) {
         query.processAllAvailable()
@@ -141,14 +162,18 @@ class SparkDelegationTokenSuite extends AnyFunSuite with BrokerAndSpark {
         assert(!SparkInternals.sparkTokenRenewed(beforeParams, classes))
 
         // Spark replaces the token (a new one under the same alias): the next commits must use it.
-        putIntoDriverCredentials("c1", aliceToken())
+        putIntoDriverCredentials("c1", newToken())
         assert(SparkInternals.sparkTokenRenewed(beforeParams, classes))
         kafka.produce(topic, 3)
         query.processAllAvailable()
         awaitCommits(spark)
         assert(kafka.committedOffsets(group) == kafka.logEndOffsets(topic))
       }
-    }
+    } }
+    // The token's HMAC is its password: no line of the listener or the core may show it.
+    assert(lines.nonEmpty, "the listener and the core logged something")
+    for (token <- tokens; line <- lines)
+      assert(!line.contains(token.hmacAsBase64String), s"a delegation token's HMAC shows in a log line")
   }
 
   test("a Spark token cluster without a token in the driver's credentials: one WARN per run naming the way out") {
