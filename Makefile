@@ -55,6 +55,7 @@ platforms-ready:
 # Everything that downloads is done before the brokers start.
 test: check-native-jars platforms-ready kerberos-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
+	tests/canary/scan.py --kerberos-workdir $(CACHE)/kerberos $(CANARY_LOGS)
 
 # The tiers run one after another, each timed: the time budget of `make test` is kept per tier
 # (printed at the end, kept in .cache/tier-times.log).
@@ -83,7 +84,7 @@ lint:
 
 # The Rust tiers run the build the jars carry (glibc 2.17, zig-linked), not a second host build.
 test-rust:
-	build/zigcargo.sh host test --release
+	$(call logged,$(CACHE)/rust-test.log,build/zigcargo.sh host test --release)
 
 test-fuzz-short:
 	rust/fuzz/run.sh seconds 15
@@ -94,6 +95,11 @@ SESSION_CYCLES_TAG := io.kafkaoffsetcommitter.spark.SessionCycles
 # $(call logged,LOG,COMMAND): runs COMMAND with its output shown and kept in LOG; if it fails, reprints
 # what failed (tests/failures.sh) last, where CI's excerpt of the output shows it.
 logged = $(2) 2>&1 | tee $(1) || { tests/failures.sh $(1); exit 1; }
+
+# Every line these tier logs hold is scanned for the secrets the tests planted (tests/canary/scan.py;
+# it also reads the Kerberos tier's spark-submit driver logs).
+CANARY_LOGS = $(CACHE)/rust-test.log $(CACHE)/core-test.log $(CACHE)/kerberos-test.log \
+	$(CACHE)/spark-$(SPARK_3)-test.log $(CACHE)/spark-$(SPARK_4)-test.log
 
 # The JVM API suite runs with -Xcheck:jni; any JNI warning it prints fails the run.
 test-jvm:
@@ -113,8 +119,10 @@ kerberos-ready:
 # spark-submit job on Spark 4 whose Kafka source logs in with a keytab.
 test-kerberos-tiers: $(VENV_4)/.ready
 	tests/kerberos/baseline.sh
-	$(SBT) -Dkoc.kerberos.required=true "core/testOnly io.kafkaoffsetcommitter.KerberosCommitTest"
-	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/python tests/kerberos/spark_submit_keytab.py
+	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/python tests/kerberos/spark_submit_keytab.py & job=$$!; \
+	$(SBT) -Dkoc.kerberos.required=true \
+		"core/testOnly io.kafkaoffsetcommitter.KerberosCommitTest io.kafkaoffsetcommitter.OidcCommitTest"; \
+	wait $$job
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
 # scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.
