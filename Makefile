@@ -114,15 +114,17 @@ test-jvm:
 kerberos-ready:
 	python3 tests/kerberos/kdc.py install
 
-# One KDC and GSSAPI broker (tests/kerberos/with-kdc.sh) for all: Kafka's own Java client proves the
-# fixtures, the JVM API commits through a keytab (required: it fails rather than skips), then a
-# spark-submit job on Spark 4 whose Kafka source logs in with a keytab.
+# One KDC, OIDC provider and GSSAPI/OAUTHBEARER broker (tests/kerberos/with-kdc.sh) for all: Kafka's own
+# Java client proves the fixtures; then, side by side, the JVM API commits through a keytab and through
+# OIDC tokens (required: they fail rather than skip), and a spark-submit job on Spark 4 whose Kafka
+# sources log in with a keytab and with OIDC client credentials. The job's failure fails the tier too.
 test-kerberos-tiers: $(VENV_4)/.ready
 	tests/kerberos/baseline.sh
 	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/python tests/kerberos/spark_submit_keytab.py & job=$$!; \
 	$(SBT) -Dkoc.kerberos.required=true \
-		"core/testOnly io.kafkaoffsetcommitter.KerberosCommitTest io.kafkaoffsetcommitter.OidcCommitTest"; \
-	wait $$job
+		"core/testOnly io.kafkaoffsetcommitter.KerberosCommitTest io.kafkaoffsetcommitter.OidcCommitTest" \
+		|| sbt_failed=1; \
+	wait $$job; exit $${sbt_failed:-0}
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
 # scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.
