@@ -83,7 +83,9 @@ def test_seed_commits_the_last_committed_batch(bootstrap, spark_version, require
     assert '"run":"seeded-from-checkpoint"' in metadata and '"batch":1' in metadata, metadata
 
 
-def test_seed_refuses_a_checkpoint_without_a_committed_batch(spark_version, required_jars, tmp_path):
+def test_seed_help_and_a_checkpoint_without_a_committed_batch(spark_version, required_jars, tmp_path):
+    usage = seed(spark_version, tmp_path / "seed-help.log", "--help")
+    assert usage.returncode == 0 and "--checkpoint PATH" in usage.stdout and "--dry-run" in usage.stdout, outcome(usage)
     (tmp_path / "empty" / "offsets").mkdir(parents=True)
     refused = seed(spark_version, tmp_path / "seed-empty.log", "--checkpoint", str(tmp_path / "empty"), "--dry-run")
     assert refused.returncode == 1 and "no committed batch" in refused.stderr, outcome(refused)

@@ -3,7 +3,6 @@ package io.kafkaoffsetcommitter.spark.seed
 import java.io.{BufferedReader, InputStreamReader}
 import java.nio.charset.StandardCharsets
 
-import scala.collection.JavaConverters._
 import scala.collection.immutable.SortedMap
 import scala.util.Try
 
@@ -68,20 +67,30 @@ object CheckpointOffsets {
   /** A source's offset line as Kafka end offsets, or None when it is another source's (or `-`). */
   def kafkaOffsets(line: String): Option[Map[String, Map[Int, Long]]] =
     Try(mapper.readTree(line)).toOption.filter(node => node != null && node.isObject && node.size > 0).flatMap { root =>
-      val topics = root.fields().asScala.toList.map { entry =>
-        val partitions = entry.getValue
+      val topics = fieldsOf(root).map { case (topic, partitions) =>
         val parsed =
           if (!partitions.isObject || partitions.size == 0) None
           else {
-            val each = partitions.fields().asScala.toList.map { p =>
-              Try(p.getKey.toInt).toOption.filter(_ >= 0).zip(integral(p.getValue)).headOption
+            val each = fieldsOf(partitions).map { case (partition, offset) =>
+              Try(partition.toInt).toOption.filter(_ >= 0).zip(integral(offset)).headOption
             }
             if (each.forall(_.isDefined)) Some(each.flatten.toMap) else None
           }
-        parsed.map(entry.getKey -> _)
+        parsed.map(topic -> _)
       }
       if (topics.forall(_.isDefined)) Some(topics.flatten.toMap) else None
     }
+
+  // Iterated by hand: the Java collection converters differ between Scala 2.12 and 2.13.
+  private def fieldsOf(node: JsonNode): List[(String, JsonNode)] = {
+    val fields = List.newBuilder[(String, JsonNode)]
+    val each = node.fields()
+    while (each.hasNext) {
+      val field = each.next()
+      fields += field.getKey -> field.getValue
+    }
+    fields.result()
+  }
 
   private def integral(node: JsonNode): Option[Long] =
     if (node.isIntegralNumber && node.canConvertToLong) Some(node.asLong) else None

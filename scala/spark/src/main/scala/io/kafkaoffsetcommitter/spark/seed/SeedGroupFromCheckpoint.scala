@@ -4,9 +4,7 @@ import java.io.FileInputStream
 import java.time.Duration
 import java.util.Properties
 
-import scala.collection.JavaConverters._
-
-import io.kafkaoffsetcommitter.{CommitMetadata, OffsetCommitter}
+import io.kafkaoffsetcommitter.{CommitMetadata, CommitResult, OffsetCommitter}
 import org.apache.hadoop.conf.Configuration
 import org.apache.spark.SparkConf
 
@@ -22,7 +20,8 @@ import org.apache.spark.SparkConf
  *   [--command-config client.properties] [--source N]... [--dry-run] [--timeout SECONDS]
  * }}}
  *
- * Exit codes: 0 committed (or printed with --dry-run), 1 a partition refused or nothing to commit, 2 bad usage.
+ * Exit codes: 0 committed (or printed with --dry-run, or --help), 1 a partition refused or nothing to commit, 2 bad
+ * usage.
  */
 object SeedGroupFromCheckpoint {
   val Usage: String =
@@ -51,7 +50,10 @@ object SeedGroupFromCheckpoint {
   def main(args: Array[String]): Unit = sys.exit(run(args.toList))
 
   def run(args: List[String]): Int =
-    parse(args, Options()) match {
+    if (args.exists(arg => arg == "--help" || arg == "-h")) {
+      println(Usage)
+      0
+    } else parse(args, Options()) match {
       case Left(problem) =>
         System.err.println(s"seed: $problem\n$Usage")
         2
@@ -79,7 +81,6 @@ object SeedGroupFromCheckpoint {
     case "--timeout" :: value :: rest if value.forall(_.isDigit) && value.nonEmpty =>
       parse(rest, options.copy(timeoutSeconds = value.toLong))
     case "--dry-run" :: rest => parse(rest, options.copy(dryRun = true))
-    case ("--help" | "-h") :: _ => Left("help")
     case other :: _ => Left(s"unknown or incomplete option `$other`")
   }
 
@@ -132,18 +133,27 @@ object SeedGroupFromCheckpoint {
       val in = new FileInputStream(file)
       try properties.load(in)
       finally in.close()
-      properties.stringPropertyNames().asScala.foreach(key => settings.put(key, properties.getProperty(key)))
+      val keys = properties.stringPropertyNames().iterator()
+      while (keys.hasNext) {
+        val key = keys.next()
+        settings.put(key, properties.getProperty(key))
+      }
     }
     settings.put("bootstrap.servers", options.bootstrapServers)
     val committer = OffsetCommitter.create(settings)
     try {
-      val typed = offsets.map { case (topic, partitions) =>
-        topic -> partitions.map { case (p, o) => Int.box(p) -> Long.box(o) }.asJava
-      }.asJava
+      // Built by hand: the Java collection converters differ between Scala 2.12 and 2.13.
+      val typed = new java.util.HashMap[String, java.util.Map[Integer, java.lang.Long]]()
+      for ((topic, partitions) <- offsets) {
+        val byPartition = new java.util.HashMap[Integer, java.lang.Long]()
+        for ((partition, offset) <- partitions) byPartition.put(partition, offset)
+        typed.put(topic, byPartition)
+      }
       val metadata = CommitMetadata.forBatch(checkpoint.queryId.getOrElse(""), "seeded-from-checkpoint", checkpoint.batchId)
       val result = committer.commitSync(options.group, typed, metadata, Duration.ofSeconds(options.timeoutSeconds))
-      val refused = result.partitions().asScala.filterNot(_.isCommitted)
-      result.partitions().asScala.sortBy(p => (p.topic, p.partition)).foreach { p =>
+      val partitions = result.partitions().toArray(new Array[CommitResult.PartitionResult](0)).toSeq
+      val refused = partitions.filterNot(_.isCommitted)
+      partitions.sortBy(p => (p.topic, p.partition)).foreach { p =>
         val outcome = if (p.isCommitted) "committed" else s"${p.errorKind}: ${p.errorMessage}"
         println(s"seed: ${options.group} ${p.topic}-${p.partition} ${p.offset} $outcome")
       }
