@@ -1,6 +1,6 @@
 # Every target installs or fetches what it needs into .cache/ (git-ignored) on first use.
 #   make test    every test tier against a real Kafka broker and real Spark
-#   make demo    a streaming job through spark-submit, then the group's lag next to the log end
+#   make demo    two topics fed while a spark-submit job reads them; the group's lag, live, from our CLI, drains to 0
 #   make bench   speed and memory benchmarks (side-by-side ratios, one run; the JVM rows regenerate docs/benchmarks.md)
 #   make fuzz    long fuzzing: each target (offsets parser, config translator) to 10 million executions
 #   make compat  the Spark end-to-end suite across every supported Spark line
@@ -35,12 +35,15 @@ export KOC_SKIP_CARGO := 1
 native:
 	build/native.sh
 
+# `publish` packages the jars and writes the Maven layout target/maven-repo (sources, javadoc, POMs,
+# checksums) that `spark-submit --packages` resolves in the demo and its test.
 jars: native
-	$(SBT) core/package +spark/package
+	$(SBT) core/publish +spark/publish
 
 $(CACHE)/venv-spark-%/.ready:
+	@echo "make: installing pyspark==$* into $(CACHE)/venv-spark-$* (first use only, a few minutes)"
 	python3 -m venv $(CACHE)/venv-spark-$*
-	$(CACHE)/venv-spark-$*/bin/pip install --quiet pyspark==$* pytest
+	$(CACHE)/venv-spark-$*/bin/pip install pyspark==$* pytest
 	touch $@
 
 # Every jar carries both platforms' artifacts, for glibc 2.17 and up, needing nothing beyond glibc.
