@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A real single-node Apache Kafka broker for the tests, and an independent Java client to check it.
 
-The broker (Kafka 3.9.1, KRaft, broker+controller in one JVM) runs as a detached background
-process owned by a work directory, so a shell script can start it once and many test processes
-can share it. Its classpath is copied from Maven into the git-ignored .cache/ on first use.
+The broker (KRaft, broker+controller in one JVM; Kafka DEFAULT_KAFKA_VERSION, or the release named by
+KOC_KAFKA_VERSION: 3.9.1 and 4.x are tested) runs as a detached background process owned by a work
+directory, so a shell script can start it once and many test processes can share it. Its classpath
+is copied from Maven into the git-ignored .cache/kafka-<version>/ on first use.
 
 CLI:
     python3 tests/kafka_harness.py start   --workdir DIR [--timeout S]  # new broker, or reuse the live one
@@ -12,7 +13,8 @@ CLI:
     python3 tests/kafka_harness.py fixtures --workdir DIR  # the standing ACLs, see below
 `start` and `restart` print DIR/env.sh (also written as DIR/env.json); `. DIR/env.sh` exports
 KAFKA_BOOTSTRAP, KAFKA_SASL_BOOTSTRAP, KAFKA_SSL_BOOTSTRAP, KAFKA_HARNESS_LIBS,
-KAFKA_HARNESS_WORKDIR and the KAFKA_SSL_* store paths and password.
+KAFKA_HARNESS_KAFKA_VERSION (the broker's release), KAFKA_HARNESS_WORKDIR and the KAFKA_SSL_* store
+paths and password. `start` reuses a live broker of the workdir only if it runs the release asked for.
 
 Listeners and principals:
     PLAINTEXT       User:ANONYMOUS, a super user (it must be: the controller listener is plaintext)
@@ -51,11 +53,11 @@ import time
 import uuid
 from pathlib import Path
 
-# The broker's Kafka release: KOC_KAFKA_VERSION picks another one (any release whose server jars
-# the Maven registry serves; `make compat` runs the broker-backed tiers on the other cell).
-DEFAULT_KAFKA_VERSION = "3.9.1"
+# The broker's Kafka release: the newest 4.x whose server jars the Maven registry serves (KRaft, the
+# new group coordinator). KOC_KAFKA_VERSION picks another one: `make compat` runs the broker-backed
+# tiers on 3.9.1 too (tests/broker/other-kafka.sh).
+DEFAULT_KAFKA_VERSION = "4.4.0"
 KAFKA_VERSION = os.environ.get("KOC_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
-KAFKA_MAJOR = int(KAFKA_VERSION.split(".")[0])
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BROKER_PROJECT_DIR = REPO_ROOT / "tests" / "broker"
 CACHE_DIR = REPO_ROOT / ".cache" / f"kafka-{KAFKA_VERSION}"
@@ -268,7 +270,8 @@ class Broker:
     def start(cls, workdir, timeout: float = DEFAULT_START_TIMEOUT_S) -> "Broker":
         """Reuses the live broker of this workdir, else starts a new one (fresh data, free ports)."""
         broker = cls(workdir)
-        if broker.is_running() and _accepts_connections(broker.bootstrap):
+        if (broker.is_running() and broker.env.get("KAFKA_HARNESS_KAFKA_VERSION") == KAFKA_VERSION
+                and _accepts_connections(broker.bootstrap)):
             return broker
         broker._clear_workdir()
         for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
@@ -301,6 +304,7 @@ class Broker:
     def _use_ports(self, ports: list) -> None:
         """ports: controller, PLAINTEXT, SASL_PLAINTEXT, SSL (PORTS_PER_NODE of them)."""
         self.env = dict(ensure_ssl_material(), KAFKA_HARNESS_LIBS=str(ensure_libs()),
+                        KAFKA_HARNESS_KAFKA_VERSION=KAFKA_VERSION,
                         KAFKA_HARNESS_WORKDIR=str(self.workdir),
                         KAFKA_BOOTSTRAP=f"127.0.0.1:{ports[1]}",
                         KAFKA_SASL_BOOTSTRAP=f"127.0.0.1:{ports[2]}",

@@ -28,6 +28,8 @@ SPARK_LOG_TAIL_LINES = 80
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "fault: a long fault scenario (several brokers, outages); `make test` "
                             "runs these on one Spark version only, `make soak` with long outages")
+    config.addinivalue_line("markers", "realtime: a real-time mode job (Spark 4.1+); `make test` runs it on "
+                            "one Spark version only")
 
 
 def pytest_report_header(config) -> str:

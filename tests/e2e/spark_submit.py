@@ -36,8 +36,9 @@ MISSING_ARTIFACT_SIGNS = ("Could not find artifact", "was not found in", "Failed
 # release whose connector the tests use in its place. The connector also reaches into Spark
 # internals, so an older one is not sure to work on a newer Spark: the e2e tests (and the sbt suite,
 # tests/compat.sh) are what show that a pairing does. Drop an entry once the registry carries that
-# release's own connector.
-CONNECTOR_STAND_INS = {"4.3.0": "4.2.0"}
+# release's own connector. The registry has the connector jar of 4.0.4, 4.1.0 and 4.1.3 but not the
+# token provider it depends on (nor 4.3.0's at all), so their nearest release that resolves stands in.
+CONNECTOR_STAND_INS = {"4.0.4": "4.0.0", "4.1.0": "4.1.1", "4.1.3": "4.1.1", "4.3.0": "4.2.0"}
 
 
 class SparkSetupError(RuntimeError):

@@ -29,8 +29,9 @@ def spark_line(version: str) -> tuple:
     return tuple(int(part) for part in version.split(".")[:2])
 
 
-pytestmark = pytest.mark.skipif(spark_line(os.environ.get("SPARK_VERSION", "0.0")) < (4, 1),
-                                reason="real-time mode exists from Spark 4.1 on")
+pytestmark = [pytest.mark.realtime,
+              pytest.mark.skipif(spark_line(os.environ.get("SPARK_VERSION", "0.0")) < (4, 1),
+                                 reason="real-time mode exists from Spark 4.1 on")]
 
 
 def batch_end_offsets(log_text: str) -> list:
