@@ -4,8 +4,9 @@ import java.lang.reflect.{Field, InvocationTargetException}
 import java.util.UUID
 import java.util.regex.Pattern
 
-import org.apache.spark.{SparkConf, SparkEnv}
+import org.apache.spark.{SPARK_VERSION, SparkConf, SparkEnv}
 import org.apache.spark.sql.SparkSession
+import org.slf4j.LoggerFactory
 
 /**
  * Every access to Spark internals, by reflection, so that one jar links on Spark 3.5 through 4.3.
@@ -26,6 +27,12 @@ import org.apache.spark.sql.SparkSession
  * | JVM exit hooks with priorities    | `o.a.s.util.ShutdownHookManager$.addShutdownHook(int, Function0)`, `removeShutdownHook(Object)`; SparkContext stops at 50 | same | same |
  *
  * Methods are looked up on the runtime class by name, so only the last two rows need class names.
+ * Real-time mode (4.1+, `Trigger.RealTime`) runs in `MicroBatchExecution` too: its plan scans each source
+ * with a `RealTimeStreamScanExec` instead of a `MicroBatchScanExec`, but `sources()` lists the same
+ * streams, and each batch posts one progress event with their merged end offsets, so it needs no name of
+ * its own. Spark 4.2 refuses async progress tracking in real-time mode (4.1 accepts it, and then the
+ * execution is the async one, which the async warning names).
+ * A class that moves again ([[MovableSparkClass]]) is reported once, naming the Spark version.
  *
  * Kafka connector, `org.apache.spark.sql.kafka010`, the same on every line (`javap -p` on
  * spark-sql-kafka-0-10 3.5.7 for Scala 2.12, 3.5.9, 4.0.0 and 4.2.0 for Scala 2.13):
@@ -53,9 +60,12 @@ private[spark] object SparkInternals {
   private val StreamingPackage = "org.apache.spark.sql.execution.streaming."
   private val RuntimePackage = StreamingPackage + "runtime." // 4.1+
 
-  private val ContinuousExecutionClass = StreamingPackage + "continuous.ContinuousExecution"
-  private val AsyncProgressTrackingClasses =
-    Seq(RuntimePackage, StreamingPackage).map(_ + "AsyncProgressTrackingMicroBatchExecution")
+  private val ContinuousExecution =
+    new MovableSparkClass("continuous execution", Seq(StreamingPackage + "continuous.ContinuousExecution"))
+  private val AsyncProgressTracking = new MovableSparkClass("async progress tracking",
+    Seq(RuntimePackage, StreamingPackage).map(_ + "AsyncProgressTrackingMicroBatchExecution"))
+  /** The execution classes recognised by name; each must resolve on every supported Spark. */
+  val MovableExecutionClasses: Seq[MovableSparkClass] = Seq(ContinuousExecution, AsyncProgressTracking)
 
   private val KafkaPackage = "org.apache.spark.sql.kafka010."
   private val KafkaMicroBatchStreamClass = KafkaPackage + "KafkaMicroBatchStream"
@@ -227,9 +237,9 @@ private[spark] object SparkInternals {
     Option(invoke(manager, "get", queryId)).map(wrapper => invoke(wrapper, "streamingQuery"))
   }
 
-  def isContinuous(execution: AnyRef): Boolean = hasClass(execution, Seq(ContinuousExecutionClass))
+  def isContinuous(execution: AnyRef): Boolean = ContinuousExecution.isClassOf(execution)
 
-  def isAsyncProgressTracking(execution: AnyRef): Boolean = hasClass(execution, AsyncProgressTrackingClasses)
+  def isAsyncProgressTracking(execution: AnyRef): Boolean = AsyncProgressTracking.isClassOf(execution)
 
   /**
    * The execution's sources as Spark lists them (one element per source reference in the plan,
@@ -295,11 +305,38 @@ private[spark] object SparkInternals {
       field
     }
 
-  private def hasClass(obj: AnyRef, names: Seq[String]): Boolean =
-    classNames(obj.getClass).exists(names.contains)
-
   private def classNames(cls: Class[_]): Iterator[String] = classHierarchy(cls).map(_.getName)
 
   private def classHierarchy(cls: Class[_]): Iterator[Class[_]] =
     Iterator.iterate[Class[_]](cls)(_.getSuperclass).takeWhile(_ != null)
+
+  /**
+   * A Spark class that executions are recognised by, under every name it has had on a supported line.
+   * Spark moves such classes between releases (4.1.0 moved the executions to `...streaming.runtime`, later
+   * patches moved stragglers). If none of the names exists on the running Spark, the class moved again:
+   * the first check says so in one warning naming the Spark version, and every check answers false, as for
+   * an execution of another kind; nothing is thrown.
+   */
+  final class MovableSparkClass(val what: String, val names: Seq[String]) {
+
+    /** The warning given when no name exists on this Spark; None when one does. */
+    lazy val movedWarning: Option[String] =
+      if (names.exists(loadable)) None
+      else {
+        val warning = s"Spark $SPARK_VERSION has none of the classes ${names.mkString(", ")}: the class moved (or is " +
+          s"gone) in this Spark release, so the offset committer cannot recognise $what; please report this line"
+        log.warn(warning)
+        Some(warning)
+      }
+
+    def isClassOf(obj: AnyRef): Boolean = movedWarning.isEmpty && classNames(obj.getClass).exists(names.contains)
+
+    private def loadable(name: String): Boolean =
+      try {
+        Class.forName(name, false, classOf[SparkSession].getClassLoader)
+        true
+      } catch { case Recoverable(_) => false }
+  }
+
+  private val log = LoggerFactory.getLogger(classOf[KafkaOffsetCommitterListener])
 }

@@ -3,6 +3,7 @@ package io.kafkaoffsetcommitter.spark
 import java.nio.file.Files
 import java.util.concurrent.TimeUnit
 
+import org.apache.spark.SPARK_VERSION
 import org.apache.spark.sql.streaming.{StreamingQuery, Trigger}
 import org.scalatest.funsuite.AnyFunSuite
 
@@ -113,6 +114,25 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
       .option("checkpointLocation", Files.createTempDirectory("koc-async").toString)
       .start()
     stopping(query)(assert(isAsyncProgressTracking(executionOf(query))))
+  }
+
+  test("every execution class recognised by name exists on this Spark under one of its names") {
+    for (movable <- MovableExecutionClasses; warning <- movable.movedWarning)
+      fail(s"${movable.what}: $warning")
+  }
+
+  test("a class that moved again gives one warning naming the Spark version, and is never recognised") {
+    val query = start(spark.readStream.format("rate").load())
+    stopping(query) {
+      val moved = new MovableSparkClass("a test execution",
+        Seq("org.apache.spark.sql.execution.streaming.runtime.NoSuchExecution"))
+      assert(!moved.isClassOf(executionOf(query)))
+      val warning = moved.movedWarning.getOrElse(fail("no warning for a class that does not exist"))
+      assert(warning.contains(s"Spark $SPARK_VERSION") && warning.contains("NoSuchExecution") &&
+        warning.contains("a test execution"))
+      assert(!moved.isClassOf(executionOf(query)))
+      assert(moved.movedWarning.get eq warning) // computed, and logged, once
+    }
   }
 
   test("Spark's shutdown hook manager takes a hook at a priority after SparkContext's stop") {
