@@ -14,6 +14,7 @@ Prints one line per batch, then exits non-zero if the query failed.
 
 import argparse
 import ast
+import inspect
 import json
 import sys
 import time
@@ -51,14 +52,23 @@ def start_query(spark, args):
     unioned = streams[0]
     for stream in streams[1:]:
         unioned = unioned.union(stream)
-    return (unioned.writeStream.format("kafka")
-            .queryName("realtime-job")
-            .outputMode("update")
-            .option("kafka.bootstrap.servers", args.bootstrap)
-            .option("topic", args.output_topic)
-            .option("checkpointLocation", args.checkpoint)
-            .trigger(realTime=args.batch_duration)
-            .start())
+    writer = (unioned.writeStream.format("kafka")
+              .queryName("realtime-job")
+              .outputMode("update")
+              .option("kafka.bootstrap.servers", args.bootstrap)
+              .option("topic", args.output_topic)
+              .option("checkpointLocation", args.checkpoint))
+    return real_time(spark, writer, args.batch_duration).start()
+
+
+def real_time(spark, writer, batch_duration: str):
+    """PySpark 4.2+ has trigger(realTime=...); Spark 4.1 has real-time mode in its Scala API only, so
+    the JVM's Trigger.RealTime is set on the writer's JVM side."""
+    if "realTime" in inspect.signature(writer.trigger).parameters:
+        return writer.trigger(realTime=batch_duration)
+    jvm_trigger = spark._jvm.org.apache.spark.sql.streaming.Trigger.RealTime(batch_duration)
+    writer._jwrite = writer._jwrite.trigger(jvm_trigger)
+    return writer
 
 
 def parsed(offsets):
