@@ -41,11 +41,11 @@ tier() {
 }
 
 tier "harness smoke" "$venv/bin/pytest" -v "$root/tests/test_harness_smoke.py"
-tier "rust tiers" "$root/build/zigcargo.sh" host test --release
+tier "spark-submit e2e, Spark $spark" env SPARK_VERSION="$spark" "$venv/bin/pytest" -v -m "not fault" "$root/tests/e2e"
 tier "JVM API suite" "$root/build/sbt" core/test
 tier "listener suite, Spark $spark" "$root/build/sbt" -Dspark.test.version="$spark" \
   "++$scala spark/testOnly * -- -l io.kafkaoffsetcommitter.spark.SessionCycles"
-tier "spark-submit e2e, Spark $spark" env SPARK_VERSION="$spark" "$venv/bin/pytest" -v -m "not fault" "$root/tests/e2e"
+tier "rust tiers" "$root/build/zigcargo.sh" host test --release
 
 echo
 echo "| Kafka broker | tier | result |"

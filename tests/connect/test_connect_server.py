@@ -9,8 +9,9 @@ Kafka query each, with a group each, against one cluster:
 - stopping a client's query, and stopping the other client's session (which makes the server stop its
   queries), leaves each group at the end of the last batch its query ran.
 
-Run with the pytest of the Connect client venv (.cache/venv-connect-<version>: pyspark-client and its
-gRPC, pandas and pyarrow), the server's Spark coming from .cache/venv-spark-<version>, with the broker up:
+Run with the pytest of the Connect client venv (.cache/venv-connect-<version>: `pip install
+pyspark-client==<version> "pandas<3" pytest`, which brings gRPC, pandas and pyarrow; pyspark 4.2 warns
+about pandas 3), the server's Spark coming from .cache/venv-spark-<version>, with the broker up:
     SPARK_VERSION=4.2.0 tests/with-broker.sh .cache/venv-connect-4.2.0/bin/pytest -v tests/connect
 """
 
