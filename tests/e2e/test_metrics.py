@@ -251,6 +251,7 @@ def test_metrics_and_python_status_follow_the_commits(bootstrap, metrics_job, un
     result = json.loads(result_path.read_text())
     assert result["types"] == ["GroupStatus"] and result["dataclasses"] and result["plain"], result
     assert result["flushed"] is True
+    assert "Spark Connect" in result["without_driver_jvm"], result["without_driver_jvm"]
     by_group = {status["group"]: status for status in result["after_flush"]}
     assert set(by_group) == {group, short_group}, by_group
     # The job hands the dataclasses over as JSON: partition keys arrive as text.
@@ -260,7 +261,8 @@ def test_metrics_and_python_status_follow_the_commits(bootstrap, metrics_job, un
     assert main_status["last_committed_offsets"] == {topic: log_end_json}
     assert main_status["lag_at_batch_end"] == {topic: {str(p): 0 for p in range(PARTITIONS)}}
     assert main_status["last_committed_batch_id"] >= 0 and main_status["commits_succeeded"] >= 1
-    assert main_status["last_error_kind"] is None and not main_status["parked"]
+    # A new group's first commit may have met a coordinator still loading it (then last_error_kind names it).
+    assert not main_status["last_attempt_failed"] and not main_status["parked"]
     assert by_group[short_group]["last_committed_offsets"] == {topic: log_end_json}
 
     # A stopped query leaves no series behind.

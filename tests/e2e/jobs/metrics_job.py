@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -70,6 +71,15 @@ def plain(value) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def without_driver_jvm() -> str:
+    """What a session without a driver JVM (a Spark Connect client's) gets: CommitterUnavailable, saying why."""
+    try:
+        kafka_offset_committer.status(types.SimpleNamespace())
+    except kafka_offset_committer.CommitterUnavailable as error:
+        return str(error)
+    return "no error"
+
+
 def python_checks(spark) -> dict:
     statuses = kafka_offset_committer.status(spark)
     flushed = kafka_offset_committer.flush(spark, FLUSH_TIMEOUT_S)
@@ -80,6 +90,7 @@ def python_checks(spark) -> dict:
         "plain": all(plain(dataclasses.asdict(status)) for status in statuses + after_flush),
         "flushed": flushed,
         "after_flush": [dataclasses.asdict(status) for status in after_flush],
+        "without_driver_jvm": without_driver_jvm(),
     }
 
 
