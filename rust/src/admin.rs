@@ -24,6 +24,25 @@ use crate::helper::protocol::OAuthToken;
 use crate::logging::{self, Level};
 use crate::mailbox::lock;
 
+/// The level of a librdkafka log line here. librdkafka writes a broker connection that failed or dropped
+/// (`FAIL`) at its error level, but the client reconnects by itself and the engine retries the commits, so a
+/// broker restart is no error: INFO (a lasting outage shows as the group's failure, logged at WARN).
+fn librdkafka_level(level: RDKafkaLogLevel, facility: &str) -> Level {
+    match level {
+        RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error
+            if facility == "FAIL" =>
+        {
+            Level::Info
+        }
+        RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+            Level::Error
+        }
+        RDKafkaLogLevel::Warning => Level::Warn,
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
+        RDKafkaLogLevel::Debug => Level::Debug,
+    }
+}
+
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
 /// away) are logged at most this often.
 const CLIENT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -41,14 +60,7 @@ pub struct CommitterContext {
 
 impl ClientContext for CommitterContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        let level = match level {
-            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
-                Level::Error
-            }
-            RDKafkaLogLevel::Warning => Level::Warn,
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
-            RDKafkaLogLevel::Debug => Level::Debug,
-        };
+        let level = librdkafka_level(level, facility);
         let message = self.secrets.scrub(message);
         logging::log(level, format!("librdkafka [{}] {facility}: {message}", self.cluster_label));
     }
@@ -418,6 +430,14 @@ unsafe fn read_response(event: *mut rdsys::rd_kafka_event_t) -> Option<CommitRes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broker_connection_failure_is_no_error_but_other_errors_are() {
+        assert_eq!(librdkafka_level(RDKafkaLogLevel::Error, "FAIL"), Level::Info);
+        assert_eq!(librdkafka_level(RDKafkaLogLevel::Error, "SSL"), Level::Error);
+        assert_eq!(librdkafka_level(RDKafkaLogLevel::Warning, "FAIL"), Level::Warn);
+        assert_eq!(librdkafka_level(RDKafkaLogLevel::Debug, "BROKER"), Level::Debug);
+    }
 
     /// A throwaway EC key, encrypted with a passphrase no test uses: any password given for it is
     /// refused by OpenSSL ("bad decrypt").
