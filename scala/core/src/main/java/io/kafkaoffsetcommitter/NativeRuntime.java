@@ -1,6 +1,8 @@
 package io.kafkaoffsetcommitter;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -13,7 +15,15 @@ import java.util.logging.Logger;
  * the JVM runs separate hooks in no fixed order.
  */
 final class NativeRuntime {
-    private static final Logger NATIVE_LOG = Logger.getLogger("io.kafkaoffsetcommitter.native");
+    private static final String NATIVE_LOGGER_NAME = "io.kafkaoffsetcommitter.native";
+    private static final Logger NATIVE_LOG = Logger.getLogger(NATIVE_LOGGER_NAME);
+    private static final String LIBRDKAFKA_PREFIX = "librdkafka [";
+    /**
+     * The per-origin loggers, held strongly: java.util.logging keeps loggers weakly, and a level or
+     * handler configured on one that was collected would be lost.
+     */
+    private static final Map<String, Logger> ORIGIN_LOGGERS = new ConcurrentHashMap<>();
+
     private static final long LOG_WAIT_MILLIS = 1000;
     private static final long SHUTDOWN_FLUSH_MILLIS = 5000;
     private static final List<Runnable> BEFORE_SHUTDOWN = new CopyOnWriteArrayList<>();
@@ -84,8 +94,42 @@ final class NativeRuntime {
         for (String line : NativeBridge.drainLogs(waitMillis)) {
             int space = line.indexOf(' ');
             String level = space > 0 ? line.substring(0, space) : "INFO";
-            NATIVE_LOG.log(toJulLevel(level), space > 0 ? line.substring(space + 1) : line);
+            String message = space > 0 ? line.substring(space + 1) : line;
+            loggerOf(message).log(toJulLevel(level), message);
         }
+    }
+
+    /**
+     * The logger named after a line's origin and cluster, so a cluster's or librdkafka's lines can be
+     * raised, lowered or routed on their own: {@code io.kafkaoffsetcommitter.native.librdkafka.<cluster>}
+     * for librdkafka's own lines ({@code librdkafka [<cluster>] ...}), {@code
+     * io.kafkaoffsetcommitter.native.engine.<cluster>} for the core's ({@code [<cluster>] ...}), the
+     * parent {@code io.kafkaoffsetcommitter.native} for the rest. The cluster is its bootstrap servers,
+     * with every character outside {@code [A-Za-z0-9_-]} (the dots and colons of addresses) as {@code _}.
+     */
+    static Logger loggerOf(String message) {
+        String origin;
+        String cluster;
+        if (message.startsWith(LIBRDKAFKA_PREFIX)) {
+            origin = "librdkafka";
+            cluster = bracketed(message, LIBRDKAFKA_PREFIX.length() - 1);
+        } else if (message.startsWith("[")) {
+            origin = "engine";
+            cluster = bracketed(message, 0);
+        } else {
+            return NATIVE_LOG;
+        }
+        if (cluster == null) {
+            return NATIVE_LOG;
+        }
+        String name = NATIVE_LOGGER_NAME + "." + origin + "." + cluster.replaceAll("[^A-Za-z0-9_-]", "_");
+        return ORIGIN_LOGGERS.computeIfAbsent(name, Logger::getLogger);
+    }
+
+    /** The text between the '[' at {@code open} and the next ']', or null when there is none or it is empty. */
+    private static String bracketed(String message, int open) {
+        int close = message.indexOf(']', open + 1);
+        return close > open + 1 ? message.substring(open + 1, close) : null;
     }
 
     private static Level toJulLevel(String level) {
