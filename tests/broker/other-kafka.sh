@@ -25,9 +25,10 @@ with_broker=("$root/tests/with-broker.sh")
 
 rows=()
 failed=0
+# tier ID LABEL COMMAND...: runs COMMAND with the brokers up, its output in kafka-<version>-ID.log.
 tier() {
-  local name=$1 log=$log_dir/kafka-$kafka-$1.log started=$SECONDS outcome
-  shift
+  local log=$log_dir/kafka-$kafka-$1.log name=$2 started=$SECONDS outcome
+  shift 2
   echo "compat: Kafka $kafka: $name ..."
   if "${with_broker[@]}" "$@" >"$log" 2>&1; then
     outcome="pass ($((SECONDS - started)) s)"
@@ -40,12 +41,13 @@ tier() {
   rows+=("| $kafka | $name | $outcome |")
 }
 
-tier "harness smoke" "$venv/bin/pytest" -v "$root/tests/test_harness_smoke.py"
-tier "spark-submit e2e, Spark $spark" env SPARK_VERSION="$spark" "$venv/bin/pytest" -v -m "not fault" "$root/tests/e2e"
-tier "JVM API suite" "$root/build/sbt" core/test
-tier "listener suite, Spark $spark" "$root/build/sbt" -Dspark.test.version="$spark" \
+tier smoke "harness smoke" "$venv/bin/pytest" -v "$root/tests/test_harness_smoke.py"
+tier e2e "spark-submit e2e, Spark $spark" \
+  env SPARK_VERSION="$spark" "$venv/bin/pytest" -v -m "not fault" "$root/tests/e2e"
+tier core "JVM API suite" "$root/build/sbt" core/test
+tier spark "listener suite, Spark $spark" "$root/build/sbt" -Dspark.test.version="$spark" \
   "++$scala spark/testOnly * -- -l io.kafkaoffsetcommitter.spark.SessionCycles"
-tier "rust tiers" "$root/build/zigcargo.sh" host test --release
+tier rust "Rust tiers" "$root/build/zigcargo.sh" host test --release
 
 echo
 echo "| Kafka broker | tier | result |"
