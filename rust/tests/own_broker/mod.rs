@@ -61,6 +61,17 @@ fn env_value(env_sh: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} missing from the harness output:\n{env_sh}"))
 }
 
+/// Whether every thread of `pid` is in state T (stopped), read from /proc/<pid>/task/*/stat.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses and may itself hold spaces.
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        matches!(state, Some('T' | 't'))
+    })
+}
+
 fn is_broker(pid: u32, workdir: &Path) -> bool {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let config = workdir.join("server.properties");
@@ -127,8 +138,16 @@ impl OwnBroker {
     }
 
     /// SIGSTOP: the broker hangs with its connections open (a stalled machine), until `resume`.
+    /// SIGSTOP, returning once every thread of the broker has stopped: the signal is delivered
+    /// asynchronously, and a broker thread still running could answer a request sent "after" the pause.
     pub fn pause(&self) {
         self.signal("-STOP");
+        let pid = self.pid();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !all_threads_stopped(pid) {
+            assert!(Instant::now() < deadline, "broker {pid} did not stop on SIGSTOP");
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub fn resume(&self) {
