@@ -13,19 +13,24 @@ SHELL := /bin/bash
 ROOT := $(abspath .)
 CACHE := $(ROOT)/.cache
 SBT := $(ROOT)/build/sbt
-# Spark releases the tests run on: the newest of each line whose Kafka connector the Maven
-# registry reachable here carries (it lacks 3.5.8+ for Scala 2.12, and 4.0.1+, 4.1.2+, 4.2.1+, 4.3.x).
-# `make test` covers the newest 3.5 (Scala 2.12) and the newest 4.x; `make compat` every line, with
-# 3.5.4 for the Scala 2.13 jar on Spark 3.5 and 4.3.0 from pyspark's jars (see tests/compat.sh).
+# Spark releases the tests run on. The Maven registry reachable here serves Kafka connectors (with
+# their token provider) for 3.5.7 (Scala 2.12), 3.5.4 (Scala 2.13), 4.0.0, 4.1.1 and 4.2.0; 4.0.4,
+# 4.1.0, 4.1.3 and 4.3.0 run on pyspark's jars with a stand-in connector (tests/e2e/spark_submit.py).
+# `make test` covers the newest 3.5 (Scala 2.12) and the newest 4.x; `make compat` every line and
+# patch (VERSION@2.13: the Scala 2.13 jar on a 3.5 line), and the broker tiers on Kafka 3.9.1.
 SPARK_3 := 3.5.7
 SPARK_4 := 4.2.0
-SPARK_COMPAT := 3.5.7 3.5.4 4.0.0 4.1.1 4.2.0 4.3.0
+SPARK_COMPAT := 3.5.7 3.5.4@2.13 4.0.0 4.0.4 4.1.0 4.1.1 4.1.3 4.2.0 4.3.0
+# The test broker is Kafka 4.4 (tests/kafka_harness.py); `make compat` repeats the broker tiers on these.
+KAFKA_COMPAT := 3.9.1
 # The newest Spark of all: only pyspark carries it, so it runs as its `make compat` cell does
 # (Spark from pyspark's jars, a stand-in Kafka connector), under `make test` too.
 SPARK_NEWEST := 4.3.0
 VENV_3 := $(CACHE)/venv-spark-$(SPARK_3)
 VENV_4 := $(CACHE)/venv-spark-$(SPARK_4)
 VENV_NEWEST := $(CACHE)/venv-spark-$(SPARK_NEWEST)
+# Spark Connect clients (pyspark-client: no JVM) for the Connect server test.
+VENV_CONNECT := $(CACHE)/venv-connect-$(SPARK_4)
 FUZZ_RUNS ?= 10000000
 # The native artifacts (library and helper, linux-x86_64 and linux-aarch64, glibc 2.17) are built once
 # by `native` (build/native.sh, cross toolchain installed into .cache/ on first use); sbt packages them
@@ -39,6 +44,12 @@ native:
 # checksums) that `spark-submit --packages` resolves in the demo and its test.
 jars: native
 	$(SBT) core/publish +spark/publish
+
+$(CACHE)/venv-connect-%/.ready:
+	@echo "make: installing pyspark-client==$* into $(CACHE)/venv-connect-$* (first use only)"
+	python3 -m venv $(CACHE)/venv-connect-$*
+	$(CACHE)/venv-connect-$*/bin/pip install pyspark-client==$* "pandas<3" pytest
+	touch $@
 
 $(CACHE)/venv-spark-%/.ready:
 	@echo "make: installing pyspark==$* into $(CACHE)/venv-spark-$* (first use only, a few minutes)"
@@ -56,7 +67,8 @@ platforms-ready:
 	tests/platforms/sysroot.sh amd64 bullseye >/dev/null
 
 # Everything that downloads is done before the brokers start.
-test: check-native-jars platforms-ready kerberos-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready
+test: check-native-jars platforms-ready kerberos-ready $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_NEWEST)/.ready \
+	$(VENV_CONNECT)/.ready
 	tests/with-broker.sh $(MAKE) --no-print-directory test-tiers
 	tests/canary/scan.py --kerberos-workdir $(CACHE)/kerberos $(CANARY_LOGS)
 
@@ -131,12 +143,14 @@ test-kerberos-tiers: $(VENV_4)/.ready
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. The long fault
 # scenarios (marker `fault`: a 3-node rolling restart, a broker gone for good) run once, on Spark 4.
-test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready
+test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_CONNECT)/.ready
 	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v -m "not fault" tests/e2e
 	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v --durations=0 tests/e2e
+	SPARK_VERSION=$(SPARK_4) $(VENV_CONNECT)/bin/pytest -v --durations=0 tests/connect
 
+# Real-time mode is proven once, on Spark 4 in test-e2e; `make compat` repeats it on 4.1 and 4.3.
 test-newest-spark: $(VENV_NEWEST)/.ready
-	tests/compat.sh $(SPARK_NEWEST)
+	KOC_COMPAT_E2E_MARKERS="not fault and not realtime" tests/compat.sh $(SPARK_NEWEST)
 
 demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
@@ -154,8 +168,11 @@ bench-rows:
 fuzz:
 	rust/fuzz/run.sh runs $(FUZZ_RUNS)
 
-compat: jars
-	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT)
+compat: jars $(VENV_4)/.ready
+	status=0; \
+	tests/with-broker.sh tests/compat.sh $(SPARK_COMPAT) || status=1; \
+	tests/broker/other-kafka.sh $(KAFKA_COMPAT) $(SPARK_4) || status=1; \
+	exit $$status
 
 # The fault tests of `make test` at the lengths of issue 10, printing what they measure: ten broker
 # kills, a broker away 60 s, paused 120 s, gone for 150 s (Spark's own Kafka source fails a query whose
