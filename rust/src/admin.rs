@@ -56,7 +56,14 @@ pub struct CommitterContext {
     secrets: SecretValues,
     last_permanent_error: Mutex<Option<(KafkaFailure, Instant)>>,
     last_logged_error: Mutex<Option<(RDKafkaErrorCode, Instant)>>,
+    /// The start of the login failure the application reported (and the JVM side logged): the
+    /// global error librdkafka makes of it is recorded but not logged a second time.
+    reported_login_failure: Mutex<Option<String>>,
 }
+
+/// How much of a reported login failure identifies librdkafka's global error about it (which
+/// librdkafka may cut short).
+const REPORTED_LOGIN_FAILURE_CHARS: usize = 200;
 
 impl ClientContext for CommitterContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
@@ -72,7 +79,10 @@ impl ClientContext for CommitterContext {
             return;
         };
         let now = Instant::now();
-        {
+        let reported = lock(&self.reported_login_failure)
+            .as_ref()
+            .is_some_and(|failure| code == RDKafkaErrorCode::Authentication && reason.contains(failure.as_str()));
+        if !reported {
             let mut last_logged = lock(&self.last_logged_error);
             let repeated = last_logged
                 .is_some_and(|(last, at)| last == code && now.duration_since(at) < CLIENT_ERROR_LOG_INTERVAL);
@@ -112,6 +122,9 @@ pub struct AdminConnection {
     sasl_queue: *mut rdsys::rd_kafka_queue_t,
     // The application's latest token: set when pushed, and again whenever librdkafka asks.
     oauth_token: Option<OAuthToken>,
+    // Why the application's login handler made no token since the latest one (scrubbed): told
+    // to librdkafka when it arrives and whenever librdkafka asks while no token lives.
+    oauth_failure: Option<String>,
     // Kept alive for as long as librdkafka may call `wake_trampoline` with a pointer to it.
     wake: *mut Arc<WakeFn>,
 }
@@ -147,6 +160,7 @@ impl AdminConnection {
             secrets: secrets.clone(),
             last_permanent_error: Mutex::new(None),
             last_logged_error: Mutex::new(None),
+            reported_login_failure: Mutex::new(None),
         };
         let client: BaseProducer<CommitterContext> =
             config.create_with_context(context).map_err(|e| creation_failure(&e, &secrets))?;
@@ -159,7 +173,7 @@ impl AdminConnection {
             rdsys::rd_kafka_queue_cb_event_enable(results, Some(wake_trampoline), wake as *mut c_void);
             (rdsys::rd_kafka_queue_get_main(rk), results, rdsys::rd_kafka_queue_get_sasl(rk))
         };
-        Ok(AdminConnection { client, main_queue, results, sasl_queue, oauth_token: None, wake })
+        Ok(AdminConnection { client, main_queue, results, sasl_queue, oauth_token: None, oauth_failure: None, wake })
     }
 
     /// Sends one commit request without waiting; its answer comes from `poll_response`.
@@ -228,7 +242,44 @@ impl AdminConnection {
     pub fn set_oauth_token(&mut self, token: OAuthToken) -> Result<(), String> {
         let applied = self.apply_oauth_token(&token);
         self.oauth_token = Some(token);
+        self.oauth_failure = None;
+        *lock(&self.client.context().reported_login_failure) = None;
         applied
+    }
+
+    /// The application's login handler could not make a token: librdkafka is told at once (it
+    /// keeps a token that still lives, fails its login otherwise), and is answered with `reason`
+    /// whenever it asks for a token until the next one comes. The reason is scrubbed of the
+    /// settings' secrets and of the last token before it goes anywhere.
+    pub fn set_oauth_token_failure(&mut self, reason: &str) {
+        let reason = self.scrub_oauth(reason);
+        *lock(&self.client.context().reported_login_failure) =
+            Some(reason.chars().take(REPORTED_LOGIN_FAILURE_CHARS).collect());
+        self.report_oauth_token_failure(&reason);
+        self.oauth_failure = Some(reason);
+    }
+
+    /// Why a commit cannot authenticate now: the login handler failed and no token it made still
+    /// lives, so librdkafka would hold the request until it times out. `None` when a token lives
+    /// or no failure is known.
+    pub fn oauth_login_failure(&self) -> Option<KafkaFailure> {
+        let reason = self.oauth_failure.as_ref()?;
+        if self.living_oauth_token().is_some() {
+            return None;
+        }
+        Some(KafkaFailure::new(RDKafkaErrorCode::Authentication, format!("OAUTHBEARER login failed: {reason}")))
+    }
+
+    fn living_oauth_token(&self) -> Option<&OAuthToken> {
+        self.oauth_token.as_ref().filter(|token| token.expires_at_epoch_ms > crate::epoch_millis() as i64)
+    }
+
+    /// `text` with neither a secret of the settings nor the last token (or an extension value) in it.
+    fn scrub_oauth(&self, text: &str) -> String {
+        let text = self.client.context().secrets.scrub(text);
+        let Some(token) = &self.oauth_token else { return text };
+        let shown = token.extensions.iter().map(|(_, value)| value).chain([&token.value]);
+        shown.filter(|value| !value.is_empty()).fold(text, |text, value| text.replace(value.as_str(), "[redacted]"))
     }
 
     fn apply_oauth_token(&self, token: &OAuthToken) -> Result<(), String> {
@@ -298,14 +349,20 @@ impl AdminConnection {
                 rdsys::rd_kafka_event_destroy(event);
                 requested
             };
-            if let (true, Some(token)) = (refresh_requested, &self.oauth_token) {
-                if token.expires_at_epoch_ms <= crate::epoch_millis() as i64 {
-                    self.report_oauth_token_failure(
-                        "the OAUTHBEARER token expired before the JVM's login handler renewed it",
-                    );
-                } else if let Err(reason) = self.apply_oauth_token(token) {
-                    logging::log(Level::Warn, reason);
+            if !refresh_requested {
+                continue;
+            }
+            match (self.living_oauth_token(), &self.oauth_failure) {
+                (Some(token), _) => {
+                    if let Err(reason) = self.apply_oauth_token(token) {
+                        logging::log(Level::Warn, reason);
+                    }
                 }
+                (None, Some(reason)) => self.report_oauth_token_failure(reason),
+                (None, None) if self.oauth_token.is_some() => self.report_oauth_token_failure(
+                    "the OAUTHBEARER token expired before the JVM's login handler renewed it",
+                ),
+                (None, None) => {}
             }
         }
     }
@@ -561,6 +618,54 @@ mod tests {
             }
         }
         std::fs::remove_file(keystore_file).unwrap();
+    }
+
+    #[test]
+    fn a_login_failure_fails_commits_at_once_while_no_token_lives_and_shows_no_secret() {
+        let canary = canary(200);
+        let settings = owned(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("enable_sasl_queue", "true"),
+            ("ssl.key.password", &canary),
+        ]);
+        let mut connection = match connect(&settings) {
+            Ok(connection) => connection,
+            Err(refusal) => panic!("client not created: {refusal}"),
+        };
+        assert!(connection.oauth_login_failure().is_none(), "no failure is known yet");
+        connection.set_oauth_token_failure(&format!("the endpoint answered 401 for {canary}"));
+        let failure = connection.oauth_login_failure().expect("no token lives: commits fail at once");
+        assert_eq!(failure.code, RDKafkaErrorCode::Authentication);
+        assert!(failure.message.contains("the endpoint answered 401 for [redacted]"), "{}", failure.message);
+        connection.serve_callbacks();
+        let told = connection.recent_permanent_client_error(Duration::from_secs(60)).expect("librdkafka was told");
+        assert_eq!(told.code, RDKafkaErrorCode::Authentication);
+        assert!(told.message.contains("the endpoint answered 401 for [redacted]"), "{}", told.message);
+        let lines = drained_lines();
+        // The JVM side logs the failure once; librdkafka's global error about it is no second line.
+        assert!(!lines.iter().any(|line| line.contains("the endpoint answered 401")), "{lines:?}");
+        for line in &lines {
+            assert_no_canary("login failure", &canary, line);
+        }
+        let token_value = "eyJ.token-canary-200.sig";
+        let token = OAuthToken {
+            value: token_value.into(),
+            expires_at_epoch_ms: crate::epoch_millis() as i64 + 600_000,
+            principal: "committer".into(),
+            extensions: Vec::new(),
+        };
+        connection.set_oauth_token(token).expect("librdkafka takes the token");
+        assert!(connection.oauth_login_failure().is_none(), "a token came");
+        connection.set_oauth_token_failure(&format!("refresh refused; last token {token_value}"));
+        assert!(connection.oauth_login_failure().is_none(), "the last token still lives");
+        let kept = connection.oauth_failure.clone().unwrap_or_default();
+        assert!(kept.contains("refresh refused") && !kept.contains(token_value), "{kept}");
+        connection.serve_callbacks();
+        for line in drained_lines() {
+            assert_no_canary("login failure", &canary, &line);
+            assert!(!line.contains(token_value), "{line}");
+        }
     }
 
     #[test]

@@ -645,6 +645,23 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_setOAuthToken<'
     })
 }
 
+/// The JVM's login handler could not make an OAUTHBEARER token; `reason` is already scrubbed of
+/// secrets by the caller. See `Committer::set_oauth_token_failure`.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_setOAuthTokenFailure<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    reason: JString<'local>,
+) {
+    boundary(&mut env, |env| {
+        // SAFETY: see `committer`.
+        let committer = unsafe { committer(handle) }?;
+        let reason = read_string(env, &reason, "the login failure's reason")?;
+        Ok(committer.set_oauth_token_failure(&reason)?)
+    })
+}
+
 // The JVM executor (see `engine::jvm_executor`): the cluster's one JVM thread takes the channel
 // with `jvmExecutor`, pulls requests with `nextCommitRequest`, answers with `answerCommit`, and
 // hands the channel back with `releaseJvmExecutor` when it ends. Its handle is a boxed `Arc` of

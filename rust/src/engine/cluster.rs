@@ -12,7 +12,7 @@ use super::jvm_executor::{JvmChannel, JvmExecutor};
 use super::worker;
 use crate::config::{self, EngineSettings, Translated};
 use crate::error::CommitterError;
-use crate::helper::protocol::{Fault, OAuthToken};
+use crate::helper::protocol::{Fault, OAuthLogin};
 use crate::helper::supervisor::{HelperStatus, Supervisor, WakeFn};
 use crate::logging::{self, Level};
 pub(super) use crate::mailbox::lock;
@@ -32,8 +32,9 @@ pub(super) struct State {
     pub(super) helper: HelperStatus,
     /// Test-only faults for the worker to hand to the helper.
     pub(super) faults: Vec<Fault>,
-    /// An OAUTHBEARER token the application pushed, for the worker to hand to the helper.
-    pub(super) oauth_token: Option<OAuthToken>,
+    /// The latest OAUTHBEARER token the application pushed, or why its login handler made none,
+    /// for the worker to hand to the helper.
+    pub(super) oauth_login: Option<OAuthLogin>,
     /// When a group parked after its retries ran out tries again (see `worker::probe_parked_groups`).
     pub(super) next_probe_at: Option<Instant>,
 }
@@ -94,7 +95,7 @@ impl Cluster {
                 exiting: false,
                 helper: HelperStatus::default(),
                 faults: Vec::new(),
-                oauth_token: None,
+                oauth_login: None,
                 next_probe_at: None,
             }),
             progressed: Condvar::new(),

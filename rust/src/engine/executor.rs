@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::commit::{CommitRequest, CommitResponse, RequestLoss};
-use crate::helper::protocol::{Fault, OAuthToken};
+use crate::helper::protocol::{Fault, OAuthLogin};
 use crate::helper::supervisor::HelperStatus;
 
 /// What happened to an executor since the last [`Executor::poll`].
@@ -50,8 +50,9 @@ pub trait Executor: Send {
     /// Test-only faults of the helper process; other executors ignore them.
     fn inject_fault(&mut self, fault: Fault);
 
-    /// The application's latest OAUTHBEARER token (executors that log in themselves ignore it).
-    fn set_oauth_token(&mut self, token: OAuthToken);
+    /// The application's latest OAUTHBEARER token, or why its login handler made none (executors
+    /// that log in themselves ignore it).
+    fn set_oauth_login(&mut self, login: OAuthLogin);
 
     fn status(&self) -> HelperStatus;
 

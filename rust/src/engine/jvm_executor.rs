@@ -18,7 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use super::executor::{Executor, ExecutorEvent};
 use crate::commit::{CommitRequest, CommitResponse, KafkaFailure, PartitionResponse, RequestLoss};
-use crate::helper::protocol::{Fault, OAuthToken};
+use crate::helper::protocol::{Fault, OAuthLogin};
 use crate::helper::supervisor::{HelperStatus, WakeFn};
 use crate::mailbox::lock;
 
@@ -222,7 +222,7 @@ impl Executor for JvmExecutor {
         // Faults crash the helper process, which this executor does not have.
     }
 
-    fn set_oauth_token(&mut self, _token: OAuthToken) {
+    fn set_oauth_login(&mut self, _login: OAuthLogin) {
         // Kafka's Java client runs the settings' login handler itself.
     }
 

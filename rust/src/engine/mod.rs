@@ -26,7 +26,7 @@ pub use self::status::{CommitOutcome, GroupStatus, LastCommit, LastError, Status
 use crate::config;
 use crate::error::CommitterError;
 pub use crate::helper::protocol::OAuthToken;
-use crate::helper::protocol::{self, Fault};
+use crate::helper::protocol::{self, Fault, OAuthLogin};
 pub use crate::helper::supervisor::{HelperExit, HelperStatus};
 use crate::offsets::{self, EndOffsets, OffsetsError, PartitionOffset};
 
@@ -209,12 +209,25 @@ impl Committer {
         if token.value.is_empty() {
             return Err(CommitterError::InvalidArgument("the OAUTHBEARER token is empty".into()));
         }
+        self.set_oauth_login(OAuthLogin::Token(token))
+    }
+
+    /// The application's OAUTHBEARER login handler could not make a token: `reason` (which names
+    /// no secret: the caller scrubs it, and the helper scrubs it again of the settings' secrets and
+    /// the last token) is kept until the next token comes. librdkafka fails its login with it, and
+    /// while no token lives commits fail at once with an authentication error that quotes it,
+    /// instead of waiting for a token until they time out.
+    pub fn set_oauth_token_failure(&self, reason: &str) -> Result<(), CommitterError> {
+        self.set_oauth_login(OAuthLogin::Failed(oauth_failure_reason(reason)))
+    }
+
+    fn set_oauth_login(&self, login: OAuthLogin) -> Result<(), CommitterError> {
         let shared = &self.cluster.shared;
         let mut state = lock(&shared.state);
         if state.stopping {
             return Err(CommitterError::Closed);
         }
-        state.oauth_token = Some(token);
+        state.oauth_login = Some(login);
         drop(state);
         shared.wake.wake();
         Ok(())
@@ -271,5 +284,37 @@ pub fn shut_down_all(timeout: Duration) {
     }
     for cluster in clusters {
         cluster.shut_down();
+    }
+}
+
+/// A login failure's reason is quoted in every failed commit's status: this many characters at most.
+const MAX_OAUTH_FAILURE_CHARS: usize = 2000;
+
+/// `reason` as the helper and the status carry it: one line, not empty, bounded, no NUL (which
+/// librdkafka's C strings cannot hold).
+fn oauth_failure_reason(reason: &str) -> String {
+    let line: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_OAUTH_FAILURE_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if line.is_empty() {
+        "the login handler gave no reason".to_string()
+    } else {
+        line
+    }
+}
+
+#[cfg(test)]
+mod oauth_failure_tests {
+    use super::*;
+
+    #[test]
+    fn login_failure_reasons_become_one_bounded_line() {
+        assert_eq!(oauth_failure_reason("  401\0 from\nthe endpoint "), "401  from the endpoint");
+        assert_eq!(oauth_failure_reason(" \n"), "the login handler gave no reason");
+        assert_eq!(oauth_failure_reason(&"x".repeat(5000)).len(), MAX_OAUTH_FAILURE_CHARS);
     }
 }

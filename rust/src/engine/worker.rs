@@ -55,8 +55,8 @@ fn step(shared: &Shared, executor: &mut dyn Executor) -> Option<Duration> {
     for fault in state.faults.drain(..) {
         executor.inject_fault(fault);
     }
-    if let Some(token) = state.oauth_token.take() {
-        executor.set_oauth_token(token);
+    if let Some(login) = state.oauth_login.take() {
+        executor.set_oauth_login(login);
     }
     let mut kafka_answers = false;
     for event in events {

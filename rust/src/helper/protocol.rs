@@ -49,8 +49,19 @@ pub enum ToHelper {
     /// The cluster's current OAUTHBEARER token, pushed by the application; every new helper gets
     /// the latest one right after its Open frame.
     OAuthToken(OAuthToken),
+    /// The application's login handler could not make a token (the reason is scrubbed of secrets):
+    /// librdkafka fails the login with it until the next token comes. Every new helper gets it
+    /// after the token, as long as no newer token came.
+    OAuthTokenFailure(String),
     /// Destroy the client and exit.
     Close,
+}
+
+/// What the application's OAUTHBEARER login handler gave last: a token, or why it made none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OAuthLogin {
+    Token(OAuthToken),
+    Failed(String),
 }
 
 /// An OAUTHBEARER token from the application's login handler, for `rd_kafka_oauthbearer_set_token`.
@@ -226,5 +237,13 @@ mod tests {
         let mut buffer = Vec::new();
         write_frame(&mut buffer, &ToHelper::OAuthToken(token.clone())).unwrap();
         assert!(matches!(read_frame(&mut buffer.as_slice()).unwrap(), Some(ToHelper::OAuthToken(t)) if t == token));
+    }
+
+    #[test]
+    fn login_failures_round_trip() {
+        let mut buffer = Vec::new();
+        write_frame(&mut buffer, &ToHelper::OAuthTokenFailure("401 invalid_client".into())).unwrap();
+        let read = read_frame(&mut buffer.as_slice()).unwrap();
+        assert!(matches!(read, Some(ToHelper::OAuthTokenFailure(reason)) if reason == "401 invalid_client"));
     }
 }

@@ -123,7 +123,10 @@ fn serve(mut connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32
                     if poisoned_groups.contains(&request.group) {
                         std::process::abort();
                     }
-                    if let Err(reason) = connection.send_commit(&request) {
+                    if let Some(failure) = connection.oauth_login_failure() {
+                        // librdkafka would hold the request until it timed out, waiting for a token.
+                        send(output, &FromHelper::Response(CommitResponse::failed(request.request_id, failure)));
+                    } else if let Err(reason) = connection.send_commit(&request) {
                         // Only a malformed request fails here (e.g. a NUL byte): retrying cannot help.
                         let failure = KafkaFailure::new(RDKafkaErrorCode::InvalidArgument, reason);
                         send(output, &FromHelper::Response(CommitResponse::failed(request.request_id, failure)));
@@ -143,6 +146,8 @@ fn serve(mut connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32
                         logging::log(logging::Level::Warn, reason);
                     }
                 }
+                // The JVM side already logged the failure once: no second line here.
+                ToHelper::OAuthTokenFailure(reason) => connection.set_oauth_token_failure(&reason),
                 ToHelper::Close => {
                     drop(connection);
                     return 0;

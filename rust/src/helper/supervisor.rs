@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::executable;
 pub use super::process::WakeFn;
 use super::process::{Event, Events, HelperProcess};
-use super::protocol::{Fault, FromHelper, OAuthToken, OpenClient, ToHelper};
+use super::protocol::{Fault, FromHelper, OAuthLogin, OAuthToken, OpenClient, ToHelper};
 use super::restart::RestartSchedule;
 use crate::commit::{CommitRequest, RequestLoss};
 use crate::engine::executor::{Executor, ExecutorEvent};
@@ -55,6 +55,9 @@ pub struct Supervisor {
     lasting_faults: Vec<Fault>,
     /// The cluster's latest OAUTHBEARER token: every new helper gets it right after its Open frame.
     oauth_token: Option<OAuthToken>,
+    /// Why the login handler made no token since the latest one: every new helper gets it after
+    /// the token (which librdkafka keeps while it lives).
+    oauth_failure: Option<String>,
     schedule: RestartSchedule,
     status: HelperStatus,
 }
@@ -75,6 +78,7 @@ impl Supervisor {
             generation: 0,
             lasting_faults: Vec::new(),
             oauth_token: None,
+            oauth_failure: None,
             schedule: RestartSchedule::default(),
             status: HelperStatus::default(),
         };
@@ -114,6 +118,9 @@ impl Supervisor {
         self.generation = process.generation();
         if let Some(token) = &self.oauth_token {
             process.send(ToHelper::OAuthToken(token.clone()));
+        }
+        if let Some(reason) = &self.oauth_failure {
+            process.send(ToHelper::OAuthTokenFailure(reason.clone()));
         }
         for fault in &self.lasting_faults {
             process.send(ToHelper::Fault(fault.clone()));
@@ -238,12 +245,23 @@ impl Executor for Supervisor {
         }
     }
 
-    /// Hands the application's latest OAUTHBEARER token to the running helper and to every later one.
-    fn set_oauth_token(&mut self, token: OAuthToken) {
+    /// Hands the application's latest OAUTHBEARER token, or why its login handler made none, to the
+    /// running helper and to every later one.
+    fn set_oauth_login(&mut self, login: OAuthLogin) {
+        let frame = match login {
+            OAuthLogin::Token(token) => {
+                self.oauth_failure = None;
+                self.oauth_token = Some(token.clone());
+                ToHelper::OAuthToken(token)
+            }
+            OAuthLogin::Failed(reason) => {
+                self.oauth_failure = Some(reason.clone());
+                ToHelper::OAuthTokenFailure(reason)
+            }
+        };
         if let Some(process) = &self.running {
-            process.send(ToHelper::OAuthToken(token.clone()));
+            process.send(frame);
         }
-        self.oauth_token = Some(token);
     }
 
     /// Kills a helper that stopped answering; its end comes from `poll`, which restarts it.

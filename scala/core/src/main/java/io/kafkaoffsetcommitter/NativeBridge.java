@@ -64,6 +64,13 @@ final class NativeBridge {
             String[] extensionValues);
 
     /**
+     * The JVM's login handler could not make a token; {@code reason} names no secret. Kept until the next token:
+     * the cluster's helpers fail the login with it, and commits fail at once with an authentication error while
+     * no token lives.
+     */
+    static native void setOAuthTokenFailure(long handle, String reason);
+
+    /**
      * A handle on the committer's JVM executor for the caller to serve with one thread ({@link JvmExecutor}), or 0
      * when its cluster runs on the helper process or a thread already serves it.
      */

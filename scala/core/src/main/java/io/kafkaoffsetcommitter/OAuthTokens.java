@@ -161,11 +161,23 @@ final class OAuthTokens {
                 stopNow();
                 return;
             } catch (Exception | LinkageError failure) {
+                String reason = login.describe(failure);
                 if (!failing) {
                     LOG.warning("OAUTHBEARER login handler " + login.handlerName()
-                            + " could not make a token; retrying with backoff: " + login.describe(failure));
+                            + " could not make a token; retrying with backoff: " + reason);
                 }
                 failing = true;
+                // The native side fails the login at once instead of waiting for a token until commits time out.
+                try {
+                    target.pushOAuthTokenFailure(
+                            "the login handler " + login.handlerName() + " could not make a token: " + reason);
+                } catch (CommitterClosedException closed) {
+                    stopNow();
+                    return;
+                } catch (RuntimeException refused) {
+                    LOG.fine("the native core did not take the login failure: "
+                            + refused.getClass().getName());
+                }
                 delayMs = retryMs;
                 retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
             }

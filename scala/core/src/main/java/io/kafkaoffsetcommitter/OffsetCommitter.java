@@ -322,6 +322,16 @@ public final class OffsetCommitter implements AutoCloseable {
         }
     }
 
+    /** Tells the native core why the login handler made no token; {@code reason} names no secret. */
+    void pushOAuthTokenFailure(String reason) {
+        lock.readLock().lock();
+        try {
+            NativeBridge.setOAuthTokenFailure(openHandle(), reason);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** Test-only: the JVM executor this committer started, or null. */
     JvmExecutor jvmExecutor() {
         return jvmExecutor;

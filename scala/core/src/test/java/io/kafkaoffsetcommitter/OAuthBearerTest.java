@@ -98,6 +98,53 @@ public class OAuthBearerTest extends BrokerTest {
         }
     }
 
+    /**
+     * A handler whose token endpoint refuses it: the group's commit fails at once with an authentication error that
+     * quotes the handler's reason (not a request that waited for a token until it timed out), the group is parked
+     * rather than retried, and the client secret the handler's message quoted shows nowhere.
+     */
+    @Test
+    public void aLoginHandlerThatFailsGivesTheGroupAnAuthenticationErrorWithItsReasonAndNoSecret() throws Exception {
+        String secret = "koc-canary-refused-login-" + UUID.randomUUID(); // also a canary for tests/canary/scan.py
+        Map<String, String> settings = oauthSettings("oauth-refused-" + UUID.randomUUID());
+        settings.put("sasl.login.callback.handler.class", RefusingOAuthLoginHandler.class.getName());
+        settings.put(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientSecret=\"" + secret
+                        + "\";");
+        CapturedLog captured = CapturedLog.attach();
+        String topic = createTopic("oauth-refused-", 1);
+        String group = "oauth-refused-" + UUID.randomUUID();
+        List<String> shown = new ArrayList<>();
+        try (OffsetCommitter committer = OffsetCommitter.create(settings)) {
+            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":1}}", "", WAIT);
+            shown.add(String.valueOf(result));
+            CommitResult.PartitionResult partition = result.partitions().get(0);
+            assertEquals(result.toString(), "Authentication", partition.errorKind());
+            assertTrue(partition.errorMessage(), partition.errorMessage().contains(RefusingOAuthLoginHandler.REASON));
+            assertTrue(
+                    partition.errorMessage(),
+                    partition.errorMessage().contains(RefusingOAuthLoginHandler.class.getName()));
+            // Parked for the cool-down: a flush finds it failed, not retried meanwhile.
+            assertFalse(committer.flush(Duration.ofSeconds(2)));
+            GroupStatus status = committer.status().get(0);
+            shown.add(String.valueOf(status));
+            shown.add(committer.statusJson());
+            assertEquals(status.toString(), "Authentication", status.lastErrorKind());
+            assertTrue(status.toString(), status.lastErrorMessage().contains(RefusingOAuthLoginHandler.REASON));
+            assertEquals(status.toString(), Boolean.FALSE, status.lastErrorRetriable());
+            assertEquals(status.toString(), 1, status.commitsFailed());
+        } finally {
+            captured.detach();
+        }
+        assertTrue("nothing was committed", committed(group).isEmpty());
+        List<String> everything = new ArrayList<>(captured.lines);
+        everything.addAll(shown);
+        for (String line : everything) {
+            assertFalse("the client secret shows in: " + line, line.contains(secret));
+        }
+    }
+
     @Test
     public void aHandlerNotOnTheClassPathIsRefusedByName() {
         Map<String, String> settings = oauthSettings("oauth-missing");

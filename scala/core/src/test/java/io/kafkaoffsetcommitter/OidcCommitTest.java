@@ -245,17 +245,24 @@ public class OidcCommitTest {
             return;
         }
         try {
-            try {
-                CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":5}}", "", FAILING_WAIT);
-                shown.add(String.valueOf(result));
-                assertFalse("no token, no commit: " + result, result.allCommitted());
-            } catch (CommitTimeoutException stillTrying) {
-                shown.add(String.valueOf(stillTrying));
-            }
+            // The login's failure reaches the native side: the commit fails at once with it, instead of waiting
+            // for a token until the request times out.
+            CommitResult result = committer.commitSync(group, "{\"" + topic + "\":{\"0\":5}}", "", FAILING_WAIT);
+            shown.add(String.valueOf(result));
+            assertFalse("no token, no commit: " + result, result.allCommitted());
+            assertEquals(
+                    result.toString(),
+                    "Authentication",
+                    result.partitions().get(0).errorKind());
             assertGoodCommitterCommits(topic);
             shown.add(committer.statusJson());
             GroupStatus status = groupStatus(committer, group);
+            shown.add(String.valueOf(status));
             assertTrue("no hot retry of the commit: " + status, status.commitsFailed() <= 3);
+            assertEquals(status.toString(), "Authentication", status.lastErrorKind());
+            assertEquals(status.toString(), Boolean.FALSE, status.lastErrorRetriable());
+            assertClearTokenError(status.lastErrorMessage());
+            assertFalse(status.lastErrorMessage(), status.lastErrorMessage().contains(wrongSecret));
             long refused = tokenRequests()[1] - refusedBefore;
             System.out.println("OidcCommitTest: " + refused + " token requests refused");
             assertTrue("the provider refused the wrong secret", refused >= 1);
