@@ -30,6 +30,9 @@ def pytest_configure(config) -> None:
                             "runs these on one Spark version only, `make soak` with long outages")
     config.addinivalue_line("markers", "realtime: a real-time mode job (Spark 4.1+); `make test` runs it on "
                             "one Spark version only")
+    config.addinivalue_line("markers", "feature: a feature of ours that does not vary with Spark's internals "
+                            "(demo, seeding, metrics); `make test` leaves it out of the newest-Spark run, "
+                            "`make compat` runs it on every line")
 
 
 def pytest_report_header(config) -> str:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Proven once in `make test` (not again on the newest Spark); `make compat` repeats it per line.
+pytestmark = pytest.mark.feature
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "tests" / "e2e" / "demo.sh"
 # The demo's own limits (first batch, drain) end it well before this.

@@ -23,6 +23,9 @@ import kafka_harness
 import pytest
 import spark_submit
 
+# Proven once in `make test` (not again on the newest Spark); `make compat` repeats it per line.
+pytestmark = pytest.mark.feature
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METRICS_JOB = REPO_ROOT / "tests" / "e2e" / "jobs" / "metrics_job.py"
 PYTHON_PACKAGE = REPO_ROOT / "python" / "kafka_offset_committer"

@@ -13,6 +13,9 @@ import pytest
 import kafka_harness
 import spark_submit
 
+# Proven once in `make test` (not again on the newest Spark); `make compat` repeats it per line.
+pytestmark = pytest.mark.feature
+
 SEED_CLASS = "io.kafkaoffsetcommitter.spark.seed.SeedGroupFromCheckpoint"
 JOB = Path(__file__).resolve().parent / "jobs" / "seed_job.py"
 TIMEOUT_S = 300
