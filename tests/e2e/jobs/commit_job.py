@@ -68,17 +68,25 @@ def start_query(spark, args):
     return writer.start()
 
 
-def end_offsets(progress) -> dict:
-    """The Kafka source's end offsets in a progress entry, {"topic": {"0": 200, ...}}.
-    PySpark 3.5 hands them over parsed, PySpark 4.2+ as JSON text, and PySpark 4.0 and 4.1 as
-    str() of the parsed dict, which only Python's own literal syntax reads back."""
-    offsets = progress["sources"][0]["endOffset"]
+def parsed(offsets) -> dict:
+    """A source's end offsets as a dict. PySpark 3.5 hands them over parsed, PySpark 4.2+ as JSON
+    text, and PySpark 4.0 and 4.1 as str() of the parsed dict, which only Python's own literal syntax
+    reads back."""
     if not isinstance(offsets, str):
         return offsets
     try:
         return json.loads(offsets)
     except json.JSONDecodeError:
         return ast.literal_eval(offsets)
+
+
+def end_offsets(progress) -> dict:
+    """Every Kafka source's end offsets in a progress entry, in one dict: {"topic": {"0": 200, ...}, ...}."""
+    merged = {}
+    for source in progress["sources"]:
+        if source["endOffset"] is not None:
+            merged.update(parsed(source["endOffset"]))
+    return merged
 
 
 def stop_once_end_is_reached(query, stop_file: Path, stop: bool = True) -> None:

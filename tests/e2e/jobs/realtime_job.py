@@ -13,16 +13,15 @@ Prints one line per batch, then exits non-zero if the query failed.
 """
 
 import argparse
-import ast
 import inspect
 import json
 import sys
-import time
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-STOP_FILE_POLL_S = 0.5
+# The stop-file protocol and the end-offset reading are commit_job.py's (beside this file).
+from commit_job import end_offsets, stop_once_end_is_reached
 
 
 def parse_args(argv):
@@ -69,35 +68,6 @@ def real_time(spark, writer, batch_duration: str):
     jvm_trigger = spark._jvm.org.apache.spark.sql.streaming.Trigger.RealTime(batch_duration)
     writer._jwrite = writer._jwrite.trigger(jvm_trigger)
     return writer
-
-
-def parsed(offsets):
-    """PySpark 4.2+ hands end offsets over as JSON text, 4.1 as str() of the parsed dict."""
-    if not isinstance(offsets, str):
-        return offsets
-    try:
-        return json.loads(offsets)
-    except json.JSONDecodeError:
-        return ast.literal_eval(offsets)
-
-
-def end_offsets(progress) -> dict:
-    """Every source's end offsets in one dict, {"T1": {"0": 200, ...}, "T2": {...}}."""
-    merged = {}
-    for source in progress["sources"]:
-        if source["endOffset"] is not None:
-            merged.update(parsed(source["endOffset"]))
-    return merged
-
-
-def stop_once_end_is_reached(query, stop_file: Path) -> None:
-    while query.isActive:
-        progress = query.lastProgress
-        if stop_file.is_file() and progress and progress["sources"]:
-            if end_offsets(progress) == json.loads(stop_file.read_text()):
-                query.stop()
-                return
-        time.sleep(STOP_FILE_POLL_S)
 
 
 def main(argv) -> int:
