@@ -1,11 +1,16 @@
-"""The Kafka offset committer's status and flush from PySpark.
+"""The Kafka offset committer from PySpark: the listener jars, put on a session in one call, and its status.
 
+    from pyspark.sql import SparkSession
     import kafka_offset_committer
+    spark = kafka_offset_committer.configure(SparkSession.builder.appName("etl")).getOrCreate()
+    kafka_offset_committer.jar_path()   # the listener jar, for spark-submit --jars
+
     for group in kafka_offset_committer.status(spark):
         print(group.query_name, group.group, group.last_committed_offsets, group.lag_at_batch_end)
     kafka_offset_committer.flush(spark, timeout=30)
 
-Both talk to the driver's JVM, where the listener (io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener)
+configure() and jar_path() need the wheel's jars (build/wheel.sh); status() and flush() only a session whose driver
+holds the listener jar, however it got there. Those two talk to the driver's JVM, where the listener (io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterListener)
 runs: a classic SparkSession (pyspark, spark-submit, notebooks on the driver). A Spark Connect client has no
 driver JVM to talk to; there both raise CommitterUnavailable saying so.
 
@@ -16,7 +21,10 @@ import json
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-__all__ = ["CommitterUnavailable", "GroupStatus", "flush", "status"]
+from .spark_conf import LISTENER_CLASS, ScalaVersionUnknown, configure, jar_path, spark_scala_version
+
+__all__ = ["CommitterUnavailable", "GroupStatus", "LISTENER_CLASS", "ScalaVersionUnknown", "configure", "flush",
+           "jar_path", "spark_scala_version", "status"]
 
 _STATUS_CLASS = "io.kafkaoffsetcommitter.spark.KafkaOffsetCommitterStatus"
 
