@@ -97,9 +97,10 @@ lint:
 	cargo fmt --check
 	build/zigcargo.sh host clippy --release --all-targets -- -D warnings
 
-# The Rust tiers run the build the jars carry (glibc 2.17, zig-linked), not a second host build.
+# The Rust tiers run the build the jars carry (glibc 2.17, zig-linked), not a second host build; the
+# test binaries with brokers of their own run in a second lane beside the others (tests/rust-tests.sh).
 test-rust:
-	$(call logged,$(CACHE)/rust-test.log,build/zigcargo.sh host test --release)
+	$(call logged,$(CACHE)/rust-test.log,tests/rust-tests.sh)
 
 test-fuzz-short:
 	rust/fuzz/run.sh seconds 15
