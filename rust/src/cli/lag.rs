@@ -3,15 +3,20 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaResult;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
 use super::{seconds, LagArgs, Output};
+use crate::commit::KafkaFailure;
 use crate::config;
+
+/// Pause between two tries of a read that failed with a retriable error.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -92,10 +97,12 @@ impl LagReader {
 
     /// Every partition of every topic the group holds an offset for. Kafka answers an offset fetch
     /// for the partitions asked about, so the cluster's topics (all it lets us see) are asked for.
+    /// Each request is tried again while Kafka answers with a retriable error (a group's
+    /// coordinator that moved or is still loading, as right after a group's first commit) and
+    /// `timeout` has not passed since the read began.
     fn read(&self, timeout: Duration) -> Result<GroupLag<'_>, String> {
-        let metadata = self
-            .consumer
-            .fetch_metadata(None, timeout)
+        let deadline = Instant::now() + timeout;
+        let metadata = retried(deadline, |left| self.consumer.fetch_metadata(None, left))
             .map_err(|e| format!("cannot read the cluster's topics: {e}"))?;
         let mut asked = TopicPartitionList::new();
         for topic in metadata.topics().iter().filter(|t| !t.name().starts_with("__")) {
@@ -103,9 +110,7 @@ impl LagReader {
                 asked.add_partition(topic.name(), partition.id());
             }
         }
-        let committed = self
-            .consumer
-            .committed_offsets(asked, timeout)
+        let committed = retried(deadline, |left| self.consumer.committed_offsets(asked.clone(), left))
             .map_err(|e| format!("cannot read group `{}`'s offsets: {e}", self.group))?;
         let mut log_end_asked = TopicPartitionList::new();
         let mut committed_offsets = Vec::new();
@@ -129,8 +134,7 @@ impl LagReader {
         let log_ends = if committed_offsets.is_empty() {
             TopicPartitionList::new()
         } else {
-            self.consumer
-                .offsets_for_times(log_end_asked, timeout)
+            retried(deadline, |left| self.consumer.offsets_for_times(log_end_asked.clone(), left))
                 .map_err(|e| format!("cannot read the log end offsets: {e}"))?
         };
         let mut partitions = Vec::with_capacity(committed_offsets.len());
@@ -147,6 +151,22 @@ impl LagReader {
         }
         partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
         Ok(GroupLag { group: &self.group, total_lag: partitions.iter().map(|p| p.lag).sum(), partitions })
+    }
+}
+
+/// Runs `request` with the time left until `deadline`, again after a pause while it fails with a
+/// retriable Kafka error and time is left; its last answer.
+fn retried<T>(deadline: Instant, mut request: impl FnMut(Duration) -> KafkaResult<T>) -> KafkaResult<T> {
+    loop {
+        match request(deadline.saturating_duration_since(Instant::now())) {
+            Err(error)
+                if deadline.saturating_duration_since(Instant::now()) > RETRY_PAUSE
+                    && error.rdkafka_error_code().is_some_and(|code| KafkaFailure::new(code, "").is_retriable()) =>
+            {
+                std::thread::sleep(RETRY_PAUSE)
+            }
+            answer => return answer,
+        }
     }
 }
 
@@ -212,6 +232,44 @@ mod tests {
         let lag = GroupLag { group: "g", total_lag: 0, partitions: vec![] };
         assert_eq!(table(&lag), "Consumer group 'g' has no committed offsets.\n");
         assert_eq!(render(&lag, Output::Json), "{\"group\":\"g\",\"totalLag\":0,\"partitions\":[]}\n");
+    }
+
+    fn not_coordinator() -> rdkafka::error::KafkaError {
+        rdkafka::error::KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::NotCoordinator)
+    }
+
+    #[test]
+    fn a_moving_coordinator_is_asked_again_and_a_refusal_is_not() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut tries = 0;
+        let answer = retried(deadline, |_| {
+            tries += 1;
+            if tries < 3 {
+                Err(not_coordinator())
+            } else {
+                Ok(tries)
+            }
+        });
+        assert_eq!(answer.unwrap(), 3);
+
+        let mut tries = 0;
+        let refused = retried(deadline, |_| -> KafkaResult<()> {
+            tries += 1;
+            Err(rdkafka::error::KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::GroupAuthorizationFailed))
+        });
+        assert!(refused.is_err());
+        assert_eq!(tries, 1);
+    }
+
+    #[test]
+    fn a_retriable_error_is_returned_once_the_deadline_has_passed() {
+        let mut tries = 0;
+        let answer = retried(Instant::now(), |_| -> KafkaResult<()> {
+            tries += 1;
+            Err(not_coordinator())
+        });
+        assert!(answer.is_err());
+        assert_eq!(tries, 1);
     }
 
     #[test]
