@@ -135,7 +135,9 @@ def test_pyspark_job_commits_through_the_wheel(user_venv, bootstrap, spark_versi
     expected = {(topic, partition): offset for partition, offset in end.items()}
     assert report["flushed"] is True, report
     [entry] = report["status"]
-    assert entry["group"] == group and entry["last_error_kind"] is None, entry
+    # A first commit may meet a coordinator still loading (NotCoordinator) and succeed on retry: last_error_kind then
+    # keeps that kind, so the verdict is the last attempt's.
+    assert entry["group"] == group and not entry["last_attempt_failed"] and not entry["parked"], entry
     assert {(topic, int(partition)): offset for partition, offset in entry["last_committed_offsets"][topic].items()} \
         == expected
     assert kafka_harness.group_offsets(bootstrap, group) == expected

@@ -50,7 +50,8 @@ def main(argv) -> int:
         "spark_jars": conf.get("spark.jars"),
         "listeners": conf.get("spark.sql.streaming.streamingQueryListeners"),
         "flushed": flushed,
-        "status": [{"group": group.group, "last_error_kind": group.last_error_kind,
+        "status": [{"group": group.group, "last_attempt_failed": group.last_attempt_failed, "parked": group.parked,
+                    "last_error_kind": group.last_error_kind,
                     "last_committed_offsets": {topic: {str(partition): offset for partition, offset in offsets.items()}
                                                for topic, offsets in group.last_committed_offsets.items()}}
                    for group in groups],
