@@ -275,7 +275,7 @@ class Broker:
             return broker
         broker._clear_workdir()
         for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
-            ports = _free_ports(PORTS_PER_NODE)
+            ports = free_ports(PORTS_PER_NODE)
             broker._use_ports(ports)
             broker._write_config(controller_port=ports[0])
             broker._format_storage(_new_cluster_id())
@@ -503,7 +503,7 @@ class Cluster:
         for node in cluster.nodes.values():
             node._clear_workdir()
         for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
-            ports = _free_ports(PORTS_PER_NODE * size)
+            ports = free_ports(PORTS_PER_NODE * size)
             node_ports = {node_id: ports[PORTS_PER_NODE * (node_id - 1):PORTS_PER_NODE * node_id]
                           for node_id in cluster.nodes}
             voters = ",".join(f"{node_id}@127.0.0.1:{own[0]}" for node_id, own in node_ports.items())
@@ -559,7 +559,7 @@ def _new_cluster_id() -> str:
             return cluster_id
 
 
-def _free_ports(count: int) -> list:
+def free_ports(count: int) -> list:
     """Ports the kernel reports free now. All are held open together so they are distinct."""
     sockets = []
     try:
@@ -571,6 +571,11 @@ def _free_ports(count: int) -> list:
     finally:
         for s in sockets:
             s.close()
+
+
+def free_port() -> int:
+    """A port the kernel reports free now (for a server a test starts)."""
+    return free_ports(1)[0]
 
 
 def _is_broker_process(pid: int, config_path: Path) -> bool:

@@ -19,7 +19,6 @@ import ast
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,12 +43,6 @@ HELPER_THREAD_NAME = "koc-helper"
 PARTITIONS = 2
 COMMIT_WAIT_S = 180
 LOG_TAIL_CHARS = 6000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +82,7 @@ class ConnectServer:
             jars = spark_submit.jars_option(spark_version)
         except spark_submit.SparkSetupError as e:
             pytest.fail(str(e), pytrace=False)
-        self.port = free_port()
+        self.port = kafka_harness.free_port()
         self.log_path = log_path
         command = [str(venv / "bin" / "spark-submit"), "--class", CONNECT_SERVER_CLASS,
                    "--master", spark_submit.DEFAULT_MASTER, "--jars", jars,

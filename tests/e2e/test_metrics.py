@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -37,12 +36,6 @@ RECORDS_PER_PARTITION = 500
 MAX_OFFSETS_PER_TRIGGER = 150
 WAIT_S = 300
 POLL_S = 0.25
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def sanitized(name: str) -> str:
@@ -84,7 +77,7 @@ class MetricsJob:
         self.csv_dir = tmp_path / "csv"
         self.csv_dir.mkdir()
         self.log_path = tmp_path / "spark-submit-metrics.log"
-        self.port = free_port()
+        self.port = kafka_harness.free_port()
         self.spark_version = spark_version
         self.process = None
 
