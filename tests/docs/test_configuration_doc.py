@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """docs/configuration.md cannot drift from the code: every key is read from its single definition in the sources
 (no build needed) and must have a table row in the page with a default and an example; every key the page names
-must still exist.
+must still exist, and so must every key the README and the other docs name.
 
 Where the keys are defined:
   Spark conf       scala/spark/.../KafkaOffsetCommitterListener.scala, companion: `val XKey: String = ConfigPrefix + "..."`
@@ -26,6 +26,12 @@ ENGINE_RS = ROOT / "rust/src/config/engine.rs"
 ENGINE_JAVA = ROOT / "scala/core/src/main/java/io/kafkaoffsetcommitter/EngineSettings.java"
 NATIVE_LOADER = ROOT / "scala/core/src/main/java/io/kafkaoffsetcommitter/NativeLoader.java"
 HELPER_LAUNCH = ROOT / "rust/src/helper/launch.rs"
+
+
+def other_pages() -> list:
+    """The README and the other pages, which name keys in passing."""
+    return [ROOT / "README.md", ROOT / "python" / "README.md",
+            *sorted(path for path in (ROOT / "docs").glob("*.md") if path != DOC)]
 
 # What a key of ours looks like in the page, so that the page's own mentions can be checked against the code.
 OUR_KEY = re.compile(r"^(spark\.kafkaOffsetCommitter\.|committer\.|kafka\.offset\.committer\.|KAFKA_OFFSET_COMMITTER_"
@@ -148,18 +154,26 @@ def problems() -> list:
     # Keys under the committer prefix are engine keys too when written in the Spark conf.
     committer_prefix = next(prefix for prefix in spark_prefixes if prefix.endswith(engine_prefix))
     family_prefixes = spark_prefixes - {committer_prefix}
-    for name in sorted(doc.names):
-        if not OUR_KEY.match(name) or name in keys:
-            continue
+    bare_prefixes = spark_prefixes | {engine_prefix, config_prefix}
+
+    def defined(name: str) -> bool:
+        if name in keys or name in bare_prefixes:
+            return True
         if PLACEHOLDER.search(name):
             literal = PLACEHOLDER.split(name, 1)[0]
-            if any(literal.startswith(prefix) for prefix in spark_prefixes) or literal in (engine_prefix, config_prefix):
-                continue
-        elif any(name.startswith(prefix) for prefix in family_prefixes):
-            continue  # a Kafka setting, or a cluster id, under a family of the listener
-        elif name.startswith(committer_prefix) and engine_prefix + name[len(committer_prefix):] in keys:
-            continue
-        found.append(f"{DOC.name} names `{name}`, which the code does not define")
+            # `...kafka.<key>` under a family, or `committer.retry.*` standing for keys that exist
+            return (any(literal.startswith(prefix) for prefix in spark_prefixes) or literal in bare_prefixes
+                    or any(key.startswith(literal) for key in keys))
+        if any(name.startswith(prefix) for prefix in family_prefixes):
+            return True  # a Kafka setting, or a cluster id, under a family of the listener
+        return name.startswith(committer_prefix) and engine_prefix + name[len(committer_prefix):] in keys
+
+    # Every other page may name keys too: none may name one the code lacks.
+    for page in [DOC, *other_pages()]:
+        names = doc.names if page == DOC else Doc(page.read_text()).names
+        for name in sorted(names):
+            if OUR_KEY.match(name) and not defined(name):
+                found.append(f"{page.relative_to(ROOT)} names `{name}`, which the code does not define")
     return found
 
 
@@ -171,5 +185,5 @@ def test_configuration_doc_matches_the_code():
 if __name__ == "__main__":
     messages = problems()
     for message in messages:
-        print(f"docs/configuration.md: {message}", file=sys.stderr)
+        print(f"test_configuration_doc: {message}", file=sys.stderr)
     sys.exit(1 if messages else 0)
