@@ -97,15 +97,15 @@ def draw() -> str:
                              "RunCommits: OffsetCommitter.commitAsync per group"], COMMIT)
     d.box(40, 333, 370, 50, ["4  NativeBridge.commitOffsetsAsync (JNI)",
                              "typed offsets handed over; returns at once"], COMMIT)
-    d.box(40, 430, 370, 64, ["5  engine: one cluster per bootstrap servers",
-                             "a mailbox wakes the cluster's worker thread",
-                             "kafka-offset-committer[<bootstrap>]"], COMMIT)
+    d.box(40, 430, 370, 64, ["5  engine: one cluster per client identity",
+                             "(connection, security, engine settings); a mailbox",
+                             "wakes its thread kafka-offset-committer[<bootstrap>]"], COMMIT)
     d.box(40, 510, 370, 64, ["6  group state machine (engine::group)",
                              "idle, in flight, backoff, parked; one request in",
                              "flight per group; newer offsets merged, latest wins"], COMMIT)
     d.box(40, 590, 370, 64, ["7  executor: helper::supervisor",
                              "starts, reaps and restarts the helper with backoff;",
-                             "re-sends what the helper did not answer"], COMMIT)
+                             "what it did not answer goes back to the worker"], COMMIT)
     d.box(860, 580, 320, 50, ["helper::server loop",
                               "one answer frame per request frame"], "#6a4c93")
     d.box(860, 648, 320, 56, ["9  librdkafka (admin.rs)",
