@@ -150,8 +150,11 @@ final class OAuthLogin implements AutoCloseable {
         for (Throwable cause = failure; cause != null && text.length() < 1000; cause = cause.getCause()) {
             text.append(text.length() == 0 ? "" : "; caused by ")
                     .append(cause.getClass().getName());
-            if (cause.getMessage() != null) {
-                text.append(": ").append(cause.getMessage());
+            // Wrappers often repeat their cause's message (Kafka's handlers wrap the token endpoint's
+            // answer twice): each message is shown once.
+            String message = cause.getMessage();
+            if (message != null && text.indexOf(message) < 0) {
+                text.append(": ").append(message);
             }
             if (cause.getCause() == cause) {
                 break;

@@ -156,6 +156,27 @@ public class OAuthBearerTest extends BrokerTest {
     }
 
     @Test
+    public void aFailureShowsEachMessageOnceAndNoSecret() {
+        Map<String, String> settings = oauthSettings("oauth-describe");
+        settings.put(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required"
+                        + " clientSecret=\"koc-canary-describe\";");
+        try (OAuthLogin login = OAuthLogin.configure(settings)) {
+            java.io.IOException endpoint =
+                    new java.io.IOException("401 invalid_client for client secret koc-canary-describe");
+            // As Kafka's handler wraps its token endpoint's answer: the cause's text inside each wrapper's message.
+            RuntimeException wrapped = new RuntimeException(
+                    "login failed: " + endpoint, new IllegalStateException(endpoint.toString(), endpoint));
+            String described = login.describe(wrapped);
+            assertEquals(described, described.indexOf("401"), described.lastIndexOf("401"));
+            assertTrue(described, described.contains("caused by java.lang.IllegalStateException"));
+            assertTrue(described, described.contains("caused by java.io.IOException"));
+            assertFalse(described, described.contains("koc-canary-describe"));
+        }
+    }
+
+    @Test
     public void refreshesComeBeforeExpiryAndNeverSpin() {
         long now = 1_000_000;
         assertEquals(24_000, OAuthTokens.refreshDelayMs(now + 30_000, now));
