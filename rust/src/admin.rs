@@ -27,6 +27,9 @@ use crate::mailbox::lock;
 /// The level of a librdkafka log line here. librdkafka writes a broker connection that failed or dropped
 /// (`FAIL`) at its error level, but the client reconnects by itself and the engine retries the commits, so a
 /// broker restart is no error: INFO (a lasting outage shows as the group's failure, logged at WARN).
+/// Debug lines come only from the contexts `committer.librdkafka.debug` switches on: whoever sets it wants to
+/// read them, so they are INFO too; at DEBUG they would need a second switch, the JVM logger's level, which a
+/// Spark driver's log4j configuration does not reach.
 fn librdkafka_level(level: RDKafkaLogLevel, facility: &str) -> Level {
     match level {
         RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error
@@ -38,14 +41,45 @@ fn librdkafka_level(level: RDKafkaLogLevel, facility: &str) -> Level {
             Level::Error
         }
         RDKafkaLogLevel::Warning => Level::Warn,
-        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::Info,
-        RDKafkaLogLevel::Debug => Level::Debug,
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info | RDKafkaLogLevel::Debug => Level::Info,
     }
 }
 
 /// Repeated global errors of the same kind (e.g. "all brokers down" every second while Kafka is
 /// away) are logged at most this often.
 const CLIENT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Whether the cluster's brokers answer, for one line when none does and one when one does again.
+#[derive(Debug, Default)]
+struct BrokerAbsence {
+    /// The first failed connection since Kafka last answered.
+    since: Option<Instant>,
+    /// Whether every broker was down since then (and this absence was logged): its end is logged too.
+    logged: bool,
+}
+
+impl BrokerAbsence {
+    /// A connection failed; `all_down` when it was the last one up. True when the absence is to be
+    /// logged now: the first time every broker is down since Kafka last answered.
+    fn connection_failed(&mut self, all_down: bool, now: Instant) -> bool {
+        self.since.get_or_insert(now);
+        let first = all_down && !self.logged;
+        self.logged |= all_down;
+        first
+    }
+
+    /// A broker answered: how long Kafka was away, when its absence was logged.
+    fn answered(&mut self, now: Instant) -> Option<Duration> {
+        let since = self.since.take()?;
+        std::mem::take(&mut self.logged).then(|| now.saturating_duration_since(since))
+    }
+}
+
+/// Whether a commit's answer came from a broker: a success, or an error a broker sent (Kafka's codes
+/// are positive; librdkafka's own, such as a timeout or a failed connection, are negative).
+fn answered_by_a_broker(response: &CommitResponse) -> bool {
+    response.request_failure.as_ref().is_none_or(|failure| failure.code as i32 > 0)
+}
 
 /// Routes librdkafka's log lines and global errors into the log buffer, and remembers the last
 /// permanent global error: a wrong password surfaces only there, while the request itself just
@@ -59,6 +93,7 @@ pub struct CommitterContext {
     /// The start of the login failure the application reported (and the JVM side logged): the
     /// global error librdkafka makes of it is recorded but not logged a second time.
     reported_login_failure: Mutex<Option<String>>,
+    broker_absence: Mutex<BrokerAbsence>,
 }
 
 /// How much of a reported login failure identifies librdkafka's global error about it (which
@@ -74,11 +109,30 @@ impl ClientContext for CommitterContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         let reason = self.secrets.scrub(reason);
+        let label = &self.cluster_label;
         let Some(code) = error.rdkafka_error_code() else {
-            logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
+            logging::log(Level::Warn, format!("librdkafka [{label}] client error: {error}: {reason}"));
             return;
         };
         let now = Instant::now();
+        if let RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::Resolve | RDKafkaErrorCode::AllBrokersDown =
+            code
+        {
+            // A failed connection is librdkafka's `FAIL` line too (INFO); only every broker being down is news.
+            let all_down = code == RDKafkaErrorCode::AllBrokersDown;
+            if lock(&self.broker_absence).connection_failed(all_down, now) {
+                logging::log(
+                    Level::Warn,
+                    format!(
+                        "[{label}] no broker of the cluster answers ({reason}); commits are kept and retried until \
+                         one does"
+                    ),
+                );
+            } else {
+                logging::log(Level::Debug, format!("librdkafka [{label}] client error: {error}: {reason}"));
+            }
+            return;
+        }
         let reported = lock(&self.reported_login_failure)
             .as_ref()
             .is_some_and(|failure| code == RDKafkaErrorCode::Authentication && reason.contains(failure.as_str()));
@@ -88,7 +142,7 @@ impl ClientContext for CommitterContext {
                 .is_some_and(|(last, at)| last == code && now.duration_since(at) < CLIENT_ERROR_LOG_INTERVAL);
             if !repeated {
                 *last_logged = Some((code, now));
-                logging::log(Level::Warn, format!("Kafka client [{}]: {error}: {reason}", self.cluster_label));
+                logging::log(Level::Warn, format!("librdkafka [{label}] client error: {error}: {reason}"));
             }
         }
         let failure = KafkaFailure { code, message: reason };
@@ -154,14 +208,19 @@ impl AdminConnection {
         for (key, value) in settings {
             config.set(key, value);
         }
-        config.set_log_level(RDKafkaLogLevel::Info);
+        // rust-rdkafka sets this level after librdkafka created the client, over the debug level librdkafka
+        // chose for the `debug` property: with debug contexts only their creation lines would show.
+        let debugging = settings.iter().any(|(key, _)| key == "debug");
+        config.set_log_level(if debugging { RDKafkaLogLevel::Debug } else { RDKafkaLogLevel::Info });
         let context = CommitterContext {
             cluster_label: cluster_label.to_string(),
             secrets: secrets.clone(),
             last_permanent_error: Mutex::new(None),
             last_logged_error: Mutex::new(None),
             reported_login_failure: Mutex::new(None),
+            broker_absence: Mutex::new(BrokerAbsence::default()),
         };
+        logging::name_bridged_records(cluster_label, secrets.clone());
         let client: BaseProducer<CommitterContext> =
             config.create_with_context(context).map_err(|e| creation_failure(&e, &secrets))?;
         let wake = Box::into_raw(Box::new(wake));
@@ -230,9 +289,28 @@ impl AdminConnection {
                 let response = read_response(event);
                 rdsys::rd_kafka_event_destroy(event);
                 if let Some(response) = response {
+                    self.note_answer(&response);
                     return Some(response);
                 }
             }
+        }
+    }
+
+    /// One line when a broker answers again after every broker was away.
+    fn note_answer(&self, response: &CommitResponse) {
+        if !answered_by_a_broker(response) {
+            return;
+        }
+        let context = self.client.context();
+        if let Some(away) = lock(&context.broker_absence).answered(Instant::now()) {
+            logging::log(
+                Level::Info,
+                format!(
+                    "[{}] a broker of the cluster answers again, after {:.1} s away; the kept commits go on",
+                    context.cluster_label,
+                    away.as_secs_f64()
+                ),
+            );
         }
     }
 
@@ -493,7 +571,55 @@ mod tests {
         assert_eq!(librdkafka_level(RDKafkaLogLevel::Error, "FAIL"), Level::Info);
         assert_eq!(librdkafka_level(RDKafkaLogLevel::Error, "SSL"), Level::Error);
         assert_eq!(librdkafka_level(RDKafkaLogLevel::Warning, "FAIL"), Level::Warn);
-        assert_eq!(librdkafka_level(RDKafkaLogLevel::Debug, "BROKER"), Level::Debug);
+        assert_eq!(librdkafka_level(RDKafkaLogLevel::Debug, "BROKER"), Level::Info, "asked for");
+    }
+
+    #[test]
+    fn a_broker_absence_is_logged_once_and_its_end_once_with_its_length() {
+        let t0 = Instant::now();
+        let mut absence = BrokerAbsence::default();
+        assert_eq!(absence.answered(t0), None, "nothing was away");
+        assert!(!absence.connection_failed(false, t0), "one failed connection is no absence");
+        assert!(absence.connection_failed(true, t0 + Duration::from_secs(1)), "every broker down: logged");
+        assert!(!absence.connection_failed(false, t0 + Duration::from_secs(5)), "once per absence");
+        assert!(!absence.connection_failed(true, t0 + Duration::from_secs(9)), "once per absence");
+        assert_eq!(
+            absence.answered(t0 + Duration::from_secs(20)),
+            Some(Duration::from_secs(20)),
+            "from the first sign"
+        );
+        assert_eq!(absence.answered(t0 + Duration::from_secs(21)), None, "its end is logged once");
+        // A connection that failed while others answered: no absence was logged, so no end either.
+        assert!(!absence.connection_failed(false, t0 + Duration::from_secs(30)));
+        assert_eq!(absence.answered(t0 + Duration::from_secs(31)), None);
+        assert!(absence.connection_failed(true, t0 + Duration::from_secs(40)), "the next absence is logged again");
+    }
+
+    #[test]
+    fn only_a_success_or_a_brokers_error_proves_an_answer() {
+        let failed = |code| CommitResponse::failed(1, KafkaFailure::new(code, "x"));
+        assert!(answered_by_a_broker(&CommitResponse {
+            request_id: 1,
+            request_failure: None,
+            partitions: Vec::new(),
+            client_error: None
+        }));
+        assert!(answered_by_a_broker(&failed(RDKafkaErrorCode::NotCoordinator)));
+        assert!(answered_by_a_broker(&failed(RDKafkaErrorCode::GroupAuthorizationFailed)));
+        assert!(!answered_by_a_broker(&failed(RDKafkaErrorCode::OperationTimedOut)));
+        assert!(!answered_by_a_broker(&failed(RDKafkaErrorCode::BrokerTransportFailure)));
+        assert!(!answered_by_a_broker(&failed(RDKafkaErrorCode::AllBrokersDown)));
+    }
+
+    #[test]
+    fn librdkafka_takes_every_debug_context_the_settings_accept() {
+        for context in crate::config::engine_keys::LIBRDKAFKA_DEBUG_CONTEXTS {
+            if let Err(refusal) = connect(&owned(&[("debug", context)])) {
+                panic!("librdkafka refused the debug context `{context}`: {refusal}");
+            }
+        }
+        let refusal = connect(&owned(&[("debug", "sockets")])).err().expect("an unknown context is refused");
+        assert!(refusal.contains("`debug`"), "{refusal}");
     }
 
     /// A throwaway EC key, encrypted with a passphrase no test uses: any password given for it is

@@ -3,6 +3,9 @@
 //! Native threads (librdkafka's and the engine's) must never call into the JVM, so they only
 //! append here; a JVM thread collects the lines with `drainLogs` and hands them to the JVM's
 //! logging. When nobody collects, the oldest lines are dropped and counted, so memory stays flat.
+//!
+//! In the helper process, the records rust-rdkafka writes through the `log` crate come here too
+//! ([`bridge_log_records`]); the helper forwards this buffer's lines to the JVM side.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
@@ -10,6 +13,7 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
+use crate::config::SecretValues;
 use crate::mailbox::lock;
 
 const CAPACITY: usize = 2048;
@@ -86,9 +90,98 @@ pub fn drain(wait: Duration) -> Vec<String> {
     buffer.take()
 }
 
+/// Where bridged `log` records come from: the cluster of the process's librdkafka client (a helper
+/// has one) and the secrets of its settings, which no line may show.
+struct RecordOrigin {
+    cluster_label: String,
+    secrets: SecretValues,
+}
+
+static RECORD_ORIGIN: Mutex<Option<RecordOrigin>> = Mutex::new(None);
+
+/// Forwards the `log` crate's records into this buffer, so that rust-rdkafka's own (which it writes
+/// through `log`, e.g. an event it ignored) are not lost: without a logger `log` drops every record.
+/// Trace records stay off: rust-rdkafka writes one for every native object it frees.
+/// For the helper process, which has no other logger; a second call changes nothing.
+pub fn bridge_log_records() {
+    if log::set_logger(&RecordBridge).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+}
+
+/// Names the librdkafka client whose records are bridged (see [`bridge_log_records`]): its lines then
+/// reach the cluster's librdkafka logger on the JVM side, with `secrets` scrubbed from them.
+pub fn name_bridged_records(cluster_label: &str, secrets: SecretValues) {
+    *lock(&RECORD_ORIGIN) = Some(RecordOrigin { cluster_label: cluster_label.to_string(), secrets });
+}
+
+struct RecordBridge;
+
+impl log::Log for RecordBridge {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Debug
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let (level, line) = bridged_line(record, lock(&RECORD_ORIGIN).as_ref());
+            log(level, line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// A `log` record as a line of this buffer: from librdkafka's side of its cluster (rust-rdkafka is
+/// part of the client), with the record's target (the module that wrote it).
+fn bridged_line(record: &log::Record, origin: Option<&RecordOrigin>) -> (Level, String) {
+    let level = match record.level() {
+        log::Level::Error => Level::Error,
+        log::Level::Warn => Level::Warn,
+        log::Level::Info => Level::Info,
+        log::Level::Debug | log::Level::Trace => Level::Debug,
+    };
+    let text = format!("{}: {}", record.target(), record.args());
+    let line = match origin {
+        Some(origin) => format!("librdkafka [{}] {}", origin.cluster_label, origin.secrets.scrub(&text)),
+        None => text,
+    };
+    (level, line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridged_records_keep_their_level_and_name_their_cluster_without_secrets() {
+        let settings = [("sasl.password".to_string(), "Canary7xQz7Vw".to_string())];
+        let origin = RecordOrigin { cluster_label: "b1:9092".into(), secrets: SecretValues::of(&settings) };
+        let line = |level, origin| {
+            bridged_line(
+                &log::Record::builder()
+                    .level(level)
+                    .target("rdkafka::producer::base_producer")
+                    .args(format_args!("Ignored event 'x' for Canary7xQz7Vw"))
+                    .build(),
+                origin,
+            )
+        };
+        assert_eq!(
+            line(log::Level::Warn, Some(&origin)),
+            (
+                Level::Warn,
+                "librdkafka [b1:9092] rdkafka::producer::base_producer: Ignored event 'x' for [redacted]".to_string()
+            )
+        );
+        assert_eq!(line(log::Level::Error, Some(&origin)).0, Level::Error);
+        assert_eq!(line(log::Level::Info, Some(&origin)).0, Level::Info);
+        assert_eq!(line(log::Level::Debug, Some(&origin)).0, Level::Debug);
+        // Before the client exists (the helper's first moments) there is no cluster to name.
+        let (_, early) = line(log::Level::Warn, None);
+        assert!(early.starts_with("rdkafka::producer::base_producer: "), "{early}");
+        assert!(!log::Log::enabled(&RecordBridge, &log::Metadata::builder().level(log::Level::Trace).build()));
+    }
 
     #[test]
     fn overflow_drops_oldest_and_reports_the_count() {

@@ -4,7 +4,9 @@
 //! needed a restart (the patched librdkafka no longer aborts), and after the last restart every group
 //! must hold the latest offsets, read back with Kafka's own Java client. An independent consumer
 //! watches the committed offsets throughout: none may ever move backwards, also not in an idle phase
-//! after the last commit, long enough for any stale request to have landed.
+//! after the last commit, long enough for any stale request to have landed. The log says once per
+//! outage that no broker answers (WARN) and once that one answers again (INFO, with how long it was
+//! away), and nothing at ERROR: the product rides a broker restart out.
 
 mod common;
 mod own_broker;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use kafka_offset_committer::config::engine_keys;
+use kafka_offset_committer::logging;
 use serde_json::Value;
 
 const GROUPS: usize = 20;
@@ -55,7 +58,10 @@ fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     };
 
     let mut tick = 0i64;
+    // This test alone collects the log lines of this process; the other test's lines are left aside by cluster.
+    let mut lines = Vec::new();
     while !cycles_done.load(Ordering::SeqCst) {
+        lines.extend(logging::drain(Duration::ZERO));
         assert!(!cycler.is_finished() || cycles_done.load(Ordering::SeqCst), "the kill/restart cycles failed");
         tick += 1;
         for group in &groups {
@@ -72,7 +78,10 @@ fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     let back_at = Instant::now();
     let at_latest = |group: &Value| group["lastCommit"]["offsets"][&topic]["0"].as_i64() == Some(tick);
     assert!(
-        eventually(CONVERGE_BOUND, || status(&committer)["groups"].as_array().unwrap().iter().all(at_latest)),
+        eventually(CONVERGE_BOUND, || {
+            lines.extend(logging::drain(Duration::ZERO));
+            status(&committer)["groups"].as_array().unwrap().iter().all(at_latest)
+        }),
         "groups behind {CONVERGE_BOUND:?} after the last restart: {}",
         committer.status_json()
     );
@@ -92,11 +101,44 @@ fn commits_survive_repeated_broker_kills_and_every_group_converges() {
     watcher.finish();
     let helper = &status(&committer)["helper"];
     assert_eq!(helper["restarts"], 0, "the helper died during the outages: {helper}");
+    lines.extend(logging::drain(Duration::ZERO));
+    let outages = assert_each_outage_logged_once_and_its_end_once(&lines, &broker.bootstrap, cycles);
     eprintln!(
         "[helper_outage] {cycles} kill/restart cycles, {tick} ticks x {GROUPS} groups; every group at its latest \
-         offsets {converged_after:.1?} after the last restart; helper never restarted; total {:.1?}",
+         offsets {converged_after:.1?} after the last restart; helper never restarted; {outages:?}; total {:.1?}",
         started.elapsed()
     );
+}
+
+/// The lines about the cluster at `bootstrap`: per outage (a broker kill or stop) one WARN that no broker answers
+/// and one INFO when one does again, naming how long it was away; nothing at ERROR. Returns the lines logged
+/// per outage, by level, for the report.
+fn assert_each_outage_logged_once_and_its_end_once(lines: &[String], bootstrap: &str, cycles: usize) -> Vec<String> {
+    let cluster = format!("[{bootstrap}]");
+    let ours: Vec<&String> = lines.iter().filter(|line| line.contains(&cluster)).collect();
+    let errors: Vec<&&String> = ours.iter().filter(|line| line.starts_with("ERROR ")).collect();
+    assert!(errors.is_empty(), "a broker restart is no error: {errors:#?}");
+    let mut episodes: Vec<&str> = Vec::new();
+    for line in &ours {
+        if line.starts_with(&format!("WARN {cluster} no broker of the cluster answers")) {
+            episodes.push("away");
+        } else if let Some(rest) =
+            line.strip_prefix(&format!("INFO {cluster} a broker of the cluster answers again, after "))
+        {
+            let seconds: f64 = rest.split(' ').next().and_then(|s| s.parse().ok()).unwrap_or(-1.0);
+            assert!(seconds > 0.0, "how long it was away: {line}");
+            episodes.push("back");
+        }
+    }
+    assert_eq!(episodes.len(), 2 * cycles, "one away and one back line per outage: {ours:#?}");
+    assert!(episodes.chunks(2).all(|pair| pair == ["away", "back"]), "{episodes:?}");
+    ["DEBUG", "INFO", "WARN"]
+        .iter()
+        .map(|level| {
+            let count = ours.iter().filter(|line| line.starts_with(&format!("{level} "))).count();
+            format!("{level} {:.1} lines per outage", count as f64 / cycles as f64)
+        })
+        .collect()
 }
 
 /// A whole-number test setting from the environment (`make soak` sets the long ones), else `default`.

@@ -6,10 +6,12 @@
 
 mod common;
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use common::*;
 use kafka_offset_committer::config::engine_keys;
+use kafka_offset_committer::logging;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -69,6 +71,86 @@ fn librdkafka_admin_login() -> Vec<(&'static str, &'static str)> {
         ("sasl.username", "admin"),
         ("sasl.password", "admin-secret"),
     ]
+}
+
+/// Every log line of this process so far. The tests of this binary run in parallel and share one log
+/// buffer: each drain would take the others' lines, so they all collect here.
+fn log_lines() -> Vec<String> {
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut lines = LINES.lock().unwrap_or_else(PoisonError::into_inner);
+    lines.extend(logging::drain(Duration::ZERO));
+    lines.clone()
+}
+
+/// A committer with a client (and helper) of its own: the cluster's first committer decides its client's
+/// tuning settings, and the other tests of this binary commit to the same broker.
+fn open_own_client(bootstrap: &str, extra: &[(&str, &str)]) -> kafka_offset_committer::Committer {
+    let client_id = unique("own-client");
+    let mut settings = vec![("client.id", client_id.as_str())];
+    settings.extend_from_slice(extra);
+    open(bootstrap, &settings)
+}
+
+#[test]
+fn a_fresh_groups_first_commit_logs_nothing_above_info() {
+    let bootstrap = broker("KAFKA_BOOTSTRAP");
+    let topic = unique("fresh");
+    create_served_topic(&bootstrap, &topic, 2);
+    let committer = open_own_client(&bootstrap, &[]);
+    let group = unique("fresh-group");
+    let outcome = committer.commit_sync(&group, &offsets_json(&topic, &[3, 4]), "", WAIT).unwrap();
+    assert!(outcome.partitions.iter().all(|p| p.error.is_none()), "{outcome:?}");
+    assert!(committer.flush(WAIT));
+    // The helper forwards its lines as they come; a moment lets the last of them arrive.
+    std::thread::sleep(Duration::from_secs(1));
+    let cluster = format!("[{bootstrap}]");
+    let other_group = |line: &str| line.contains("group `") && !line.contains(&format!("group `{group}`"));
+    let ours: Vec<String> =
+        log_lines().into_iter().filter(|line| line.contains(&cluster) && !other_group(line)).collect();
+    assert!(
+        ours.iter().any(|line| line.contains("commits run on the native executor")),
+        "no line collected: {ours:#?}"
+    );
+    let loud: Vec<&String> =
+        ours.iter().filter(|line| line.starts_with("WARN ") || line.starts_with("ERROR ")).collect();
+    assert!(loud.is_empty(), "a new group's first commit is routine: {loud:#?}");
+}
+
+#[test]
+fn the_librdkafka_debug_switch_brings_its_debug_lines() {
+    let bootstrap = broker("KAFKA_BOOTSTRAP");
+    let topic = unique("debug");
+    create_served_topic(&bootstrap, &topic, 1);
+    let committer = open_own_client(&bootstrap, &[(engine_keys::LIBRDKAFKA_DEBUG, "broker,protocol")]);
+    let outcome = committer.commit_sync(&unique("debug-group"), &offsets_json(&topic, &[1]), "", WAIT).unwrap();
+    assert!(outcome.partitions[0].error.is_none(), "{outcome:?}");
+    // Only a client with the switch on writes these facilities: `broker` state changes, `protocol` requests.
+    let prefix = format!("INFO librdkafka [{bootstrap}] ");
+    let has = |facility: &str| {
+        let wanted = format!("{prefix}{facility}: ");
+        move |lines: &Vec<String>| lines.iter().any(|line| line.starts_with(&wanted))
+    };
+    let (state, sent) = (has("STATE"), has("SEND"));
+    let found = eventually(WAIT, || {
+        let lines = log_lines();
+        state(&lines) && sent(&lines)
+    });
+    let librdkafka: Vec<String> =
+        log_lines().into_iter().filter(|line| line.contains(&format!("librdkafka [{bootstrap}] "))).collect();
+    assert!(found, "no STATE and SEND lines at INFO among {librdkafka:#?}");
+    eprintln!("[debug switch] {} librdkafka lines for broker,protocol", librdkafka.len());
+
+    use_built_helper();
+    let refused = kafka_offset_committer::Committer::open(&settings(
+        &bootstrap,
+        &[(engine_keys::LIBRDKAFKA_DEBUG, "broker,sockets")],
+    ));
+    let message = refused.err().map(|error| error.to_string()).unwrap_or_default();
+    assert!(
+        message.contains(engine_keys::LIBRDKAFKA_DEBUG)
+            && message.contains("`sockets` is not a librdkafka debug context"),
+        "{message}"
+    );
 }
 
 #[test]

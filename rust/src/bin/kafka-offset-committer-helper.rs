@@ -3,5 +3,7 @@
 //! whose first act closes every descriptor inherited from the JVM).
 
 fn main() {
+    // rust-rdkafka's own `log` records would be lost without a logger: they go to the JVM with the rest.
+    kafka_offset_committer::logging::bridge_log_records();
     std::process::exit(kafka_offset_committer::helper::server::run());
 }

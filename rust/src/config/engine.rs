@@ -21,11 +21,38 @@ pub mod keys {
     /// Who runs the commit requests: `auto` (librdkafka when it can make the login, else the
     /// JVM), `native` or `jvm`.
     pub const EXECUTOR: &str = "committer.executor";
+    /// librdkafka's `debug` property for the commit client: comma-separated debug contexts (one of
+    /// [`LIBRDKAFKA_DEBUG_CONTEXTS`] each), to diagnose connectivity. Off by default.
+    pub const LIBRDKAFKA_DEBUG: &str = "committer.librdkafka.debug";
+    /// The debug contexts of the librdkafka this crate links (its `debug` property's values).
+    pub const LIBRDKAFKA_DEBUG_CONTEXTS: [&str; 21] = [
+        "generic",
+        "broker",
+        "topic",
+        "metadata",
+        "feature",
+        "queue",
+        "msg",
+        "protocol",
+        "cgrp",
+        "security",
+        "fetch",
+        "interceptor",
+        "plugin",
+        "consumer",
+        "admin",
+        "eos",
+        "mock",
+        "assignor",
+        "conf",
+        "telemetry",
+        "all",
+    ];
 }
 
 use keys::*;
 /// Every engine setting, in the order error messages list them.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     REQUEST_TIMEOUT,
     RETRY_BACKOFF,
     RETRY_BACKOFF_MAX,
@@ -34,7 +61,11 @@ const KEYS: [&str; 8] = [
     KEEPALIVE_INTERVAL,
     OAUTHBEARER_TOKENS_PUSHED,
     EXECUTOR,
+    LIBRDKAFKA_DEBUG,
 ];
+
+/// librdkafka's name of the property `LIBRDKAFKA_DEBUG` sets.
+const LIBRDKAFKA_DEBUG_PROPERTY: &str = "debug";
 
 /// Java's bound on blocking API calls: the closest analogue of a commit request deadline.
 const DEFAULT_API_TIMEOUT: &str = "default.api.timeout.ms";
@@ -140,6 +171,11 @@ pub(super) fn take(
                     _ => return Err(invalid(&key, format!("`{value}` is not one of auto, native, jvm"))),
                 }
             }
+            LIBRDKAFKA_DEBUG => {
+                if let Some(contexts) = debug_contexts(&key, &value)? {
+                    out.client.set_plain(LIBRDKAFKA_DEBUG_PROPERTY, contexts);
+                }
+            }
             _ => {
                 return Err(invalid(&key, format!("unknown committer setting; the known ones are {}", KEYS.join(", "))))
             }
@@ -158,6 +194,29 @@ pub(super) fn take(
         }
     }
     Ok((engine, executor))
+}
+
+/// librdkafka's `debug` value from `committer.librdkafka.debug`: the contexts lower-cased, without
+/// blanks; `None` when none is named (debugging stays off). An unknown context is refused here, by
+/// this key's name and with the known ones, not later by librdkafka under its own property name.
+fn debug_contexts(key: &str, value: &str) -> Result<Option<String>, ConfigError> {
+    let mut contexts: Vec<String> = Vec::new();
+    for context in value.split(',').map(|context| context.trim().to_ascii_lowercase()) {
+        if context.is_empty() || contexts.contains(&context) {
+            continue;
+        }
+        if !LIBRDKAFKA_DEBUG_CONTEXTS.contains(&context.as_str()) {
+            return Err(invalid(
+                key,
+                format!(
+                    "`{context}` is not a librdkafka debug context; the known ones are {}",
+                    LIBRDKAFKA_DEBUG_CONTEXTS.join(", ")
+                ),
+            ));
+        }
+        contexts.push(context);
+    }
+    Ok((!contexts.is_empty()).then(|| contexts.join(",")))
 }
 
 /// Milliseconds within Java's int range, which also keeps deadline arithmetic far from overflow.
@@ -241,7 +300,7 @@ mod tests {
                     committer.retry.backoff.ms, committer.retry.backoff.max.ms, \
                     committer.retry.max.attempts, committer.failure.cooldown.ms, \
                     committer.keepalive.interval.ms, committer.oauthbearer.tokens.pushed, \
-                    committer.executor",
+                    committer.executor, committer.librdkafka.debug",
                 ),
             ),
             ("negative milliseconds", engine(RETRY_BACKOFF, "-1"), RETRY_BACKOFF, Contains("from 0 to 2147483647")),
@@ -253,9 +312,24 @@ mod tests {
             ("no cool-down: a tight retry loop", engine(FAILURE_COOLDOWN, "0"), FAILURE_COOLDOWN, Is("must be at least 1 ms; 0 would retry a failing cluster in a tight loop")),
             ("pushed tokens neither true nor false", engine(OAUTHBEARER_TOKENS_PUSHED, "yes"), OAUTHBEARER_TOKENS_PUSHED, Is("`yes` is neither true nor false")),
             ("an unknown executor", engine(EXECUTOR, "helper"), EXECUTOR, Is("`helper` is not one of auto, native, jvm")),
+            ("an unknown debug context, listing the known ones", engine(LIBRDKAFKA_DEBUG, "broker,sockets"), LIBRDKAFKA_DEBUG, Is("`sockets` is not a librdkafka debug context; the known ones are generic, broker, topic, metadata, feature, queue, msg, protocol, cgrp, security, fetch, interceptor, plugin, consumer, admin, eos, mock, assignor, conf, telemetry, all")),
             ("no keep-alive interval: a tight commit loop", engine(KEEPALIVE_INTERVAL, "0"), KEEPALIVE_INTERVAL, Is("must be at least 1 ms; 0 would re-commit unchanged offsets in a tight loop")),
         ];
         assert_refusals(&rows);
+    }
+
+    #[test]
+    fn librdkafka_debug_contexts_become_its_debug_property() {
+        let debug = |setting: &[(&str, &str)]| {
+            let t = translated(&with_bootstrap(setting));
+            assert!(t.dropped.is_empty(), "{:?}", t.dropped);
+            assert_eq!(t.engine, EngineSettings::default(), "a client setting, not an engine one");
+            value(&t, LIBRDKAFKA_DEBUG_PROPERTY).map(str::to_string)
+        };
+        assert_eq!(debug(&[(LIBRDKAFKA_DEBUG, "broker,protocol,cgrp")]).as_deref(), Some("broker,protocol,cgrp"));
+        assert_eq!(debug(&[(LIBRDKAFKA_DEBUG, " Broker , ,broker,CGRP ")]).as_deref(), Some("broker,cgrp"));
+        assert_eq!(debug(&[(LIBRDKAFKA_DEBUG, " , ")]), None, "no context named: debugging stays off");
+        assert_eq!(debug(&[]), None, "off by default");
     }
 
     #[test]

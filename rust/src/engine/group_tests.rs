@@ -148,16 +148,61 @@ fn repeated_failures_are_logged_once_a_minute() {
     assert_eq!(logged, 10, "one per cool-down period (60 s apart)");
     let s = EngineSettings { retry_max_attempts: 100, ..settings() };
     let mut group = Group::default();
-    let mut logged = 0;
+    let mut levels = Vec::new();
     for i in 0..10u64 {
         group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
         let now = group.next_attempt_at().unwrap_or(t0);
         if group.start_request(i + 1, now, &s).is_some() {
-            logged +=
-                group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s).iter().count();
+            let line = group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s);
+            levels.extend(line.map(|(level, _)| level));
         }
     }
-    assert_eq!(logged, 1, "retries within a minute log once");
+    assert_eq!(levels, vec![Level::Debug; 10], "retries within the budget log at DEBUG only");
+}
+
+/// Above DEBUG: what a user's log shows.
+fn shown(line: Option<(Level, String)>) -> usize {
+    usize::from(line.is_some_and(|(level, _)| level > Level::Debug))
+}
+
+#[test]
+fn a_persistent_failure_logs_one_warn_a_minute() {
+    // The defaults: 8 attempts, 200 ms .. 10 s apart, then a 60 s cool-down; while the group is parked the worker
+    // probes it every `retry_backoff_max` (see `worker::probe_parked_groups`). Kafka stays away for ten minutes.
+    let (s, t0) = (EngineSettings::default(), Instant::now());
+    let mut group = Group::default();
+    group.submit(offsets(&[("t", 0, 1)]), "", t0);
+    let (mut now, mut request_id) = (t0, 0);
+    let (mut attempts, mut warnings) = (0, Vec::new());
+    while now < t0 + Duration::from_secs(600) {
+        request_id += 1;
+        if group.start_request(request_id, now, &s).is_some() {
+            attempts += 1;
+            let code = [RDKafkaErrorCode::BrokerTransportFailure, RDKafkaErrorCode::AllBrokersDown][attempts % 2];
+            match group.complete("g", &failed(request_id, code), at(now), &s) {
+                Some((Level::Warn, _)) => warnings.push(now - t0),
+                Some((Level::Debug, _)) | None => {}
+                other => panic!("a failure that retrying may fix logs DEBUG or WARN only: {other:?}"),
+            }
+        }
+        let own = group.next_attempt_at().expect("the group waits for its next attempt");
+        let probe = now + s.retry_backoff_max;
+        if group.parked_after_retries() && probe < own {
+            now = probe;
+            group.retry_now();
+        } else {
+            now = own;
+        }
+    }
+    assert!(attempts > 60, "the retries went on: {attempts} attempts");
+    let first = warnings[0];
+    assert!(first < Duration::from_secs(60), "the first WARN once the retries ran out: {warnings:?}");
+    for pair in warnings.windows(2) {
+        let gap = pair[1] - pair[0];
+        // An attempt comes at least every `retry_backoff_max`: the next WARN follows the minute within that.
+        assert!(gap >= FAILURE_LOG_INTERVAL && gap <= FAILURE_LOG_INTERVAL + s.retry_backoff_max, "{warnings:?}");
+    }
+    assert!(warnings.len() >= 9, "one WARN a minute for ten minutes: {warnings:?}");
 }
 
 #[test]
@@ -172,15 +217,15 @@ fn a_failure_that_changes_kind_within_a_minute_is_still_logged_once() {
         group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
         let now = group.next_attempt_at().unwrap_or(t0);
         group.start_request(i + 1, now, &s).expect("a retry is due");
-        logged += group.complete("g", &failed(i + 1, kinds[(i % 2) as usize]), at(now), &s).iter().count();
+        logged += shown(group.complete("g", &failed(i + 1, kinds[(i % 2) as usize]), at(now), &s));
     }
     assert!(group.parked(), "the retries ran out");
-    assert_eq!(logged, 1, "one line per group within a minute, whatever the kind");
+    assert_eq!(logged, 1, "one line per group within a minute, whatever the kind: when the retries ran out");
     let after_cooldown = group.next_attempt_at().unwrap();
     assert!(after_cooldown >= t0 + FAILURE_LOG_INTERVAL);
     group.start_request(9, after_cooldown, &s).expect("the cool-down is over");
     let line = group.complete("g", &failed(9, RDKafkaErrorCode::AllBrokersDown), at(after_cooldown), &s);
-    assert!(line.is_some(), "a minute later the group's failure is logged again");
+    assert!(matches!(line, Some((Level::Warn, _))), "a minute later the lasting failure is logged again: {line:?}");
 }
 
 #[test]

@@ -43,4 +43,13 @@ public final class EngineSettings {
      * make fails at creation, saying why.
      */
     public static final String EXECUTOR = PREFIX + "executor";
+
+    /**
+     * librdkafka's {@code debug} contexts for the commit client, comma-separated (e.g. {@code broker,protocol,cgrp};
+     * {@code all} for everything), to diagnose connectivity; off by default. Its lines reach the logger
+     * {@code io.kafkaoffsetcommitter.native.librdkafka.<cluster>} at INFO. An unknown context fails at creation,
+     * listing the known ones. Like other client tuning settings it takes effect when a cluster's client starts: the
+     * first committer of a cluster decides. Native executor only (Kafka's Java client has no such switch).
+     */
+    public static final String LIBRDKAFKA_DEBUG = PREFIX + "librdkafka.debug";
 }
