@@ -29,9 +29,9 @@ pub type TopicPartition = (String, i32);
 /// answers, so no commit can hang forever; a request whose outcome is unknown is assumed unable
 /// to land once this margin has passed after its timeout.
 pub const WATCHDOG_MARGIN: Duration = Duration::from_secs(10);
-/// A group's failures are logged at most this often at one level, whatever their kind (a broker that
-/// goes away answers with transport failures, then time-outs): only a rise in level is logged
-/// within it. The status always has the latest.
+/// A group's failures are logged at most this often, whatever their kind (a broker that goes away
+/// answers with transport failures, then time-outs, then the retries run out): the status always
+/// has the latest.
 const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Helper crashes with the same group's request in hand after which that request is refused.
 const CRASHES_BEFORE_REFUSAL: u32 = 2;
@@ -131,8 +131,8 @@ pub struct Group {
     completed_seq: u64,
     pub(super) succeeded: u64,
     pub(super) failed: u64,
-    /// When a failure of this group was last logged above DEBUG, and at which level.
-    last_failure_logged: Option<(Instant, Level)>,
+    /// When a failure of this group was last logged above DEBUG, and whether it was a refusal.
+    last_failure_logged: Option<(Instant, bool)>,
     /// The retries ran out since the group last committed: its failure persists (logged at WARN).
     persisting: bool,
     owners: usize,
@@ -578,32 +578,30 @@ impl Group {
         delay: Option<Duration>,
         now: Instant,
     ) -> Option<(Level, String)> {
-        // A retriable failure is answered by the retries themselves (a coordinator still settling on a new
-        // group's first commit, a broker restarting): DEBUG, until it persists past the retries. Then WARN, a
-        // lasting condition (Kafka away), not a refusal: that is ERROR.
-        let level = if !failure.is_retriable() {
+        // A coordinator still settling (a new group's first commit, a coordinator that moved) is answered by the
+        // retries themselves: DEBUG. Other failures that retrying may fix (Kafka away) are INFO while the retries
+        // last, WARN once they ran out since the group last committed: a lasting condition, not a refusal (ERROR).
+        let refusal = !failure.is_retriable();
+        let level = if refusal {
             Level::Error
         } else if self.persisting {
             Level::Warn
-        } else {
-            Level::Debug
-        };
-        if level == Level::Debug && coordinator_settling(failure) {
+        } else if coordinator_settling(failure) {
             return Some((
                 Level::Debug,
                 format!("group `{name}`: its coordinator is not ready ({}); retrying", failure.kind()),
             ));
+        } else {
+            Level::Info
+        };
+        // Within the interval only an escalation is logged: a refusal after retriable failures.
+        let repeated = self.last_failure_logged.is_some_and(|(at, was_refusal)| {
+            now.saturating_duration_since(at) < FAILURE_LOG_INTERVAL && (!refusal || was_refusal)
+        });
+        if repeated {
+            return None;
         }
-        if level > Level::Debug {
-            // Within the interval only a rise in level is logged (a refusal after Kafka was away).
-            let repeated = self.last_failure_logged.is_some_and(|(at, logged)| {
-                now.saturating_duration_since(at) < FAILURE_LOG_INTERVAL && level <= logged
-            });
-            if repeated {
-                return None;
-            }
-            self.last_failure_logged = Some((now, level));
-        }
+        self.last_failure_logged = Some((now, refusal));
         let kind = failure.kind();
         let next = match delay {
             Some(delay) if retriable => format!("retrying in {} ms", delay.as_millis()),

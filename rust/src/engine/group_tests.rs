@@ -148,16 +148,16 @@ fn repeated_failures_are_logged_once_a_minute() {
     assert_eq!(logged, 10, "one per cool-down period (60 s apart)");
     let s = EngineSettings { retry_max_attempts: 100, ..settings() };
     let mut group = Group::default();
-    let mut levels = Vec::new();
+    let mut lines = Vec::new();
     for i in 0..10u64 {
         group.submit(offsets(&[("t", 0, i as i64)]), "", t0);
         let now = group.next_attempt_at().unwrap_or(t0);
         if group.start_request(i + 1, now, &s).is_some() {
-            let line = group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s);
-            levels.extend(line.map(|(level, _)| level));
+            lines.extend(group.complete("g", &failed(i + 1, RDKafkaErrorCode::RequestTimedOut), at(now), &s));
         }
     }
-    assert_eq!(levels, vec![Level::Debug; 10], "retries within the budget log at DEBUG only");
+    assert_eq!(lines.len(), 1, "retries within a minute log once: {lines:?}");
+    assert_eq!(lines[0].0, Level::Info, "while the retries last, Kafka away is no warning yet: {lines:?}");
 }
 
 /// Above DEBUG: what a user's log shows.
@@ -173,16 +173,17 @@ fn a_persistent_failure_logs_one_warn_a_minute() {
     let mut group = Group::default();
     group.submit(offsets(&[("t", 0, 1)]), "", t0);
     let (mut now, mut request_id) = (t0, 0);
-    let (mut attempts, mut warnings) = (0, Vec::new());
+    let (mut attempts, mut infos, mut warnings) = (0, Vec::new(), Vec::new());
     while now < t0 + Duration::from_secs(600) {
         request_id += 1;
         if group.start_request(request_id, now, &s).is_some() {
             attempts += 1;
             let code = [RDKafkaErrorCode::BrokerTransportFailure, RDKafkaErrorCode::AllBrokersDown][attempts % 2];
             match group.complete("g", &failed(request_id, code), at(now), &s) {
+                Some((Level::Info, _)) => infos.push(now - t0),
                 Some((Level::Warn, _)) => warnings.push(now - t0),
-                Some((Level::Debug, _)) | None => {}
-                other => panic!("a failure that retrying may fix logs DEBUG or WARN only: {other:?}"),
+                None => {}
+                other => panic!("a failure that retrying may fix logs INFO, then WARN: {other:?}"),
             }
         }
         let own = group.next_attempt_at().expect("the group waits for its next attempt");
@@ -195,12 +196,13 @@ fn a_persistent_failure_logs_one_warn_a_minute() {
         }
     }
     assert!(attempts > 60, "the retries went on: {attempts} attempts");
-    let first = warnings[0];
-    assert!(first < Duration::from_secs(60), "the first WARN once the retries ran out: {warnings:?}");
-    for pair in warnings.windows(2) {
+    assert_eq!(infos, vec![Duration::ZERO], "the first failure, while the retries last: INFO");
+    let mut logged = infos.clone();
+    logged.extend(&warnings);
+    for pair in logged.windows(2) {
         let gap = pair[1] - pair[0];
-        // An attempt comes at least every `retry_backoff_max`: the next WARN follows the minute within that.
-        assert!(gap >= FAILURE_LOG_INTERVAL && gap <= FAILURE_LOG_INTERVAL + s.retry_backoff_max, "{warnings:?}");
+        // An attempt comes at least every `retry_backoff_max`: the next line follows the minute within that.
+        assert!(gap >= FAILURE_LOG_INTERVAL && gap <= FAILURE_LOG_INTERVAL + s.retry_backoff_max, "{logged:?}");
     }
     assert!(warnings.len() >= 9, "one WARN a minute for ten minutes: {warnings:?}");
 }
@@ -220,7 +222,7 @@ fn a_failure_that_changes_kind_within_a_minute_is_still_logged_once() {
         logged += shown(group.complete("g", &failed(i + 1, kinds[(i % 2) as usize]), at(now), &s));
     }
     assert!(group.parked(), "the retries ran out");
-    assert_eq!(logged, 1, "one line per group within a minute, whatever the kind: when the retries ran out");
+    assert_eq!(logged, 1, "one line per group within a minute, whatever the kind");
     let after_cooldown = group.next_attempt_at().unwrap();
     assert!(after_cooldown >= t0 + FAILURE_LOG_INTERVAL);
     group.start_request(9, after_cooldown, &s).expect("the cool-down is over");
