@@ -41,9 +41,11 @@ native:
 	build/native.sh
 
 # `publish` packages the jars and writes the Maven layout target/maven-repo (sources, javadoc, POMs,
-# checksums) that `spark-submit --packages` resolves in the demo and its test.
+# checksums) that `spark-submit --packages` resolves in the demo and its test; build/wheel.sh the Python
+# wheel target/python/kafka_offset_committer-<version>-py3-none-any.whl carrying both listener jars.
 jars: native
 	$(SBT) core/publish +spark/publish
+	build/wheel.sh
 
 $(CACHE)/venv-connect-%/.ready:
 	@echo "make: installing pyspark-client==$* into $(CACHE)/venv-connect-$* (first use only)"
@@ -90,9 +92,12 @@ test-platforms:
 	tests/platforms/jvm_commit.py arm64
 	tests/platforms/jvm_commit.py amd64
 
-# Fast, first: formatting of the Java code (scalafmt is not served by the Maven registry here),
+# Fast, first: docs/configuration.md against the keys the code defines, the architecture picture against
+# its script, formatting of the Java code (scalafmt is not served by the Maven registry here),
 # formatting and lints of the Rust code (clippy reuses the jars' build of librdkafka).
 lint:
+	python3 tests/docs/test_configuration_doc.py
+	python3 docs/img/architecture.py --check
 	build/java-format.sh --check
 	cargo fmt --check
 	build/zigcargo.sh host clippy --release --all-targets -- -D warnings
@@ -143,10 +148,11 @@ test-kerberos-tiers: $(VENV_4)/.ready
 	wait $$job; exit $${sbt_failed:-0}
 
 # Both listener jars, as users run them: Scala 2.12 on Spark 3, Scala 2.13 on Spark 4. Spark 3 runs the
-# query shapes (tests/e2e/test_spark_submit.py); the fault scenarios and our own features (demo, seeding,
-# metrics, the wheel) are proven once, on Spark 4, and `make compat` repeats them on every line.
+# query shapes (tests/e2e/test_spark_submit.py) and the wheel (which picks the Scala 2.12 jar there); the
+# fault scenarios and our other features (demo, seeding, metrics) are proven once, on Spark 4, and `make
+# compat` repeats them on every line.
 test-e2e: $(VENV_3)/.ready $(VENV_4)/.ready $(VENV_CONNECT)/.ready
-	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v tests/e2e/test_spark_submit.py
+	SPARK_VERSION=$(SPARK_3) $(VENV_3)/bin/pytest -v tests/e2e/test_spark_submit.py tests/e2e/test_wheel.py
 	SPARK_VERSION=$(SPARK_4) $(VENV_4)/bin/pytest -v --durations=0 tests/e2e
 	SPARK_VERSION=$(SPARK_4) $(VENV_CONNECT)/bin/pytest -v --durations=0 tests/connect
 
