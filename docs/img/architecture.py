@@ -130,8 +130,8 @@ def draw() -> str:
     d.box(440, 700, 340, 64, ["7b  executor: engine::jvm_executor",
                               "for logins only the JVM can make (Kerberos,",
                               "AWS_MSK_IAM, tokenauth): a request channel"], JVM)
-    d.box(440, 333, 340, 50, ["NativeBridge.nextCommitRequest / answerCommit",
-                              "(JNI; the JVM thread pulls and answers)"], JVM)
+    d.box(440, 333, 340, 50, ["NativeBridge (JNI)",
+                              "nextCommitRequest, then answerCommit"], JVM)
     d.box(440, 241, 340, 60, ["JvmExecutor thread",
                               "kafka-offset-committer-jvm-executor[...]",
                               "Kafka's Admin.alterConsumerGroupOffsets"], JVM)
@@ -147,7 +147,7 @@ def draw() -> str:
                               "latency; helper pid, restarts, last exit"], STATUS)
     d.box(440, 95, 340, 50, ["KafkaOffsetCommitterStatus (Monitoring)",
                              "groups(), json(), flushCommits(timeout)"], STATUS)
-    d.box(440, 165, 340, 64, ["CommitterMetrics: source kafkaOffsetCommitter",
+    d.box(440, 165, 340, 64, ["CommitterMetrics (kafkaOffsetCommitter)",
                               "series of running queries, groups, partitions;",
                               "refreshed every 2 s (lag from the event itself)"], STATUS)
     d.arrow([(410, 542), (440, 542)], STATUS, dashed=True)
