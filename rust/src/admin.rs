@@ -52,26 +52,21 @@ const CLIENT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Whether the cluster's brokers answer, for one line when none does and one when one does again.
 #[derive(Debug, Default)]
 struct BrokerAbsence {
-    /// The first failed connection since Kafka last answered.
+    /// When every broker was down, until one answers again.
     since: Option<Instant>,
-    /// Whether every broker was down since then (and this absence was logged): its end is logged too.
-    logged: bool,
 }
 
 impl BrokerAbsence {
-    /// A connection failed; `all_down` when it was the last one up. True when the absence is to be
-    /// logged now: the first time every broker is down since Kafka last answered.
-    fn connection_failed(&mut self, all_down: bool, now: Instant) -> bool {
+    /// Every broker is down. True when that is news: the first time since Kafka last answered.
+    fn all_down(&mut self, now: Instant) -> bool {
+        let news = self.since.is_none();
         self.since.get_or_insert(now);
-        let first = all_down && !self.logged;
-        self.logged |= all_down;
-        first
+        news
     }
 
-    /// A broker answered: how long Kafka was away, when its absence was logged.
+    /// A broker answered: how long every broker had been down, if they were.
     fn answered(&mut self, now: Instant) -> Option<Duration> {
-        let since = self.since.take()?;
-        std::mem::take(&mut self.logged).then(|| now.saturating_duration_since(since))
+        self.since.take().map(|since| now.saturating_duration_since(since))
     }
 }
 
@@ -119,8 +114,7 @@ impl ClientContext for CommitterContext {
             code
         {
             // A failed connection is librdkafka's `FAIL` line too (INFO); only every broker being down is news.
-            let all_down = code == RDKafkaErrorCode::AllBrokersDown;
-            if lock(&self.broker_absence).connection_failed(all_down, now) {
+            if code == RDKafkaErrorCode::AllBrokersDown && lock(&self.broker_absence).all_down(now) {
                 logging::log(
                     Level::Warn,
                     format!(
@@ -579,20 +573,11 @@ mod tests {
         let t0 = Instant::now();
         let mut absence = BrokerAbsence::default();
         assert_eq!(absence.answered(t0), None, "nothing was away");
-        assert!(!absence.connection_failed(false, t0), "one failed connection is no absence");
-        assert!(absence.connection_failed(true, t0 + Duration::from_secs(1)), "every broker down: logged");
-        assert!(!absence.connection_failed(false, t0 + Duration::from_secs(5)), "once per absence");
-        assert!(!absence.connection_failed(true, t0 + Duration::from_secs(9)), "once per absence");
-        assert_eq!(
-            absence.answered(t0 + Duration::from_secs(20)),
-            Some(Duration::from_secs(20)),
-            "from the first sign"
-        );
+        assert!(absence.all_down(t0), "every broker down: logged");
+        assert!(!absence.all_down(t0 + Duration::from_secs(9)), "once per absence");
+        assert_eq!(absence.answered(t0 + Duration::from_secs(20)), Some(Duration::from_secs(20)));
         assert_eq!(absence.answered(t0 + Duration::from_secs(21)), None, "its end is logged once");
-        // A connection that failed while others answered: no absence was logged, so no end either.
-        assert!(!absence.connection_failed(false, t0 + Duration::from_secs(30)));
-        assert_eq!(absence.answered(t0 + Duration::from_secs(31)), None);
-        assert!(absence.connection_failed(true, t0 + Duration::from_secs(40)), "the next absence is logged again");
+        assert!(absence.all_down(t0 + Duration::from_secs(40)), "the next absence is logged again");
     }
 
     #[test]
