@@ -1,4 +1,5 @@
-//! Settings of the commit engine itself: the `committer.*` keys, never sent to librdkafka.
+//! Settings of the commit engine itself: the `committer.*` keys, never sent to librdkafka as they are
+//! (`committer.librdkafka.debug` becomes librdkafka's `debug`).
 
 use std::time::Duration;
 
