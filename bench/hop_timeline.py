@@ -5,13 +5,14 @@
 
 TRACE is `perf trace -p JVM,HELPER` output; ROUND_TRIPS the bench JVM's "ROUND_TRIP_NS n" lines.
 Per commit, in time order (thread names as the kernel keeps them, 15 bytes):
-  written  the JVM's helper-writer thread wrote the frame into the helper's stdin pipe
-  read     the helper's read-commands thread got it
+  written  a JVM thread wrote the frame into the helper's stdin pipe (the core's worker; before the
+           change that removed it, the helper-writer thread)
+  read     the helper got it (its main thread koc-helper; before, its read-commands thread)
   sent     a librdkafka broker thread (rdk:broker*) sent the request to the broker (sendmsg)
   received the broker thread's last recvmsg of the answer
   answered the helper's main thread (koc-helper) wrote the answer frame
   back     the JVM's helper-reader thread got it
-The JVM's own share (caller → core worker → writer thread, reader thread → worker → caller) is the measured
+The JVM's own share (caller → core worker (→ writer thread), reader thread → worker → caller) is the measured
 round trip less written → back: futexes are not traced, since tracing them costs more than the hand-offs.
 Standard library only.
 """
@@ -57,7 +58,7 @@ def commits(evs):
             continue
         moments = {"written": exit_ms}
         steps = [
-            ("read", lambda e: e[1].startswith("read-commands") and e[3] == "read" and e[5] > 0),
+            ("read", lambda e: e[1].startswith(("read-commands", "koc-helper")) and e[3] == "read" and e[5] > 0),
             ("sent", lambda e: e[1].startswith("rdk:broker") and e[3] == "sendmsg" and e[5] > 0),
             ("received", lambda e: e[1].startswith("rdk:broker") and e[3] == "recvmsg" and e[5] > 0),
         ]
@@ -89,8 +90,8 @@ def commits(evs):
 
 
 SEGMENTS = [
-    ("pipe → helper read-commands thread", "written", "read"),
-    ("helper: read-commands → main → librdkafka rdk:main → rdk:broker sendmsg", "read", "sent"),
+    ("pipe → the helper's reading thread", "written", "read"),
+    ("helper: read → (main →) librdkafka rdk:main → rdk:broker sendmsg", "read", "sent"),
     ("broker (loopback, request sent → answer read)", "sent", "received"),
     ("helper: rdk:broker → rdk:main → result queue → main → pipe write", "received", "answered"),
     ("pipe → JVM reader thread", "answered", "back"),

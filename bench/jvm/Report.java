@@ -30,7 +30,9 @@ final class Report {
                 .append(repeats == 1 ? " repeat" : " repeats")
                 .append(" (each cell: the median over the repeats)")
                 .append(smoke ? ", **smoke run: few samples, not a measurement**" : "")
-                .append(". Broker: one local Kafka 3.9.1 node (tests/with-broker.sh), loopback.\n\n");
+                .append(". Broker: one local Kafka ")
+                .append(System.getenv().getOrDefault("KAFKA_HARNESS_KAFKA_VERSION", "(version unknown)"))
+                .append(" node (tests/with-broker.sh), loopback.\n\n");
     }
 
     void note(String line) {

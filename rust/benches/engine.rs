@@ -2,7 +2,9 @@
 //! alternative in the same run (machines here are noisy; compare the ratios, not the absolutes).
 //!
 //! Runs against the real broker when KAFKA_BOOTSTRAP is set (as `make bench` does), else against
-//! librdkafka's mock cluster. `BENCH_ONLY=parser` runs only the broker-free parser comparison.
+//! librdkafka's mock cluster. `BENCH_ONLY=parser` runs only the broker-free parser comparison,
+//! `BENCH_ONLY=helper` only the helper's added latency. `BENCH_HELPER` names the helper executable
+//! to run, `BENCH_HELPER_BASELINE` another one to compare it with (see `helper_added_latency`).
 
 #[path = "../tests/common.rs"]
 mod common;
@@ -49,6 +51,10 @@ fn main() {
     println!("# kafka-offset-committer benchmarks against {bootstrap}\n");
     println!("| benchmark | kafka-offset-committer | alternative | ratio |");
     println!("|---|---|---|---|");
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("helper") {
+        helper_added_latency(&bootstrap, &topic);
+        return;
+    }
     caller_cost(&bootstrap, &topic);
     commit_round_trip(&bootstrap, &topic);
     helper_added_latency(&bootstrap, &topic);
@@ -65,7 +71,9 @@ fn offsets_json(topic: &str, base: i64) -> String {
 fn committer(bootstrap: &str, extra: &[(&str, &str)]) -> Committer {
     let mut settings = vec![("bootstrap.servers".to_string(), bootstrap.to_string())];
     settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    kafka_offset_committer::helper::use_executable(env!("CARGO_BIN_EXE_kafka-offset-committer-helper"));
+    let helper =
+        std::env::var_os("BENCH_HELPER").unwrap_or_else(|| env!("CARGO_BIN_EXE_kafka-offset-committer-helper").into());
+    kafka_offset_committer::helper::use_executable(helper);
     Committer::open(&settings).expect("committer")
 }
 
@@ -89,6 +97,11 @@ fn consumer_commit(consumer: &BaseConsumer, topic: &str, base: i64) {
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+fn p90(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() * 9 / 10]
 }
 
 fn format_duration(d: Duration) -> String {
@@ -158,18 +171,31 @@ fn commit_round_trip(bootstrap: &str, topic: &str) {
 
 /// What running librdkafka in the helper process adds to a commit: `commit_sync` through the helper
 /// versus the same AlterConsumerGroupOffsets request from librdkafka inside this process, interleaved.
+/// With `BENCH_HELPER_BASELINE` naming another helper executable (e.g. a saved build of an earlier
+/// version; the protocol must be the same), a second committer runs on it, interleaved with the two:
+/// the helper's side of a change compared in one process, under the same load.
+/// `BENCH_HELPER_SAMPLES` (300) commits each.
 fn helper_added_latency(bootstrap: &str, topic: &str) {
-    let ours = committer(bootstrap, &[("client.id", "bench-helper")]);
+    let samples: i64 = std::env::var("BENCH_HELPER_SAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(300);
+    let mut helpers = vec![("helper", committer(bootstrap, &[("client.id", "bench-helper")]), Vec::new())];
+    if let Some(baseline) = std::env::var_os("BENCH_HELPER_BASELINE") {
+        kafka_offset_committer::helper::use_executable(baseline);
+        let settings = [("bootstrap.servers", bootstrap), ("client.id", "bench-helper-baseline")];
+        let settings: Vec<(String, String)> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        helpers.push(("baseline helper", Committer::open(&settings).expect("committer"), Vec::new()));
+    }
     let in_process = raw_admin::RawAdmin::new(bootstrap, 30_000);
     let group = std::ffi::CString::new("bench-in-process").unwrap();
-    let mut helper_samples = Vec::new();
     let mut in_process_samples = Vec::new();
-    for batch in 0..300i64 {
-        let started = Instant::now();
-        let outcome =
-            ours.commit_sync("bench-helper", &offsets_json(topic, batch), "", Duration::from_secs(30)).unwrap();
-        assert!(outcome.partitions.iter().all(|p| p.error.is_none()));
-        helper_samples.push(started.elapsed());
+    for batch in 0..samples {
+        for (name, committer, durations) in &mut helpers {
+            let started = Instant::now();
+            let outcome = committer
+                .commit_sync(&format!("bench-{name}"), &offsets_json(topic, batch), "", Duration::from_secs(30))
+                .unwrap();
+            assert!(outcome.partitions.iter().all(|p| p.error.is_none()));
+            durations.push(started.elapsed());
+        }
         let offsets: Vec<(String, i32, i64)> =
             (0..TOPIC_PARTITIONS).map(|p| (topic.to_string(), p, batch + i64::from(p))).collect();
         let started = Instant::now();
@@ -183,14 +209,21 @@ fn helper_added_latency(bootstrap: &str, topic: &str) {
         assert!(answered);
         in_process_samples.push(started.elapsed());
     }
-    let (helper, in_process) = (median(helper_samples), median(in_process_samples));
-    println!(
-        "| commit round trip through the helper process vs librdkafka in-process (median; difference = added per commit: {}) | {} | {} | {:.2}x |",
-        format_duration(helper.saturating_sub(in_process)),
-        format_duration(helper),
-        format_duration(in_process),
-        in_process.as_secs_f64() / helper.as_secs_f64()
-    );
+    let in_process_p90 = p90(&mut in_process_samples);
+    let in_process = median(in_process_samples);
+    for (name, _, mut durations) in helpers {
+        let helper_p90 = p90(&mut durations);
+        let helper = median(durations);
+        println!(
+            "| commit round trip through the {name} process vs librdkafka in-process (median, p90 in brackets; difference = added per commit: {}) | {} ({}) | {} ({}) | {:.2}x |",
+            format_duration(helper.saturating_sub(in_process)),
+            format_duration(helper),
+            format_duration(helper_p90),
+            format_duration(in_process),
+            format_duration(in_process_p90),
+            in_process.as_secs_f64() / helper.as_secs_f64()
+        );
+    }
 }
 
 /// Native threads for many groups: one shared client versus one consumer per group.

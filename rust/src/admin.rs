@@ -5,9 +5,10 @@
 //! groups (a consumer would be needed per group otherwise).
 
 use std::ffi::{c_void, CStr, CString};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::raw::c_char;
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::bindings as rdsys;
@@ -152,9 +153,6 @@ impl ProducerContext for CommitterContext {
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {} // the client never produces
 }
 
-/// Called by librdkafka (on one of its threads) when the result queue becomes non-empty.
-pub type WakeFn = dyn Fn() + Send + Sync;
-
 /// Log and error events served per worker wake-up at most, so a flood cannot starve commits.
 const MAX_EVENTS_PER_SERVE: usize = 1000;
 
@@ -173,26 +171,21 @@ pub struct AdminConnection {
     // Why the application's login handler made no token since the latest one (scrubbed): told
     // to librdkafka when it arrives and whenever librdkafka asks while no token lives.
     oauth_failure: Option<String>,
-    // Kept alive for as long as librdkafka may call `wake_trampoline` with a pointer to it.
-    wake: *mut Arc<WakeFn>,
+    // librdkafka writes a byte here when the result queue gets an event while empty (until the
+    // queue is read again); kept open for as long as the queue may write to it.
+    _results_ready: OwnedFd,
 }
 
 // SAFETY: librdkafka handles and queues are thread-safe; the connection is used from one worker
 // thread at a time and only moved between threads as a whole.
 unsafe impl Send for AdminConnection {}
 
-unsafe extern "C" fn wake_trampoline(_rk: *mut rdsys::rd_kafka_t, opaque: *mut c_void) {
-    // SAFETY: `opaque` is the `*mut Arc<WakeFn>` installed in `connect`, freed only after the
-    // callback has been disabled. A panic must not unwind into C.
-    let wake = unsafe { &*(opaque as *const Arc<WakeFn>) };
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wake()));
-}
-
 impl AdminConnection {
     /// Creates the client. librdkafka validates every setting here, so a bad value fails at
     /// configuration time with librdkafka's own reason. The message names the setting and never
-    /// shows a secret value (see `creation_failure`).
-    pub fn connect(settings: &[(String, String)], cluster_label: &str, wake: Arc<WakeFn>) -> Result<Self, String> {
+    /// shows a secret value (see `creation_failure`). `results_ready` is a non-blocking pipe's write
+    /// end: a byte arrives at its read end when an answer waits for `poll_response`.
+    pub fn connect(settings: &[(String, String)], cluster_label: &str, results_ready: OwnedFd) -> Result<Self, String> {
         // rust-rdkafka would refuse a NUL with an error that does not say which setting.
         if let Some((key, _)) = settings.iter().find(|(key, value)| key.contains('\0') || value.contains('\0')) {
             return Err(format!("the Kafka setting `{}` contains a NUL character", key.replace('\0', "\\0")));
@@ -217,16 +210,31 @@ impl AdminConnection {
         logging::name_bridged_records(cluster_label, secrets.clone());
         let client: BaseProducer<CommitterContext> =
             config.create_with_context(context).map_err(|e| creation_failure(&e, &secrets))?;
-        let wake = Box::into_raw(Box::new(wake));
-        // SAFETY: the client pointer is valid for the client's lifetime; the queues and the
-        // callback are torn down in `Drop` before the client.
+        // A descriptor rather than a callback: the helper's main thread waits for it in `poll`
+        // beside its stdin, so an answer wakes the one thread that sends it on.
+        const EVENT: &[u8] = b"!";
+        // SAFETY: the client pointer is valid for the client's lifetime; librdkafka copies the
+        // payload; the queues are torn down in `Drop` before the client, and the descriptor after them.
         let (main_queue, results, sasl_queue) = unsafe {
             let rk = client.client().native_ptr();
             let results = rdsys::rd_kafka_queue_new(rk);
-            rdsys::rd_kafka_queue_cb_event_enable(results, Some(wake_trampoline), wake as *mut c_void);
+            rdsys::rd_kafka_queue_io_event_enable(
+                results,
+                results_ready.as_raw_fd(),
+                EVENT.as_ptr() as *const c_void,
+                EVENT.len(),
+            );
             (rdsys::rd_kafka_queue_get_main(rk), results, rdsys::rd_kafka_queue_get_sasl(rk))
         };
-        Ok(AdminConnection { client, main_queue, results, sasl_queue, oauth_token: None, oauth_failure: None, wake })
+        Ok(AdminConnection {
+            client,
+            main_queue,
+            results,
+            sasl_queue,
+            oauth_token: None,
+            oauth_failure: None,
+            _results_ready: results_ready,
+        })
     }
 
     /// Sends one commit request without waiting; its answer comes from `poll_response`.
@@ -461,16 +469,16 @@ impl AdminConnection {
 
 impl Drop for AdminConnection {
     fn drop(&mut self) {
-        // SAFETY: disabling the callback before destroying the queue guarantees librdkafka no
-        // longer holds `wake`; the client is destroyed afterwards by its own Drop.
+        // SAFETY: disabling the event before destroying the queue guarantees librdkafka no longer
+        // writes to `_results_ready` (closed after this); the client is destroyed afterwards by its
+        // own Drop.
         unsafe {
-            rdsys::rd_kafka_queue_cb_event_enable(self.results, None, ptr::null_mut());
+            rdsys::rd_kafka_queue_io_event_enable(self.results, -1, ptr::null(), 0);
             rdsys::rd_kafka_queue_destroy(self.results);
             rdsys::rd_kafka_queue_destroy(self.main_queue);
             if !self.sasl_queue.is_null() {
                 rdsys::rd_kafka_queue_destroy(self.sasl_queue);
             }
-            drop(Box::from_raw(self.wake));
         }
     }
 }
@@ -621,7 +629,9 @@ mod tests {
     }
 
     fn connect(settings: &[(String, String)]) -> Result<AdminConnection, String> {
-        AdminConnection::connect(settings, "secrets-test", Arc::new(|| {}))
+        // Nobody waits for results here: the event byte may go nowhere.
+        let results_ready = std::fs::OpenOptions::new().write(true).open("/dev/null").expect("/dev/null");
+        AdminConnection::connect(settings, "secrets-test", results_ready.into())
     }
 
     fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -3,6 +3,8 @@
 
 use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 /// Ends the process at once, without running exit handlers: used when the parent is gone, where
 /// OpenSSL's or librdkafka's handlers could block on locks held by other threads.
@@ -38,8 +40,6 @@ pub fn anonymous_executable_file(name: &str) -> io::Result<File> {
 
 #[cfg(target_os = "linux")]
 fn memfd_create(name: &std::ffi::CStr, flags: libc::c_uint) -> io::Result<File> {
-    use std::os::fd::FromRawFd;
-
     // SAFETY: the name is a valid C string for the duration of the call. Called through `syscall`
     // because glibc before 2.27 has no wrapper.
     let fd = unsafe { libc::syscall(libc::SYS_memfd_create, name.as_ptr(), flags) };
@@ -59,8 +59,6 @@ pub fn anonymous_executable_file(_name: &str) -> io::Result<File> {
 /// the seals themselves can no longer change, so the image we verified is the image that runs.
 #[cfg(target_os = "linux")]
 pub fn seal(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-
     let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
     // SAFETY: fcntl with F_ADD_SEALS takes no pointers and changes only the file's seals.
     if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
@@ -141,8 +139,6 @@ fn highest_possible_descriptor() -> libc::c_int {
 /// stdout at stderr, so that whatever else writes to stdout (librdkafka, OpenSSL, a stray print)
 /// lands in the parent's log instead of between two frames.
 pub fn private_frame_output() -> io::Result<File> {
-    use std::os::fd::FromRawFd;
-
     // SAFETY: fcntl with F_DUPFD_CLOEXEC copies a descriptor to a new number, owned by nobody else
     // (so `File` may take it over); dup2 replaces stdout, which no Rust object owns.
     unsafe {
@@ -182,6 +178,76 @@ pub fn forbid_core_dumps() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The process's stdin as a file, read without a buffer of the standard library's (bytes held there
+/// would be invisible to `poll`), and without a copy of the descriptor (the copy would be one more
+/// descriptor on a pipe of the parent's). Taken once, by the helper's main loop.
+pub fn take_stdin() -> File {
+    // SAFETY: no Rust object owns descriptor 0 (`io::stdin()` borrows it and is not used once this
+    // file exists); the file becomes its one owner.
+    unsafe { File::from_raw_fd(libc::STDIN_FILENO) }
+}
+
+/// A pipe whose ends neither block nor survive an `exec`: librdkafka writes a byte to the write end
+/// when the result queue gets an event, and the helper's main thread waits for the read end.
+pub fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut ends = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 fills the two-element array; on success both descriptors are new and owned by
+    // nobody else, so `OwnedFd` may take them over.
+    unsafe {
+        if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])))
+    }
+}
+
+/// Makes reads of `descriptor` return `WouldBlock` instead of waiting. The flag belongs to the open
+/// file, so it is set only on a pipe end no other process shares (the helper's end of its stdin).
+pub fn set_nonblocking(descriptor: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL takes no pointers and changes only the file's status flags.
+    unsafe {
+        let flags = libc::fcntl(descriptor.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(descriptor.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout` until one of `descriptors` can be read without waiting; says which can. The
+/// end of the stream or an error counts as readable: the read that follows reports it. An
+/// interrupted wait returns early with none readable.
+pub fn wait_readable(descriptors: &[BorrowedFd<'_>], timeout: Duration) -> io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = descriptors
+        .iter()
+        .map(|descriptor| libc::pollfd { fd: descriptor.as_raw_fd(), events: libc::POLLIN, revents: 0 })
+        .collect();
+    let timeout_ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the array holds `polled.len()` initialised entries for the call's duration.
+    let ready = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, timeout_ms) };
+    if ready < 0 {
+        let error = io::Error::last_os_error();
+        if error.kind() == io::ErrorKind::Interrupted {
+            return Ok(vec![false; polled.len()]);
+        }
+        return Err(error);
+    }
+    Ok(polled.iter().map(|entry| entry.revents != 0).collect())
+}
+
+/// Whether a write to the pipe `descriptor` of at most [`PIPE_ATOMIC_BYTES`] would return at once:
+/// the pipe has a free buffer, or its reader is gone (the write then fails with `EPIPE`). With a
+/// single writer, nothing can fill the room between this answer and the write.
+pub fn pipe_has_room(descriptor: BorrowedFd<'_>) -> bool {
+    let mut polled = libc::pollfd { fd: descriptor.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one initialised entry, valid for the call; a zero timeout never waits.
+    let ready = unsafe { libc::poll(&mut polled, 1, 0) };
+    ready > 0 && polled.revents != 0
+}
+
+/// A pipe takes a write of at most this many bytes whole (POSIX `PIPE_BUF`), into one free buffer.
+pub const PIPE_ATOMIC_BYTES: usize = libc::PIPE_BUF;
 
 /// Names the calling thread (`/proc/<pid>/comm` for the main thread, what `top` and `ps -e` show);
 /// the kernel keeps the first 15 bytes.

@@ -1,21 +1,23 @@
-//! One running helper process and the three threads that serve its pipes: a writer (so the engine
-//! never blocks on a full pipe to a hung helper), a reader of its frames and a reader of its stderr
-//! (a failed assertion's last words end up in the log). None of them touches the JVM; each reports
-//! to the supervisor's mailbox, tagged with the helper's generation.
+//! One running helper process, its stdin written by the engine's worker itself, and the threads
+//! that serve its pipes: a reader of its frames, a reader of its stderr (a failed assertion's last
+//! words end up in the log), and a writer that takes over only the rest of a frame that does not
+//! fit into the stdin pipe (the worker never blocks on a full pipe to a hung helper). None of them
+//! touches the JVM; each reports to the supervisor's mailbox, tagged with the helper's generation.
 
-use std::io::{self, BufReader, BufWriter};
+use std::collections::VecDeque;
+use std::io::{self, BufReader, Write};
+use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, ExitStatus};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::launch;
 use super::protocol::{read_frame, write_frame, FromHelper, OpenClient, ToHelper};
+use super::{launch, os};
 use crate::logging::{self, Level};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{lock, Mailbox};
 
 /// How long a closing helper may take to destroy its client before it is killed.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -28,7 +30,7 @@ pub type WakeFn = dyn Fn() + Send + Sync;
 /// What the threads of one helper report.
 pub(super) enum Event {
     Frame(FromHelper),
-    /// The writer refused a commit whose frame exceeds the protocol's limit; nothing was written.
+    /// A commit whose frame exceeds the protocol's limit was refused; nothing was written.
     Refused {
         request_id: u64,
         reason: String,
@@ -53,7 +55,9 @@ pub(super) struct HelperProcess {
     child: Child,
     generation: u64,
     started_at: Instant,
-    commands: Sender<ToHelper>,
+    stdin: Arc<Stdin>,
+    events: Arc<Events>,
+    wake: Arc<WakeFn>,
     threads: Vec<JoinHandle<()>>,
     /// Why we killed it, if we did.
     killed_because: Option<String>,
@@ -73,19 +77,42 @@ impl HelperProcess {
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        let (commands, outgoing) = mpsc::channel::<ToHelper>();
+        let stdin = Arc::new(Stdin { pipe: stdin, overflow: Mutex::new(Overflow::default()), more: Condvar::new() });
         let threads = vec![
-            spawn_writer(label, generation, stdin, outgoing, events.clone(), wake.clone())?,
+            spawn_overflow_writer(label, stdin.clone())?,
             spawn_reader(label, generation, stdout, events.clone(), wake.clone())?,
             launch::spawn_stderr_forwarder(label, child.id(), stderr)?,
         ];
-        let _ = commands.send(ToHelper::Open(open));
-        Ok(HelperProcess { child, generation, started_at: Instant::now(), commands, threads, killed_because: None })
+        let process = HelperProcess {
+            child,
+            generation,
+            started_at: Instant::now(),
+            stdin,
+            events: events.clone(),
+            wake: wake.clone(),
+            threads,
+            killed_because: None,
+        };
+        process.send(ToHelper::Open(open));
+        Ok(process)
     }
 
+    /// Writes a frame to the helper's stdin on the calling thread, never waiting for the helper:
+    /// what does not fit into the pipe goes to the overflow writer, and so do the frames after it,
+    /// in order. A write error means the helper is gone; its reader reports that.
     pub(super) fn send(&self, command: ToHelper) {
-        // A closed channel means the writer saw the helper go; the reader reports that.
-        let _ = self.commands.send(command);
+        let mut frame = Vec::new();
+        match write_frame(&mut frame, &command) {
+            Ok(()) => self.stdin.write_or_hand_over(frame),
+            // Refused before a byte was written: the helper is fine, only this request fails.
+            Err(error) => {
+                if let ToHelper::Commit(request) = &command {
+                    let reason = error.to_string();
+                    self.events.push((self.generation, Event::Refused { request_id: request.request_id, reason }));
+                    (self.wake)();
+                }
+            }
+        }
     }
 
     pub(super) fn pid(&self) -> u32 {
@@ -118,7 +145,7 @@ impl HelperProcess {
             self.kill("its frames ended but it kept running");
             self.child.wait().ok()
         });
-        drop(self.commands);
+        self.stdin.close();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -133,12 +160,12 @@ impl HelperProcess {
 
     /// Asks the helper to destroy its client and exit; kills it if it takes too long.
     pub(super) fn close(mut self) {
-        let _ = self.commands.send(ToHelper::Close);
+        self.send(ToHelper::Close);
         if self.wait_up_to(CLOSE_GRACE).is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        drop(self.commands);
+        self.stdin.close();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -156,30 +183,91 @@ impl HelperProcess {
     }
 }
 
-fn spawn_writer(
-    label: &str,
-    generation: u64,
-    stdin: ChildStdin,
-    outgoing: Receiver<ToHelper>,
-    events: Arc<Events>,
-    wake: Arc<WakeFn>,
-) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(format!("kafka-offset-committer-helper-writer[{label}]")).spawn(move || {
-        let mut stdin = BufWriter::new(stdin);
-        for command in outgoing {
-            match write_frame(&mut stdin, &command) {
-                Ok(()) => {}
-                // Refused before a byte was written: the helper is fine, only this request fails.
-                Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
-                    if let ToHelper::Commit(request) = &command {
-                        events.push((
-                            generation,
-                            Event::Refused { request_id: request.request_id, reason: error.to_string() },
-                        ));
-                        wake();
+/// The helper's stdin. Frames are written by the caller of `send` (the worker) while the pipe has
+/// room, so a commit reaches the helper without a hand-off to another thread; the rest of a frame
+/// that does not fit waits in `overflow` for the overflow writer, which waits for the pipe as long
+/// as it takes (the watchdog kills a helper that stops reading, which ends the wait).
+struct Stdin {
+    pipe: ChildStdin,
+    overflow: Mutex<Overflow>,
+    more: Condvar,
+}
+
+#[derive(Default)]
+struct Overflow {
+    /// Bytes for the overflow writer, in order; frames sent meanwhile queue behind them.
+    frames: VecDeque<Vec<u8>>,
+    /// The overflow writer is writing bytes it took from `frames`.
+    writing: bool,
+    /// The helper ended or was closed: the overflow writer ends.
+    closed: bool,
+    /// A write failed: the helper is gone; nothing more is written.
+    broken: bool,
+}
+
+impl Stdin {
+    fn write_or_hand_over(&self, frame: Vec<u8>) {
+        let mut overflow = lock(&self.overflow);
+        if overflow.broken || overflow.closed {
+            return;
+        }
+        if !overflow.frames.is_empty() || overflow.writing {
+            overflow.frames.push_back(frame);
+            return;
+        }
+        match self.write_while_room(&frame) {
+            Ok(written) if written == frame.len() => {}
+            Ok(written) => {
+                overflow.frames.push_back(frame[written..].to_vec());
+                self.more.notify_one();
+            }
+            Err(_) => overflow.broken = true,
+        }
+    }
+
+    /// Writes pieces of at most a pipe's atomic size while the pipe has room for one; returns how
+    /// many bytes were written. Such a write never waits (see `os::pipe_has_room`).
+    fn write_while_room(&self, bytes: &[u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < bytes.len() && os::pipe_has_room(self.pipe.as_fd()) {
+            let piece = &bytes[written..bytes.len().min(written + os::PIPE_ATOMIC_BYTES)];
+            match (&self.pipe).write(piece) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(written)
+    }
+
+    fn close(&self) {
+        lock(&self.overflow).closed = true;
+        self.more.notify_all();
+    }
+}
+
+fn spawn_overflow_writer(label: &str, stdin: Arc<Stdin>) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(format!("kafka-offset-committer-helper-overflow[{label}]")).spawn(move || {
+        loop {
+            let bytes = {
+                let mut overflow = lock(&stdin.overflow);
+                overflow.writing = false;
+                loop {
+                    if overflow.closed || overflow.broken {
+                        return;
                     }
+                    if let Some(bytes) = overflow.frames.pop_front() {
+                        overflow.writing = true;
+                        break bytes;
+                    }
+                    overflow = stdin.more.wait(overflow).unwrap_or_else(|poisoned| poisoned.into_inner());
                 }
-                Err(_) => return, // the helper is gone; its reader reports that
+            };
+            // Waits while the helper does not read: this is the thread that may.
+            if (&stdin.pipe).write_all(&bytes).is_err() {
+                lock(&stdin.overflow).broken = true;
+                return; // the helper is gone; its reader reports that
             }
         }
     })

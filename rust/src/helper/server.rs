@@ -3,15 +3,19 @@
 //! can write between two frames). Whatever librdkafka does wrong ends this process only; the parent
 //! notices, restarts us and re-sends what was unanswered.
 //!
-//! Threads: `main` owns the client (librdkafka handles are used from one thread); a reader turns
-//! stdin frames into commands and ends the process when stdin closes (the parent is gone, also
-//! after `kill -9`); a forwarder moves the log buffer's lines to the parent.
+//! Threads: `main` owns the client (librdkafka handles are used from one thread) and waits in
+//! `poll(2)` for its two inputs: stdin, whose frames it reads itself (a frame may arrive in pieces:
+//! the start is kept until the rest comes), and a pipe librdkafka writes a byte to when an answer
+//! waits in the result queue. No other thread stands between a command and librdkafka, or between an
+//! answer and the parent. It ends the process when stdin closes (the parent is gone, also after
+//! `kill -9`). A forwarder moves the log buffer's lines to the parent.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +27,6 @@ use crate::admin::AdminConnection;
 use crate::commit::{CommitResponse, KafkaFailure};
 use crate::logging;
 use crate::mailbox::lock;
-use crate::mailbox::Mailbox;
 
 /// librdkafka's log and error events are served at least this often.
 const CALLBACK_INTERVAL: Duration = Duration::from_millis(500);
@@ -68,7 +71,7 @@ pub fn run() -> i32 {
         let printed = writeln!(output, "{} {}", executable::FILE_NAME, crate::VERSION).and_then(|()| output.flush());
         return if printed.is_ok() { 0 } else { EXIT_PROTOCOL };
     }
-    let mut input = BufReader::new(io::stdin());
+    let mut input = os::take_stdin();
     let open = match read_frame::<ToHelper>(&mut input) {
         Ok(Some(ToHelper::Open(open))) => open,
         Ok(None) => return 0,
@@ -77,10 +80,18 @@ pub fn run() -> i32 {
             return EXIT_PROTOCOL;
         }
     };
-    let inbox = Arc::new(Inbox::default());
-    let waker = inbox.clone();
-    let connection = match AdminConnection::connect(&open.settings, &open.cluster_label, Arc::new(move || waker.wake()))
-    {
+    let (results_ready, results_signal) = match os::nonblocking_pipe() {
+        Ok(ends) => ends,
+        Err(error) => {
+            report(format_args!("cannot create the result queue's pipe: {error}"));
+            return EXIT_SETUP_FAILED;
+        }
+    };
+    if let Err(error) = os::set_nonblocking(input.as_fd()) {
+        report(format_args!("cannot make stdin non-blocking: {error}"));
+        return EXIT_SETUP_FAILED;
+    }
+    let connection = match AdminConnection::connect(&open.settings, &open.cluster_label, results_signal) {
         Ok(connection) => connection,
         Err(reason) => {
             send(&output, &FromHelper::OpenFailed(reason));
@@ -97,27 +108,23 @@ pub fn run() -> i32 {
             }
         })
         .expect("cannot start the log forwarder");
-    let reader_inbox = inbox.clone();
-    std::thread::Builder::new()
-        .name("read-commands".into())
-        .spawn(move || read_commands(input, &reader_inbox))
-        .expect("cannot start the command reader");
-    serve(connection, &inbox, &output)
+    serve(connection, input, File::from(results_ready), &output)
 }
 
-fn serve(mut connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32 {
+fn serve(mut connection: AdminConnection, mut input: File, mut results_ready: File, output: &Frames) -> i32 {
+    let mut incoming = IncomingFrames::default();
     let mut timeouts: HashMap<u64, Duration> = HashMap::new();
     let mut armed_fault: Option<Fault> = None;
     // Groups whose every commit crashes this helper, for the rest of its life.
     let mut poisoned_groups: HashSet<String> = HashSet::new();
+    // Which of stdin and the result queue's pipe `poll` found readable (both at first: frames may
+    // have come with the Open frame). Only those are read, so an answer costs one read and one write.
+    let mut readable = [true, true];
     loop {
-        connection.serve_callbacks();
-        while let Some(mut response) = connection.poll_response() {
-            let window = timeouts.remove(&response.request_id).unwrap_or_default() + CLIENT_ERROR_WINDOW_MARGIN;
-            response.client_error = connection.recent_permanent_client_error(window);
-            send(output, &FromHelper::Response(response));
+        if readable[0] {
+            incoming.read_available(&mut input);
         }
-        for command in inbox.take(CALLBACK_INTERVAL) {
+        while let Some(command) = incoming.next_command() {
             match command {
                 ToHelper::Commit(request) => {
                     if poisoned_groups.contains(&request.group) {
@@ -158,6 +165,23 @@ fn serve(mut connection: AdminConnection, inbox: &Inbox, output: &Frames) -> i32
                 }
             }
         }
+        connection.serve_callbacks();
+        if readable[1] {
+            // Emptied before the queue is read: an answer that comes after this writes a new byte.
+            let _ = results_ready.read(&mut [0u8; 64]);
+        }
+        while let Some(mut response) = connection.poll_response() {
+            let window = timeouts.remove(&response.request_id).unwrap_or_default() + CLIENT_ERROR_WINDOW_MARGIN;
+            response.client_error = connection.recent_permanent_client_error(window);
+            send(output, &FromHelper::Response(response));
+        }
+        match os::wait_readable(&[input.as_fd(), results_ready.as_fd()], CALLBACK_INTERVAL) {
+            Ok(ready) => readable = [ready[0], ready[1]],
+            Err(error) => {
+                report(format_args!("cannot wait for the parent and librdkafka: {error}"));
+                os::exit_now(EXIT_SETUP_FAILED);
+            }
+        }
     }
 }
 
@@ -168,21 +192,96 @@ fn crash(fault: Fault) -> ! {
     }
 }
 
-/// Commands from the parent, and the wake-ups from librdkafka's result queue.
-type Inbox = Mailbox<ToHelper>;
+/// The bytes read from the parent that were not taken as commands yet: whole frames, then at most
+/// the start of one more.
+struct IncomingFrames {
+    bytes: Vec<u8>,
+    /// Where the next frame starts in `bytes` (the frames before it were taken).
+    start: usize,
+    /// Whether the next frame's declared length was checked against the protocol's limit.
+    length_checked: bool,
+    chunk: Box<[u8]>,
+}
 
-fn read_commands(mut input: impl io::Read, inbox: &Inbox) {
-    loop {
-        match read_frame::<ToHelper>(&mut input) {
-            Ok(Some(command)) => inbox.push(command),
-            // The parent closed our stdin: it exited or was killed. Nobody is left to serve.
-            Ok(None) => os::exit_now(0),
-            Err(error) => {
-                report(format_args!("cannot read from the parent: {error}"));
-                os::exit_now(EXIT_PROTOCOL);
+/// How many bytes one read of stdin takes at most (a pipe's default capacity).
+const READ_CHUNK: usize = 64 * 1024;
+const LENGTH_BYTES: usize = 4;
+
+impl Default for IncomingFrames {
+    fn default() -> Self {
+        IncomingFrames { bytes: Vec::new(), start: 0, length_checked: false, chunk: vec![0; READ_CHUNK].into() }
+    }
+}
+
+impl IncomingFrames {
+    /// Reads what the parent wrote, until a read would wait or takes less than it could (the pipe
+    /// is then empty for now; `poll` reports what comes next). Ends the process when stdin closes:
+    /// after whole frames the parent is gone (exited or killed) and nobody is left to serve; inside
+    /// a frame it died while writing it, and the frame is cut.
+    fn read_available(&mut self, input: &mut File) {
+        self.bytes.drain(..self.start);
+        self.start = 0;
+        loop {
+            match input.read(&mut self.chunk) {
+                Ok(0) if self.holds_whole_frames_only() => os::exit_now(0),
+                Ok(0) => fail(format_args!("a frame from the parent was cut short")),
+                Ok(read) => {
+                    self.bytes.extend_from_slice(&self.chunk[..read]);
+                    if read < self.chunk.len() {
+                        return;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => fail(format_args!("cannot read from the parent: {error}")),
             }
         }
     }
+
+    /// The next whole frame's command, if one was read.
+    fn next_command(&mut self) -> Option<ToHelper> {
+        let unread = &self.bytes[self.start..];
+        let whole = frame_bytes(unread)?;
+        if unread.len() < whole {
+            if !self.length_checked {
+                // An impossible length is refused before its body is waited for (and held).
+                match read_frame::<ToHelper>(&mut &unread[..LENGTH_BYTES]) {
+                    Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => self.length_checked = true,
+                    Err(error) => fail(format_args!("cannot read from the parent: {error}")),
+                    Ok(_) => unreachable!("a frame's body was left out"),
+                }
+            }
+            return None;
+        }
+        let command = match read_frame::<ToHelper>(&mut &unread[..whole]) {
+            Ok(Some(command)) => command,
+            Ok(None) => unreachable!("a whole frame was there"),
+            Err(error) => fail(format_args!("cannot read from the parent: {error}")),
+        };
+        self.start += whole;
+        self.length_checked = false;
+        Some(command)
+    }
+
+    fn holds_whole_frames_only(&self) -> bool {
+        let mut unread = &self.bytes[self.start..];
+        while let Some(whole) = frame_bytes(unread) {
+            let Some(rest) = unread.get(whole..) else { return false };
+            unread = rest;
+        }
+        unread.is_empty()
+    }
+}
+
+/// How many bytes the frame at the start of `bytes` takes, length included, once its length is there.
+fn frame_bytes(bytes: &[u8]) -> Option<usize> {
+    let length: [u8; LENGTH_BYTES] = bytes.get(..LENGTH_BYTES)?.try_into().ok()?;
+    Some(LENGTH_BYTES + u32::from_be_bytes(length) as usize)
+}
+
+fn fail(why: fmt::Arguments) -> ! {
+    report(why);
+    os::exit_now(EXIT_PROTOCOL)
 }
 
 fn send(output: &Frames, message: &FromHelper) {
