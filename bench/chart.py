@@ -60,7 +60,7 @@ def bars(axis, labels, p50, p99, title, unit_note):
     axis.invert_yaxis()
     axis.set_xscale("log")
     # Bars start at a whole decade below the shortest, so their lengths compare; room on the right for labels.
-    axis.set_xlim(10 ** math.floor(math.log10(min(p50))), max(p99) * 8)
+    axis.set_xlim(10 ** math.floor(math.log10(min(p50) * 0.99)), max(p99) * 8)
     axis.set_xlabel(f"µs, log scale{unit_note}")
     axis.set_title(title, fontsize=10, loc="left")
     axis.grid(axis="x", which="major", alpha=0.3)
@@ -100,7 +100,9 @@ def main():
          "3. Commit round trip, 8 partitions (target: ours ≥ 1.0× the best alternative)", "")
 
     run = re.match(r"Run of (.+?) on (\d+ cores)", header)
-    figure.suptitle("kafka-offset-committer `make bench`" + (f": {run[1]}, {run[2]}" if run else ""), fontsize=12)
+    smoke = " (smoke run: few samples, not a measurement)" if "smoke run" in header else ""
+    title = "kafka-offset-committer `make bench`" + (f": {run[1]}, {run[2]}" if run else "") + smoke
+    figure.suptitle(title, fontsize=12)
     figure.tight_layout()
     figure.savefig(target, dpi=110)
 

@@ -27,11 +27,12 @@ fi
 export BENCH_OUT=${BENCH_OUT:-$root/docs/benchmarks.md}
 chart=${BENCH_CHART:-$root/docs/img/benchmarks.png}
 
-venv=$root/.cache/venv-bench
-if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
-    echo "making $venv (matplotlib, for the chart)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet matplotlib
+# (not `venv`: bench/classpath.sh sets that to pyspark's)
+chart_venv=$root/.cache/venv-bench
+if [[ ! -x $chart_venv/bin/python ]] || ! "$chart_venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+    echo "making $chart_venv (matplotlib, for the chart)" >&2
+    python3 -m venv "$chart_venv"
+    "$chart_venv/bin/pip" install --quiet matplotlib
 fi
 
 # shellcheck source=bench/classpath.sh
@@ -39,5 +40,5 @@ fi
 export BENCH_CLASSPATH=$classpath
 java -Xmx2g "${java_options[@]}" -cp "$classpath" JvmBench all
 mkdir -p "$(dirname "$chart")"
-"$venv/bin/python" "$root/bench/chart.py" "$BENCH_OUT" "$chart"
+"$chart_venv/bin/python" "$root/bench/chart.py" "$BENCH_OUT" "$chart"
 echo "chart of rows 1-3: $chart" >&2
