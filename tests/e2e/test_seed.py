@@ -19,6 +19,8 @@ pytestmark = pytest.mark.feature
 SEED_CLASS = "io.kafkaoffsetcommitter.spark.seed.SeedGroupFromCheckpoint"
 JOB = Path(__file__).resolve().parent / "jobs" / "seed_job.py"
 TIMEOUT_S = 300
+# Spark 4.1's Kafka source fails a query restarted inside a planned batch with this (SPARK-55271, fixed in 4.2).
+KAFKA_METRICS_NPE = 'because the return value of "scala.Option.get()" is null'
 
 
 def job(spark_version: str, bootstrap: str, topic: str, checkpoint: Path, *options: str) -> subprocess.Popen:
@@ -85,6 +87,10 @@ def test_seed_commits_the_last_committed_batch(bootstrap, spark_version, require
     # The query restarted with AvailableNow reruns the planned batch and commits it: seeding now gives its end.
     finishing = job(spark_version, bootstrap, topic, checkpoint, "--trigger", "available-now")
     output, _ = finishing.communicate(timeout=TIMEOUT_S)
+    if finishing.returncode != 0 and spark_version.startswith("4.1.") and KAFKA_METRICS_NPE in output:
+        # Spark's own query fails (no listener in this job): the re-run batch's progress reaches the Kafka
+        # source's metrics() before any latestOffset call. Everything above was checked on this line.
+        pytest.xfail(f"Spark {spark_version}: SPARK-55271 (KafkaMicroBatchStream.metrics NPE) fails the re-run")
     assert finishing.returncode == 0, output[-4000:]
     again = seed(spark_version, tmp_path / "seed-again.log", "--checkpoint", str(checkpoint), "--group", group,
                  "--bootstrap-server", bootstrap)
