@@ -114,7 +114,9 @@ impl ClientContext for CommitterContext {
         if let RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::Resolve | RDKafkaErrorCode::AllBrokersDown =
             code
         {
-            // A failed connection is librdkafka's `FAIL` line too (INFO); only every broker being down is news.
+            // Only every broker being down is news, once: a failed connection is librdkafka's `FAIL` line too
+            // (INFO, identical repeats suppressed by librdkafka), and while no broker answers librdkafka
+            // re-bootstraps and reports every broker down again, several times a second.
             if code == RDKafkaErrorCode::AllBrokersDown && lock(&self.broker_absence).all_down(now) {
                 logging::log(
                     Level::Warn,
@@ -123,8 +125,6 @@ impl ClientContext for CommitterContext {
                          one does"
                     ),
                 );
-            } else {
-                logging::log(Level::Debug, format!("librdkafka [{label}] client error: {error}: {reason}"));
             }
             return;
         }
