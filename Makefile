@@ -165,13 +165,15 @@ demo: jars $(VENV_4)/.ready
 	SPARK_VERSION=$(SPARK_4) VENV=$(VENV_4) tests/with-broker.sh tests/e2e/demo.sh
 
 # Speed and memory, one run on brokers of its own: the Rust API rows (printed), then the JVM rows
-# (bench/run.sh: regenerates the table in docs/benchmarks.md). BENCH_SCALE_SECONDS=N shortens the scale row.
+# (bench/run.sh: regenerates the table in docs/benchmarks.md and its chart docs/img/benchmarks.png, drawn
+# by bench/chart.py with matplotlib from .cache/venv-bench, installed on first use). BENCH_SCALE_SECONDS=N shortens the scale row.
 bench: jars $(VENV_4)/.ready
 	python3 tests/e2e/spark_submit.py connector-folder $(SPARK_4) >/dev/null
 	KAFKA_HARNESS_WORKDIR=$(CACHE)/broker-bench tests/with-broker.sh $(MAKE) --no-print-directory bench-rows
 
+# cargo-zigbuild has no `bench`: the bench target (harness = false) runs as a test binary of the release build.
 bench-rows:
-	build/zigcargo.sh host bench -p kafka-offset-committer
+	build/zigcargo.sh host test --release -p kafka-offset-committer --bench engine
 	bench/run.sh
 
 fuzz:
