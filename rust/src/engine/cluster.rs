@@ -79,7 +79,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts the cluster's executor (for the helper, librdkafka validates the settings there) and
-    /// its worker.
+    /// its worker. The caller is counted in as its first committer: the worker, running from here
+    /// on, must never find a new cluster without committers and retire it before its opener is in.
     pub(super) fn open(settings: &Translated) -> Result<Arc<Cluster>, CommitterError> {
         let label =
             settings.client.get("bootstrap.servers").map(|servers| servers.expose().to_string()).unwrap_or_default();
@@ -90,7 +91,7 @@ impl Cluster {
                 groups: HashMap::new(),
                 next_request_id: 1,
                 stopping: false,
-                committers: 0,
+                committers: 1,
                 retired: false,
                 exiting: false,
                 helper: HelperStatus::default(),

@@ -73,14 +73,19 @@ impl Committer {
             };
             // Outside the lock: dropping a retired cluster joins its worker.
             drop(retired);
-            let cluster = match slot.get_or_try_init(|| Cluster::open(&translated)) {
+            let mut opened_here = false;
+            let cluster = match slot.get_or_try_init(|| {
+                opened_here = true;
+                Cluster::open(&translated)
+            }) {
                 Ok(cluster) => cluster,
                 Err(error) => {
                     lock(&CLUSTERS).retain(|_, other| !Arc::ptr_eq(other, &slot) || other.get().is_some());
                     return Err(error);
                 }
             };
-            if cluster.add_committer() {
+            // A cluster this call opened counts it in already (`Cluster::open`).
+            if opened_here || cluster.add_committer() {
                 break cluster.clone();
             }
             // Retired between the look-up and now: the next round removes its slot and opens anew.

@@ -23,15 +23,10 @@ const IDLE_WAIT: Duration = Duration::from_secs(60);
 const KILL_WAIT: Duration = Duration::from_millis(50);
 /// After a panic in the loop (a bug), the worker pauses this long before going on.
 const PANIC_PAUSE: Duration = Duration::from_secs(1);
-/// A new cluster's worker starts before its opener counts itself in as the first committer. Until
-/// then (at most this long), no committer and no group is no reason to retire: the opener would find
-/// the cluster retired and start another one, with a helper of its own.
-const FIRST_COMMITTER_GRACE: Duration = Duration::from_secs(1);
 
 pub(super) fn run(shared: Arc<Shared>, mut executor: Box<dyn Executor>) {
-    let mut opener = Opener { grace_ends: Instant::now() + FIRST_COMMITTER_GRACE, counted_in: false };
     loop {
-        let step = catch_unwind(AssertUnwindSafe(|| step(&shared, executor.as_mut(), &mut opener)));
+        let step = catch_unwind(AssertUnwindSafe(|| step(&shared, executor.as_mut())));
         match step {
             Ok(Some(wait)) => drop(shared.wake.take(wait)),
             Ok(None) => break,
@@ -49,22 +44,8 @@ pub(super) fn run(shared: Arc<Shared>, mut executor: Box<dyn Executor>) {
     shared.progressed.notify_all();
 }
 
-/// Whether the committer that opened the cluster was seen counted in (see [`FIRST_COMMITTER_GRACE`]).
-struct Opener {
-    grace_ends: Instant,
-    counted_in: bool,
-}
-
-impl Opener {
-    /// Until when retiring must wait for the opener, if it must.
-    fn awaited(&mut self, committers: usize, now: Instant) -> Option<Instant> {
-        self.counted_in |= committers > 0;
-        (!self.counted_in && now < self.grace_ends).then_some(self.grace_ends)
-    }
-}
-
 /// One round; returns how long to sleep, or `None` when the cluster stops or retires.
-fn step(shared: &Shared, executor: &mut dyn Executor, opener: &mut Opener) -> Option<Duration> {
+fn step(shared: &Shared, executor: &mut dyn Executor) -> Option<Duration> {
     let now = Instant::now();
     let events = executor.poll(now);
     let mut state = lock(&shared.state);
@@ -114,15 +95,14 @@ fn step(shared: &Shared, executor: &mut dyn Executor, opener: &mut Opener) -> Op
         executor.kill(&format!("{overdue} commit requests unanswered past their deadline"));
     }
     state.groups.retain(|_, group| !group.can_be_dropped());
-    let opener_awaited = opener.awaited(state.committers, now);
-    if state.committers == 0 && state.groups.is_empty() && opener_awaited.is_none() {
+    if state.committers == 0 && state.groups.is_empty() {
         state.retired = true;
         return None;
     }
     let outgoing = if executor.ready() { start_requests(shared, &mut state, now) } else { Vec::new() };
     state.helper = executor.status();
     let groups_due = state.groups.values().filter_map(|g| g.next_due(&shared.settings));
-    let mut next_due = groups_due.chain(executor.next_due()).chain(opener_awaited).min();
+    let mut next_due = groups_due.chain(executor.next_due()).min();
     if executor.killing() {
         // The killed executor's end wakes the worker; its overdue requests need no busy wait.
         next_due = next_due.map(|due| due.max(now + KILL_WAIT));
