@@ -29,13 +29,15 @@ class ListenerConfigSuite extends AnyFunSuite {
       KeepAliveIntervalKey -> "2min",
       FlushTimeoutOnTerminationKey -> "1500ms",
       QueueCapacityKey -> "50",
-      ConfigPrefix + EngineSettings.RETRY_MAX_ATTEMPTS -> "3"
+      ConfigPrefix + EngineSettings.RETRY_MAX_ATTEMPTS -> "3",
+      ConfigPrefix + EngineSettings.LIBRDKAFKA_DEBUG -> "broker"
     ) == ListenerConfig(
       enabled = false,
       groupIdTemplate = Some("spark-{queryName}"),
       flushTimeoutOnTermination = Duration.ofMillis(1500),
       queueCapacity = 50,
-      committerSettings = Map(EngineSettings.RETRY_MAX_ATTEMPTS -> "3", EngineSettings.KEEPALIVE_INTERVAL_MS -> "120000")))
+      committerSettings = Map(EngineSettings.RETRY_MAX_ATTEMPTS -> "3", EngineSettings.LIBRDKAFKA_DEBUG -> "broker",
+        EngineSettings.KEEPALIVE_INTERVAL_MS -> "120000")))
   }
 
   test("the keep-alive setting wins over the same engine setting passed through") {
