@@ -47,7 +47,7 @@ tier e2e "spark-submit e2e, Spark $spark" \
 tier core "JVM API suite" "$root/build/sbt" core/test
 tier spark "listener suite, Spark $spark" "$root/build/sbt" -Dspark.test.version="$spark" \
   "++$scala spark/testOnly * -- -l io.kafkaoffsetcommitter.spark.SessionCycles"
-tier rust "Rust tiers" "$root/build/zigcargo.sh" host test --release
+tier rust "Rust tiers" "$root/tests/rust-tests.sh"
 
 echo
 echo "| Kafka broker | tier | result |"
