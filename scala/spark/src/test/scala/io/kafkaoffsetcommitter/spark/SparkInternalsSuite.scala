@@ -27,6 +27,26 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
 
   private def stopping[T](query: StreamingQuery)(body: => T): T = try body finally query.stop()
 
+  /**
+   * Like [[stopping]], within a bound: Spark 4.1.1's continuous execution was seen waiting in `stop()` for good,
+   * its stream thread parked in `DAGScheduler.runJob` after the interrupt; cancelling the jobs ends it.
+   */
+  private def stoppingContinuous[T](query: StreamingQuery)(body: => T): T =
+    try body
+    finally {
+      val stopper = new Thread(new Runnable { def run(): Unit = query.stop() }, "stop-continuous-query")
+      stopper.setDaemon(true)
+      stopper.start()
+      stopper.join(ContinuousStopBoundMillis)
+      if (stopper.isAlive) {
+        spark.sparkContext.cancelAllJobs()
+        stopper.join(ContinuousStopBoundMillis)
+      }
+      assert(!stopper.isAlive, s"the continuous query ${query.id} did not stop")
+    }
+
+  private val ContinuousStopBoundMillis = 30000L
+
   private def executionOf(query: StreamingQuery): AnyRef =
     eventually("the query's execution")(findExecution(query.id))
 
@@ -98,7 +118,7 @@ class SparkInternalsSuite extends AnyFunSuite with BrokerAndSpark {
   test("recognises continuous execution and its Kafka stream") {
     val topic = kafka.createTopic(unique("continuous"))
     val query = start(kafkaStream(spark, "subscribe" -> topic), trigger = Trigger.Continuous("1 second"))
-    stopping(query) {
+    stoppingContinuous(query) {
       assert(isContinuous(executionOf(query)))
       assert(sourceKind(sourcesOf(query).head) == ContinuousKafkaSource)
     }
