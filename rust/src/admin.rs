@@ -357,17 +357,15 @@ impl AdminConnection {
     /// `text` with neither a secret of the settings nor the last token (or an extension value) in it.
     fn scrub_oauth(&self, text: &str) -> String {
         let text = self.client.context().secrets.scrub(text);
-        let Some(token) = &self.oauth_token else { return text };
-        let shown = token.extensions.iter().map(|(_, value)| value).chain([&token.value]);
-        shown.filter(|value| !value.is_empty()).fold(text, |text, value| text.replace(value.as_str(), "[redacted]"))
+        match &self.oauth_token {
+            Some(token) => token.redact_from(text),
+            None => text,
+        }
     }
 
     fn apply_oauth_token(&self, token: &OAuthToken) -> Result<(), String> {
-        // librdkafka's reasons may quote what it refuses; neither the token nor an extension shows.
-        let shown = token.extensions.iter().map(|(_, value)| value).chain([&token.value]);
-        let shown: Vec<&String> = shown.filter(|value| !value.is_empty()).collect();
         let refused = |reason: String| -> String {
-            let reason = shown.iter().fold(reason, |reason, value| reason.replace(value.as_str(), "[redacted]"));
+            let reason = token.redact_from(reason);
             self.report_oauth_token_failure(&reason);
             format!("librdkafka refused the OAUTHBEARER token: {reason}")
         };

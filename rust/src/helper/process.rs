@@ -199,16 +199,15 @@ struct Overflow {
     frames: VecDeque<Vec<u8>>,
     /// The overflow writer is writing bytes it took from `frames`.
     writing: bool,
-    /// The helper ended or was closed: the overflow writer ends.
-    closed: bool,
-    /// A write failed: the helper is gone; nothing more is written.
-    broken: bool,
+    /// The helper ended or was closed, or a write failed (the helper is gone): nothing more is
+    /// written, and the overflow writer ends.
+    ended: bool,
 }
 
 impl Stdin {
     fn write_or_hand_over(&self, frame: Vec<u8>) {
         let mut overflow = lock(&self.overflow);
-        if overflow.broken || overflow.closed {
+        if overflow.ended {
             return;
         }
         if !overflow.frames.is_empty() || overflow.writing {
@@ -221,7 +220,7 @@ impl Stdin {
                 overflow.frames.push_back(frame[written..].to_vec());
                 self.more.notify_one();
             }
-            Err(_) => overflow.broken = true,
+            Err(_) => overflow.ended = true,
         }
     }
 
@@ -242,7 +241,7 @@ impl Stdin {
     }
 
     fn close(&self) {
-        lock(&self.overflow).closed = true;
+        lock(&self.overflow).ended = true;
         self.more.notify_all();
     }
 }
@@ -254,7 +253,7 @@ fn spawn_overflow_writer(label: &str, stdin: Arc<Stdin>) -> io::Result<JoinHandl
                 let mut overflow = lock(&stdin.overflow);
                 overflow.writing = false;
                 loop {
-                    if overflow.closed || overflow.broken {
+                    if overflow.ended {
                         return;
                     }
                     if let Some(bytes) = overflow.frames.pop_front() {
@@ -266,7 +265,7 @@ fn spawn_overflow_writer(label: &str, stdin: Arc<Stdin>) -> io::Result<JoinHandl
             };
             // Waits while the helper does not read: this is the thread that may.
             if (&stdin.pipe).write_all(&bytes).is_err() {
-                lock(&stdin.overflow).broken = true;
+                lock(&stdin.overflow).ended = true;
                 return; // the helper is gone; its reader reports that
             }
         }

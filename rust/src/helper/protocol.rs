@@ -76,6 +76,15 @@ pub struct OAuthToken {
     pub extensions: Vec<(String, String)>,
 }
 
+impl OAuthToken {
+    /// `text` with neither the token nor an extension value in it (librdkafka's reasons may quote
+    /// what it refuses, a login handler's what it last made).
+    pub fn redact_from(&self, text: String) -> String {
+        let shown = self.extensions.iter().map(|(_, value)| value).chain([&self.value]);
+        shown.filter(|value| !value.is_empty()).fold(text, |text, value| text.replace(value.as_str(), "[redacted]"))
+    }
+}
+
 impl fmt::Debug for OAuthToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let extension_keys: Vec<&str> = self.extensions.iter().map(|(key, _)| key.as_str()).collect();
@@ -126,6 +135,26 @@ pub enum FromHelper {
     Log(String),
 }
 
+/// A frame is its body's length (big-endian, this many bytes), then the body.
+pub const LENGTH_BYTES: usize = 4;
+
+/// The length of the frame at the start of `bytes`, its length prefix included, once the prefix is
+/// there (`None` before). An impossible length is refused at once, before its body is waited for.
+pub fn frame_bytes(bytes: &[u8]) -> io::Result<Option<usize>> {
+    match bytes.first_chunk::<LENGTH_BYTES>() {
+        Some(prefix) => Ok(Some(LENGTH_BYTES + body_length(*prefix)?)),
+        None => Ok(None),
+    }
+}
+
+fn body_length(prefix: [u8; LENGTH_BYTES]) -> io::Result<usize> {
+    let length = u32::from_be_bytes(prefix);
+    if length > MAX_FRAME_BYTES {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame claims {length} bytes")));
+    }
+    Ok(length as usize)
+}
+
 pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
     let body = serde_json::to_vec(message).map_err(io::Error::other)?;
     let length = u32::try_from(body.len()).ok().filter(|n| *n <= MAX_FRAME_BYTES).ok_or_else(|| {
@@ -138,7 +167,7 @@ pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Resul
 
 /// Reads one frame; `Ok(None)` when the stream ends cleanly between frames.
 pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Option<T>> {
-    let mut length = [0u8; 4];
+    let mut length = [0u8; LENGTH_BYTES];
     let mut filled = 0;
     while filled < length.len() {
         match input.read(&mut length[filled..]) {
@@ -149,11 +178,8 @@ pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Opti
             Err(e) => return Err(e),
         }
     }
-    let length = u32::from_be_bytes(length);
-    if length > MAX_FRAME_BYTES {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame claims {length} bytes")));
-    }
-    let mut body = vec![0u8; length as usize];
+    let length = body_length(length)?;
+    let mut body = vec![0u8; length];
     input.read_exact(&mut body)?;
     // Never the parser's own message: it can quote a piece of the frame, and frames carry passwords.
     serde_json::from_slice(&body).map(Some).map_err(|e| {
@@ -237,6 +263,16 @@ mod tests {
         let mut buffer = Vec::new();
         write_frame(&mut buffer, &ToHelper::OAuthToken(token.clone())).unwrap();
         assert!(matches!(read_frame(&mut buffer.as_slice()).unwrap(), Some(ToHelper::OAuthToken(t)) if t == token));
+    }
+
+    #[test]
+    fn a_frames_length_is_known_once_its_prefix_is_there() {
+        let mut framed = Vec::new();
+        write_frame(&mut framed, &ToHelper::Close).unwrap();
+        assert_eq!(frame_bytes(&framed[..LENGTH_BYTES - 1]).unwrap(), None);
+        assert_eq!(frame_bytes(&framed[..LENGTH_BYTES]).unwrap(), Some(framed.len()));
+        let oversized = (MAX_FRAME_BYTES + 1).to_be_bytes();
+        assert_eq!(frame_bytes(&oversized).unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

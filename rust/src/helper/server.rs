@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::protocol::{read_frame, write_frame, Fault, FromHelper, ToHelper};
+use super::protocol::{frame_bytes, read_frame, write_frame, Fault, FromHelper, ToHelper};
 use super::{executable, launch, os};
 use crate::admin::AdminConnection;
 use crate::commit::{CommitResponse, KafkaFailure};
@@ -198,18 +198,15 @@ struct IncomingFrames {
     bytes: Vec<u8>,
     /// Where the next frame starts in `bytes` (the frames before it were taken).
     start: usize,
-    /// Whether the next frame's declared length was checked against the protocol's limit.
-    length_checked: bool,
     chunk: Box<[u8]>,
 }
 
 /// How many bytes one read of stdin takes at most (a pipe's default capacity).
 const READ_CHUNK: usize = 64 * 1024;
-const LENGTH_BYTES: usize = 4;
 
 impl Default for IncomingFrames {
     fn default() -> Self {
-        IncomingFrames { bytes: Vec::new(), start: 0, length_checked: false, chunk: vec![0; READ_CHUNK].into() }
+        IncomingFrames { bytes: Vec::new(), start: 0, chunk: vec![0; READ_CHUNK].into() }
     }
 }
 
@@ -241,42 +238,29 @@ impl IncomingFrames {
     /// The next whole frame's command, if one was read.
     fn next_command(&mut self) -> Option<ToHelper> {
         let unread = &self.bytes[self.start..];
-        let whole = frame_bytes(unread)?;
-        if unread.len() < whole {
-            if !self.length_checked {
-                // An impossible length is refused before its body is waited for (and held).
-                match read_frame::<ToHelper>(&mut &unread[..LENGTH_BYTES]) {
-                    Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => self.length_checked = true,
-                    Err(error) => fail(format_args!("cannot read from the parent: {error}")),
-                    Ok(_) => unreachable!("a frame's body was left out"),
-                }
-            }
-            return None;
-        }
+        let whole = match frame_bytes(unread) {
+            Ok(Some(whole)) if whole <= unread.len() => whole,
+            Ok(_) => return None,
+            // An impossible length is refused before its body is waited for (and held).
+            Err(error) => fail(format_args!("cannot read from the parent: {error}")),
+        };
         let command = match read_frame::<ToHelper>(&mut &unread[..whole]) {
             Ok(Some(command)) => command,
             Ok(None) => unreachable!("a whole frame was there"),
             Err(error) => fail(format_args!("cannot read from the parent: {error}")),
         };
         self.start += whole;
-        self.length_checked = false;
         Some(command)
     }
 
     fn holds_whole_frames_only(&self) -> bool {
         let mut unread = &self.bytes[self.start..];
-        while let Some(whole) = frame_bytes(unread) {
+        while let Ok(Some(whole)) = frame_bytes(unread) {
             let Some(rest) = unread.get(whole..) else { return false };
             unread = rest;
         }
         unread.is_empty()
     }
-}
-
-/// How many bytes the frame at the start of `bytes` takes, length included, once its length is there.
-fn frame_bytes(bytes: &[u8]) -> Option<usize> {
-    let length: [u8; LENGTH_BYTES] = bytes.get(..LENGTH_BYTES)?.try_into().ok()?;
-    Some(LENGTH_BYTES + u32::from_be_bytes(length) as usize)
 }
 
 fn fail(why: fmt::Arguments) -> ! {
