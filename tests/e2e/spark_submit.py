@@ -50,12 +50,16 @@ def scala_binary_for(spark_version: str) -> str:
     return "2.12" if spark_version.startswith("3.") else "2.13"
 
 
+def crate_version() -> str:
+    """The project's version: the Rust crate's, which the jars and the wheel carry."""
+    with open(REPO_ROOT / "rust" / "Cargo.toml", "rb") as manifest:
+        return tomllib.load(manifest)["package"]["version"]
+
+
 def listener_jar(scala_binary: str) -> Path:
     """The self-contained listener jar sbt packaged for this Scala binary version."""
-    with open(REPO_ROOT / "rust" / "Cargo.toml", "rb") as manifest:
-        version = tomllib.load(manifest)["package"]["version"]  # the jars carry the crate's version
     jar = (REPO_ROOT / "scala" / "spark" / "target" / f"scala-{scala_binary}"
-           / f"kafka-offset-committer-spark_{scala_binary}-{version}.jar")
+           / f"kafka-offset-committer-spark_{scala_binary}-{crate_version()}.jar")
     if not jar.is_file():
         raise SparkSetupError(f"{jar} is missing: build it with `make jars`")
     return jar

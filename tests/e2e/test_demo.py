@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import spark_submit
+
 # Proven once in `make test` (not again on the newest Spark); `make compat` repeats it per line.
 pytestmark = pytest.mark.feature
 
@@ -68,6 +70,6 @@ def test_demo_shows_lag_rising_while_fed_and_draining_to_zero(bootstrap, spark_v
     assert rows == written and with_data >= 2 and commits >= with_data and batches >= with_data, screen
 
     # The --packages route: our package found in the file repository (Spark names it repo-1), from a clean Ivy cache.
-    version = re.search(r'^version = "(.+)"', (REPO_ROOT / "rust" / "Cargo.toml").read_text(), re.M).group(1)
+    version = spark_submit.crate_version()
     assert f"found io.kafkaoffsetcommitter#kafka-offset-committer-spark_2.13;{version} in repo-1" in spark_log, \
         spark_log[-5000:]

@@ -4,14 +4,12 @@ the listener from kafka_offset_committer.configure(builder) alone. Kafka's own J
 it must hold the topic's end offsets. The venv inherits pyspark from this test's venv through a .pth file (pyspark
 is large; what is tested is our wheel, not pyspark's)."""
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import sysconfig
 import time
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -32,15 +30,10 @@ LISTENER_CLASS = spark_submit.LISTENER_CLASS
 LISTENERS_KEY = "spark.sql.streaming.streamingQueryListeners"
 
 
-def crate_version() -> str:
-    with open(REPO_ROOT / "rust" / "Cargo.toml", "rb") as manifest:
-        return tomllib.load(manifest)["package"]["version"]
-
-
 @pytest.fixture(scope="module")
 def wheel() -> Path:
     """The wheel, checked to carry the listener jars the build holds now (a stale wheel would test old code)."""
-    version = crate_version()
+    version = spark_submit.crate_version()
     path = REPO_ROOT / "target" / "python" / f"kafka_offset_committer-{version}-py3-none-any.whl"
     if not path.is_file():
         pytest.fail(f"{path} is missing: build it with build/wheel.sh (after make jars)", pytrace=False)
@@ -50,7 +43,7 @@ def wheel() -> Path:
             inside = f"kafka_offset_committer/jars/{jar.name}"
             if inside not in archive.namelist():
                 pytest.fail(f"{path} lacks {inside}", pytrace=False)
-            if hashlib.sha256(archive.read(inside)).digest() != hashlib.sha256(jar.read_bytes()).digest():
+            if archive.read(inside) != jar.read_bytes():
                 pytest.fail(f"{path} carries another {jar.name} than {jar}: rebuild it with build/wheel.sh",
                             pytrace=False)
     return path
@@ -127,7 +120,7 @@ def test_pyspark_job_commits_through_the_wheel(user_venv, bootstrap, spark_versi
 
     assert report["module"].startswith(str(home / "venv")), report["module"]
     scala = spark_submit.scala_binary_for(spark_version)
-    assert Path(report["jar_path"]).name == f"kafka-offset-committer-spark_{scala}-{crate_version()}.jar"
+    assert Path(report["jar_path"]).name == f"kafka-offset-committer-spark_{scala}-{spark_submit.crate_version()}.jar"
     # The connector jars the builder held stay, the listener jar follows them.
     assert report["spark_jars"] == f"{connector_jars},{report['jar_path']}"
     assert report["listeners"] == LISTENER_CLASS
