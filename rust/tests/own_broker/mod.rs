@@ -138,8 +138,8 @@ impl OwnBroker {
     }
 
     /// SIGSTOP: the broker hangs with its connections open (a stalled machine), until `resume`.
-    /// SIGSTOP, returning once every thread of the broker has stopped: the signal is delivered
-    /// asynchronously, and a broker thread still running could answer a request sent "after" the pause.
+    /// Returns once every thread of the broker has stopped: the signal is delivered asynchronously,
+    /// and a broker thread still running could answer a request sent "after" the pause.
     pub fn pause(&self) {
         self.signal("-STOP");
         let pid = self.pid();
