@@ -2,6 +2,8 @@
 //! the broker's answer, and Kafka's error codes. Plain data, serialisable, so the same types serve
 //! the in-process librdkafka calls and the pipe to the helper process.
 
+use std::sync::Arc;
+
 use rdkafka::bindings::rd_kafka_resp_err_t;
 use rdkafka::types::RDKafkaErrorCode;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -91,7 +93,8 @@ mod error_code {
 pub struct CommitRequest {
     pub request_id: u64,
     pub group: String,
-    pub offsets: Vec<(String, i32, i64)>,
+    /// A group's partitions share their topic's name (see `Group::submit`).
+    pub offsets: Vec<(Arc<str>, i32, i64)>,
     pub metadata: String,
     pub timeout_ms: u64,
 }

@@ -714,7 +714,7 @@ pub extern "system" fn Java_io_kafkaoffsetcommitter_NativeBridge_nextCommitReque
 }
 
 fn jvm_commit_request<'local>(env: &mut Env<'local>, request: &CommitRequest) -> Result<JObject<'local>, BridgeError> {
-    let topics = string_array(env, request.offsets.iter().map(|(topic, _, _)| topic.as_str()))?;
+    let topics = string_array(env, request.offsets.iter().map(|(topic, _, _)| &**topic))?;
     let partitions = env.new_int_array(request.offsets.len())?;
     partitions.set_region(env, 0, &request.offsets.iter().map(|&(_, partition, _)| partition).collect::<Vec<_>>())?;
     let offsets = env.new_long_array(request.offsets.len())?;

@@ -14,6 +14,7 @@
 //! once more, so a stale commit that landed late is overwritten instead of staying hidden.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::types::RDKafkaErrorCode;
@@ -23,7 +24,7 @@ use crate::config::EngineSettings;
 use crate::logging::Level;
 use crate::offsets::PartitionOffset;
 
-pub type TopicPartition = (String, i32);
+pub type TopicPartition = (Arc<str>, i32);
 
 /// A request older than its own timeout plus this margin is given up even if librdkafka never
 /// answers, so no commit can hang forever; a request whose outcome is unknown is assumed unable
@@ -95,7 +96,7 @@ enum Phase {
 /// What to send for a group: its offsets and the metadata stored with them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Outgoing {
-    pub offsets: Vec<(String, i32, i64)>,
+    pub offsets: Vec<(Arc<str>, i32, i64)>,
     pub metadata: String,
 }
 
@@ -120,7 +121,9 @@ pub struct Group {
     pub(super) committed_metadata: String,
     pub(super) last_success: Option<(Instant, u64)>,
     pub(super) last_latency: Option<Duration>,
-    last_results: BTreeMap<TopicPartition, PartitionResult>,
+    /// The partitions the last answer refused, with the offset tried and the Kafka error's name
+    /// and message; a partition not here was committed (or not in that request).
+    last_refusals: BTreeMap<TopicPartition, (i64, (String, String))>,
     pub(super) last_error: Option<ErrorRecord>,
     pub(super) last_attempt_failed: bool,
     /// Failed attempts in the current failure episode.
@@ -141,8 +144,15 @@ pub struct Group {
 impl Group {
     /// Merges a batch's offsets (latest per partition wins); returns its sequence number.
     pub fn submit(&mut self, offsets: Vec<PartitionOffset>, metadata: &str, now: Instant) -> u64 {
+        // A group holds its many partitions of few topics under one shared name per topic: the
+        // offsets come sorted by topic, so a name is made once per run of equal ones.
+        let mut topic: Option<Arc<str>> = None;
         for offset in offsets {
-            self.pending.insert((offset.topic, offset.partition), offset.offset);
+            let name = match &topic {
+                Some(name) if **name == *offset.topic => name.clone(),
+                _ => topic.insert(Arc::from(offset.topic)).clone(),
+            };
+            self.pending.insert((name, offset.partition), offset.offset);
         }
         self.pending_metadata = metadata.to_string();
         self.pending_since.get_or_insert(now);
@@ -281,7 +291,7 @@ impl Group {
         let failures = in_flight
             .offsets
             .keys()
-            .map(|tp| match (&request_failure, answered.get(&(tp.0.as_str(), tp.1))) {
+            .map(|tp| match (&request_failure, answered.get(&(&*tp.0, tp.1))) {
                 (Some(failure), _) => Some(failure.clone()),
                 (None, Some(p)) => p.failure.clone(),
                 (None, None) => Some(KafkaFailure::new(
@@ -383,9 +393,9 @@ impl Group {
         let mut first_permanent_partition: Option<(KafkaFailure, String)> = None;
         let mut any_committed = false;
         let mut unknown = Vec::new();
-        self.last_results.clear();
+        self.last_refusals.clear();
+        let context = |tp: &TopicPartition| format!(" (group `{name}`, partition {}-{})", tp.0, tp.1);
         for ((tp, offset), failure) in in_flight.offsets.iter().zip(failures) {
-            let context = format!(" (group `{name}`, partition {}-{})", tp.0, tp.1);
             match &failure {
                 None => {
                     self.committed.insert(tp.clone(), *offset);
@@ -399,25 +409,19 @@ impl Group {
                 // the partition waits for its next offset instead of holding the group back.
                 Some(f) if !request_failed && f.is_partition_specific() => {
                     self.unconfirmed.remove(tp);
-                    first_permanent_partition.get_or_insert((f.clone(), context));
+                    first_permanent_partition.get_or_insert_with(|| (f.clone(), context(tp)));
                 }
                 Some(f) => {
                     self.pending.entry(tp.clone()).or_insert(*offset);
                     if f.outcome_unknown() {
                         unknown.push(tp.clone());
                     }
-                    first_retriable.get_or_insert((f.clone(), context));
+                    first_retriable.get_or_insert_with(|| (f.clone(), context(tp)));
                 }
             }
-            self.last_results.insert(
-                tp.clone(),
-                PartitionResult {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
-                    offset: *offset,
-                    error: failure.map(|f| (f.kind(), f.message)),
-                },
-            );
+            if let Some(f) = failure {
+                self.last_refusals.insert(tp.clone(), (*offset, (f.kind(), f.message)));
+            }
         }
         self.mark_unconfirmed(unknown.iter(), at.now, settings);
         self.completed_seq = self.completed_seq.max(in_flight.covers_seq);
@@ -538,20 +542,14 @@ impl Group {
             .flatten();
         wanted
             .iter()
-            .map(|tp| match (&parked_error, self.last_results.get(tp)) {
-                (Some(error), _) => PartitionResult {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
-                    offset: self.pending.get(tp).copied().unwrap_or(-1),
-                    error: Some(error.clone()),
-                },
-                (None, Some(result)) => result.clone(),
-                (None, None) => PartitionResult {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
-                    offset: self.committed.get(tp).copied().unwrap_or(-1),
-                    error: None,
-                },
+            .map(|tp| {
+                let (offset, error) = match (&parked_error, self.last_refusals.get(tp)) {
+                    (Some(error), _) => (self.pending.get(tp).copied().unwrap_or(-1), Some(error.clone())),
+                    (None, Some((offset, error))) => (*offset, Some(error.clone())),
+                    // Committed by the last answer, or by an earlier one when not in the last request.
+                    (None, None) => (self.committed.get(tp).copied().unwrap_or(-1), None),
+                };
+                PartitionResult { topic: tp.0.to_string(), partition: tp.1, offset, error }
             })
             .collect()
     }

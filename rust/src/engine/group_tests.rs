@@ -241,7 +241,7 @@ fn a_refused_partition_does_not_hold_the_group_back() {
     group.complete("g", &response, at(t0), &s);
     assert!(!group.parked(), "the group is not parked");
     assert!(group.flushed(), "the refused partition is not retried");
-    assert_eq!(group.committed.get(&("t".to_string(), 0)), Some(&7));
+    assert_eq!(group.committed.get(&(Arc::from("t"), 0)), Some(&7));
     assert_eq!(group.last_error.as_ref().unwrap().failure.code, RDKafkaErrorCode::UnknownTopicOrPartition);
     // The next batch goes out without cool-down.
     group.submit(offsets(&[("t", 0, 8)]), "", t0);
@@ -258,7 +258,7 @@ fn a_group_level_refusal_reported_per_partition_parks_the_group() {
     response.partitions[0].failure = Some(KafkaFailure::new(RDKafkaErrorCode::GroupAuthorizationFailed, "denied"));
     group.complete("g", &response, at(t0), &s);
     assert!(group.parked(), "the group waits out the cool-down");
-    assert_eq!(group.pending.get(&("t".to_string(), 0)), Some(&5), "offsets kept");
+    assert_eq!(group.pending.get(&(Arc::from("t"), 0)), Some(&5), "offsets kept");
 }
 
 #[test]
@@ -425,7 +425,7 @@ fn a_request_in_hand_at_two_crashes_is_refused_for_its_group_only() {
     assert!(matches!(line, Some((Level::Error, ref text)) if text.contains("crashed twice")), "{line:?}");
     assert!(group.parked() && !group.parked_after_retries(), "refused: no early wake-up");
     assert!(!group.crash_suspect());
-    assert_eq!(group.pending.get(&("t".to_string(), 0)), Some(&1), "offsets kept for after the cool-down");
+    assert_eq!(group.pending.get(&(Arc::from("t"), 0)), Some(&1), "offsets kept for after the cool-down");
     assert!(group.settled(group.submitted_seq(), true), "a refusal settles, also at exit");
 }
 

@@ -138,7 +138,7 @@ fn error_code(number: i32) -> RDKafkaErrorCode {
 /// error that does not concern one partition, it is the request's failure, as librdkafka reports it.
 fn response(request: &CommitRequest, answer: JvmAnswer) -> CommitResponse {
     let offsets: HashMap<(&str, i32), i64> =
-        request.offsets.iter().map(|(topic, partition, offset)| ((topic.as_str(), *partition), *offset)).collect();
+        request.offsets.iter().map(|(topic, partition, offset)| ((&**topic, *partition), *offset)).collect();
     let partitions: Vec<PartitionResponse> = answer
         .partitions
         .into_iter()

@@ -129,7 +129,7 @@ impl Committer {
         metadata: &str,
         timeout: Duration,
     ) -> Result<CommitOutcome, CommitterError> {
-        let wanted: Vec<TopicPartition> = offsets.iter().map(|o| (o.topic.clone(), o.partition)).collect();
+        let wanted: Vec<TopicPartition> = offsets.iter().map(|o| (Arc::from(o.topic.as_str()), o.partition)).collect();
         let seq = self.submit(group, offsets, metadata)?;
         let shared = &self.cluster.shared;
         let state = lock(&shared.state);

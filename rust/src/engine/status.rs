@@ -81,7 +81,7 @@ impl GroupStatus {
         let last_commit = group.last_success.map(|(_, at_epoch_ms)| {
             let mut offsets: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
             for ((topic, partition), offset) in &group.committed {
-                offsets.entry(topic.clone()).or_default().insert(*partition, *offset);
+                offsets.entry(topic.to_string()).or_default().insert(*partition, *offset);
             }
             LastCommit {
                 metadata: group.committed_metadata.clone(),

@@ -190,6 +190,8 @@ pub fn read_frame<T: DeserializeOwned>(input: &mut impl Read) -> io::Result<Opti
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -234,7 +236,7 @@ mod tests {
         let request = CommitRequest {
             request_id: u64::MAX,
             group: "g".into(),
-            offsets: (0..fitting).map(|p| (topic.clone(), i32::MAX - p, i64::MAX)).collect(),
+            offsets: (0..fitting).map(|p| (Arc::from(topic.as_str()), i32::MAX - p, i64::MAX)).collect(),
             metadata: "\u{1}".repeat(4096),
             timeout_ms: u64::MAX,
         };
