@@ -34,6 +34,8 @@ public final class JvmBench {
     private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration VISIBLE_LIMIT = Duration.ofSeconds(10);
     private static final int ROUND_TRIP_PARTITIONS = 8;
+    /** Row 2's timed events per repeat: enough that its p99 is not simply the slowest one. */
+    private static final int VISIBLE_SAMPLES = 200;
 
     private final String bootstrap = requiredEnv("KAFKA_BOOTSTRAP");
     private final boolean smoke = "1".equals(System.getenv("BENCH_SMOKE"));
@@ -55,8 +57,11 @@ public final class JvmBench {
                         Integer.parseInt(args[3]),
                         Integer.parseInt(args[4]),
                         Integer.parseInt(args[5]));
+            case "scale-baseline" ->
+                ChildRuns.scaleBaseline(
+                        args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             case "hop" -> ChildRuns.hop(args[1], Integer.parseInt(args[2]));
-            default -> throw new IllegalArgumentException("mode: all | first-commit | scale | hop");
+            default -> throw new IllegalArgumentException("mode: all | first-commit | scale | scale-baseline | hop");
         }
         // Spark's and the committer's non-daemon threads must not keep a finished bench alive.
         System.exit(0);
@@ -85,12 +90,11 @@ public final class JvmBench {
             // Fresh JVMs first: nothing of ours is loaded there yet.
             firstCommitRows(roundTripTopic);
 
-            try (SparkRows spark = new SparkRows(bootstrap, nonce);
-                    Admin reader = KafkaSide.admin(bootstrap)) {
+            try (SparkRows spark = new SparkRows(bootstrap, nonce)) {
                 spark.capture(admin);
                 KafkaOffsetCommitterListener ours = spark.ourListener();
                 listenerThreadRows(spark, admin, ours);
-                visibleRows(spark, admin, reader, ours);
+                visibleRows(spark, admin, ours);
                 if (!ours.flushCommits(COMMIT_TIMEOUT)) {
                     report.note("our listener did not confirm its commits within " + COMMIT_TIMEOUT);
                 }
@@ -142,8 +146,7 @@ public final class JvmBench {
     }
 
     // Row 2: from the event to its offsets visible to an independent reader of the group.
-    private void visibleRows(SparkRows spark, Admin writer, Admin reader, KafkaOffsetCommitterListener ours)
-            throws Exception {
+    private void visibleRows(SparkRows spark, Admin writer, KafkaOffsetCommitterListener ours) throws Exception {
         List<QueryProgressEvent> events = spark.events.get("8 partitions");
         // Two events of one query whose end offsets differ: each replay moves the group.
         QueryProgressEvent[] alternating = {events.get(0), events.get(events.size() - 1)};
@@ -151,17 +154,20 @@ public final class JvmBench {
         Samples.Repeats apiRows = new Samples.Repeats();
         Samples.Repeats adminRows = new Samples.Repeats();
         int[] missed = new int[3];
+        // Every poll of the reader in the timed loops of all three committers (a few per event): its median is
+        // the row's resolution.
+        Samples polls = new Samples(3 * repeats * count(VISIBLE_SAMPLES) * 4);
         // The JVM API alone (no listener, no worker thread): splits the listener's share from the core's.
         try (OffsetCommitter direct = OffsetCommitter.create(Map.of("bootstrap.servers", bootstrap))) {
             for (int repeat = 0; repeat < repeats; repeat++) {
-                ourRows.add(visible(alternating, reader, "", missed, 0, ours::onQueryProgress));
-                apiRows.add(visible(alternating, reader, "-visible-api", missed, 1, event -> {
+                ourRows.add(visible(alternating, "", polls, missed, 0, ours::onQueryProgress));
+                apiRows.add(visible(alternating, "-visible-api", polls, missed, 1, event -> {
                     for (var source : event.progress().sources()) {
                         String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
                         direct.commitAsync(group + "-visible-api", source.endOffset(), "bench");
                     }
                 }));
-                adminRows.add(visible(alternating, reader, "-visible-admin", missed, 2, event -> {
+                adminRows.add(visible(alternating, "-visible-admin", polls, missed, 2, event -> {
                     for (var source : event.progress().sources()) {
                         Map<TopicPartition, OffsetAndMetadata> offsets = KafkaSide.commitMap(source.endOffset());
                         writer.alterConsumerGroupOffsets(SparkRows.groupOfSource(offsets) + "-visible-admin", offsets);
@@ -169,32 +175,53 @@ public final class JvmBench {
                 }));
             }
         }
-        report.visibleRow(ourRows, apiRows, adminRows, missed);
+        report.visibleRow(
+                ourRows,
+                apiRows,
+                adminRows,
+                missed,
+                count(VISIBLE_SAMPLES),
+                polls.percentiles().p50());
     }
 
+    /**
+     * Replays the alternating events into {@code handler}, each followed by the reader's polling of the group until
+     * it holds the event's end offsets. The reader is a consumer of the group made and warmed before the timed loop
+     * (its coordinator known, so one OffsetFetch per poll); the measured loop's polls are timed into {@code polls}.
+     */
     private Samples.Percentiles visible(
             QueryProgressEvent[] alternating,
-            Admin reader,
             String groupSuffix,
+            Samples polls,
             int[] missed,
             int which,
             EventHandler handler)
             throws Exception {
         int warmUp = 4;
-        int measured = count(40);
+        int measured = count(VISIBLE_SAMPLES);
         Samples samples = new Samples(measured);
-        for (int i = 0; i < warmUp + measured; i++) {
-            QueryProgressEvent event = alternating[i % 2];
-            Map<TopicPartition, OffsetAndMetadata> expected =
-                    KafkaSide.commitMap(event.progress().sources()[0].endOffset());
-            String group = SparkRows.groupOfSource(expected) + groupSuffix;
-            long start = System.nanoTime();
-            handler.handle(event);
-            long seen = KafkaSide.awaitVisible(reader, group, expected, VISIBLE_LIMIT);
-            if (seen < 0) {
-                missed[which]++;
-            } else if (i >= warmUp) {
-                samples.add(seen - start);
+        Samples warmUpPolls = new Samples(64);
+        // Both events are of one source of one query: one group, the same partitions.
+        Map<TopicPartition, OffsetAndMetadata> first =
+                KafkaSide.commitMap(alternating[0].progress().sources()[0].endOffset());
+        String group = SparkRows.groupOfSource(first) + groupSuffix;
+        try (KafkaConsumer<byte[], byte[]> reader = KafkaSide.consumer(bootstrap, group)) {
+            // Warm: the coordinator found, the connection made, the reader's code compiled.
+            for (int i = 0; i < 20; i++) {
+                reader.committed(first.keySet(), VISIBLE_LIMIT);
+            }
+            for (int i = 0; i < warmUp + measured; i++) {
+                QueryProgressEvent event = alternating[i % 2];
+                Map<TopicPartition, OffsetAndMetadata> expected =
+                        KafkaSide.commitMap(event.progress().sources()[0].endOffset());
+                long start = System.nanoTime();
+                handler.handle(event);
+                long seen = KafkaSide.awaitVisible(reader, expected, VISIBLE_LIMIT, i >= warmUp ? polls : warmUpPolls);
+                if (seen < 0) {
+                    missed[which]++;
+                } else if (i >= warmUp) {
+                    samples.add(seen - start);
+                }
             }
         }
         return samples.percentiles();
@@ -304,25 +331,32 @@ public final class JvmBench {
     private void firstCommitRows(String topic) throws Exception {
         List<Map<String, Long>> runs = new ArrayList<>();
         for (int repeat = 0; repeat < repeats; repeat++) {
-            runs.add(child("first-commit", bootstrap, topic));
+            runs.add(child("first-commit", bootstrap, topic).results());
         }
         report.firstCommitRow(runs);
     }
 
     private void scaleRows(String topic) throws Exception {
-        Map<String, Long> result =
-                child("scale", bootstrap, topic, Integer.toString(scaleGroups), "64", Integer.toString(scaleSeconds));
-        report.scaleRow(result, scaleGroups, scaleSeconds, backlog);
+        String groups = Integer.toString(scaleGroups);
+        String seconds = Integer.toString(scaleSeconds);
+        // One after the other, not at once: a baseline JVM beside the committer's would take CPU from the
+        // rate and backlog this row also judges. The baseline first: it never talks to the broker, while the
+        // committer's run leaves the broker busy for a while after its last second (64,000 partitions' commits
+        // a second to write and clean), which a baseline run after it would compete with.
+        ChildOutput baseline = child("scale-baseline", topic, groups, "64", seconds);
+        ChildOutput committed = child("scale", bootstrap, topic, groups, "64", seconds);
+        report.scaleRow(committed, baseline, scaleGroups, scaleSeconds);
     }
 
-    private final List<String> backlog = new ArrayList<>();
+    /** A child JVM's "RESULT key value" lines, and its "SERIES ..." lines (the values after the word) in order. */
+    record ChildOutput(Map<String, Long> results, List<String> series) {}
 
-    /** Runs a mode in a fresh JVM; its "RESULT key value" lines are the answer, its "BACKLOG" lines kept. */
-    private Map<String, Long> child(String... args) throws Exception {
+    /** Runs a mode in a fresh JVM and collects its output. */
+    private ChildOutput child(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                // A heap whose pages are all resident from the start: the scale row's RSS growth is then
-                // what the committer adds natively, not the heap growing.
+                // A heap whose pages are all resident from the start: the scale row's RSS growth is then not
+                // the heap growing (the rest of the JVM's own growth is what the scale baseline measures).
                 "-Xms256m",
                 "-Xmx256m",
                 "-XX:+AlwaysPreTouch",
@@ -334,21 +368,22 @@ public final class JvmBench {
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         Map<String, Long> results = new HashMap<>();
+        List<String> series = new ArrayList<>();
         try (BufferedReader out =
                 new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = out.readLine(); line != null; line = out.readLine()) {
                 String[] parts = line.split(" ");
                 if (parts[0].equals("RESULT")) {
                     results.put(parts[1], Long.parseLong(parts[2]));
-                } else if (parts[0].equals("BACKLOG")) {
-                    backlog.add(line.substring("BACKLOG ".length()));
+                } else if (parts[0].equals("SERIES")) {
+                    series.add(line.substring("SERIES ".length()));
                 }
             }
         }
         if (process.waitFor() != 0) {
             throw new IllegalStateException("bench child " + args[0] + " failed: exit " + process.exitValue());
         }
-        return results;
+        return new ChildOutput(results, series);
     }
 
     private static String requiredEnv(String name) {

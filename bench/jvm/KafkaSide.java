@@ -1,7 +1,6 @@
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +30,10 @@ final class KafkaSide {
         return Admin.create(settings);
     }
 
-    /** What the older listener built per source per event: a consumer of the source's group, never polled. */
+    /**
+     * A consumer of {@code group} that is never subscribed nor polled: what the older listener built per source
+     * per event to commit, and row 2's reader of the group's committed offsets.
+     */
     static KafkaConsumer<byte[], byte[]> consumer(String bootstrap, String group) {
         Properties settings = new Properties();
         settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -84,32 +86,27 @@ final class KafkaSide {
         return offsets;
     }
 
-    /** The committed offsets the independent reader sees now. */
-    static Map<TopicPartition, Long> committed(Admin reader, String group) throws Exception {
-        Map<TopicPartition, Long> offsets = new HashMap<>();
-        reader.listConsumerGroupOffsets(group)
-                .partitionsToOffsetAndMetadata()
-                .get()
-                .forEach((partition, offset) -> {
-                    if (offset != null) {
-                        offsets.put(partition, offset.offset());
-                    }
-                });
-        return offsets;
-    }
-
-    /** Polls the group with {@code reader} until it holds {@code expected}; returns when it saw them, or -1. */
+    /**
+     * Polls the group's committed offsets with {@code reader} (a consumer of that group, never subscribed) until
+     * they are {@code expected}; returns when the poll that saw them came back, or -1. Each poll's time goes into
+     * {@code polls}.
+     */
     static long awaitVisible(
-            Admin reader, String group, Map<TopicPartition, OffsetAndMetadata> expected, Duration limit)
-            throws Exception {
+            KafkaConsumer<byte[], byte[]> reader,
+            Map<TopicPartition, OffsetAndMetadata> expected,
+            Duration limit,
+            Samples polls) {
         long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            Map<TopicPartition, Long> seen = committed(reader, group);
-            long now = System.nanoTime();
+        long now = System.nanoTime();
+        while (now < deadline) {
+            long asked = now;
+            Map<TopicPartition, OffsetAndMetadata> seen = reader.committed(expected.keySet(), limit);
+            now = System.nanoTime();
+            polls.add(now - asked);
             boolean all = true;
             for (Map.Entry<TopicPartition, OffsetAndMetadata> partition : expected.entrySet()) {
-                Long offset = seen.get(partition.getKey());
-                if (offset == null || offset != partition.getValue().offset()) {
+                OffsetAndMetadata offset = seen.get(partition.getKey());
+                if (offset == null || offset.offset() != partition.getValue().offset()) {
                     all = false;
                     break;
                 }

@@ -4,14 +4,18 @@ import java.util.List;
 
 /** Timings in nanoseconds: percentiles of one repeat, and medians of those percentiles over the repeats. */
 final class Samples {
-    private final long[] nanos;
+    private long[] nanos;
     private int size;
 
+    /** Room for {@code capacity} samples made up front (more are taken, at the cost of a copy). */
     Samples(int capacity) {
-        nanos = new long[capacity];
+        nanos = new long[Math.max(1, capacity)];
     }
 
     void add(long elapsedNanos) {
+        if (size == nanos.length) {
+            nanos = Arrays.copyOf(nanos, size * 2);
+        }
         nanos[size++] = elapsedNanos;
     }
 
@@ -65,6 +69,10 @@ final class Samples {
         long[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[(sorted.length - 1) / 2];
+    }
+
+    static long max(long[] values) {
+        return Arrays.stream(values).max().orElseThrow();
     }
 
     /** Nanoseconds as µs below 1 ms, else ms, else s. */
