@@ -68,6 +68,8 @@ struct Received {
     generation: u64,
     group: String,
     offsets: Vec<(String, i32, i64)>,
+    /// Requests the fake held unanswered with this one (a `window` fake; 1 for the others).
+    held: u64,
 }
 
 /// Every commit a cluster's fakes received, in order.
@@ -81,6 +83,7 @@ fn received(cluster: &str) -> Vec<Received> {
                 generation: entry["generation"].as_u64().unwrap(),
                 group: entry["group"].as_str().unwrap().to_string(),
                 offsets,
+                held: entry["held"].as_u64().unwrap(),
             }
         })
         .collect()
@@ -219,4 +222,23 @@ fn after_a_crash_every_group_gets_its_latest_offsets_and_none_goes_backwards() {
         assert_eq!(sent.last(), Some(&(2, 200 + g as i64)), "{group}: the new helper must get the latest: {sent:?}");
         assert_eq!(group_status(&committer, group)["lastCommit"]["offsets"][TOPIC]["0"], 200 + g as i64);
     }
+}
+
+#[test]
+fn requests_in_the_helpers_hands_are_bounded_and_every_group_gets_its_turn() {
+    // The fake answers only once no frame came for a second: without a bound it would hold all 300.
+    let cluster = "window.fake:1";
+    let committer = open_fake(cluster, &[]);
+    let groups: Vec<String> = (0..300).map(|g| format!("g{g}")).collect();
+    for (g, group) in groups.iter().enumerate() {
+        committer.commit_async(group, &offsets_json(TOPIC, &[g as i64]), "").unwrap();
+    }
+    assert!(committer.flush(WAIT), "not every group committed: {}", committer.status_json());
+    let received = received(cluster);
+    let most_held = received.iter().map(|r| r.held).max().unwrap_or(0);
+    assert_eq!(most_held, 128, "at most 128 requests in the helper's hands, and this test must reach that");
+    for (g, group) in groups.iter().enumerate() {
+        assert_eq!(group_status(&committer, group)["lastCommit"]["offsets"][TOPIC]["0"], g as i64, "{group}");
+    }
+    assert_eq!(received.len(), groups.len(), "each group's offsets sent once");
 }

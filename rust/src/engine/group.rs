@@ -516,6 +516,11 @@ impl Group {
         self.submitted_seq
     }
 
+    /// Since when the group's newest offsets have waited to be committed, if any wait.
+    pub fn waiting_since(&self) -> Option<Instant> {
+        self.pending_since
+    }
+
     pub fn in_flight(&self) -> bool {
         matches!(self.phase, Phase::InFlight(_))
     }

@@ -23,6 +23,12 @@ const IDLE_WAIT: Duration = Duration::from_secs(60);
 const KILL_WAIT: Duration = Duration::from_millis(50);
 /// After a panic in the loop (a bug), the worker pauses this long before going on.
 const PANIC_PAUSE: Duration = Duration::from_secs(1);
+/// At most this many requests of a cluster are in its executor's hands at once. A broker serves
+/// one connection's requests one after another, so a longer queue adds no throughput; it would
+/// only hold the offsets of every group that commits at once a second and third time (in the pipe
+/// and in librdkafka), and with them both processes' memory. Groups beyond it keep their offsets
+/// here, coalesced, and go first once a request ends (see `start_requests`).
+const MAX_REQUESTS_IN_FLIGHT: usize = 128;
 
 pub(super) fn run(shared: Arc<Shared>, mut executor: Box<dyn Executor>) {
     loop {
@@ -101,7 +107,11 @@ fn step(shared: &Shared, executor: &mut dyn Executor) -> Option<Duration> {
     }
     let outgoing = if executor.ready() { start_requests(shared, &mut state, now) } else { Vec::new() };
     state.helper = executor.status();
-    let groups_due = state.groups.values().filter_map(|g| g.next_due(&shared.settings));
+    let full = state.groups.values().filter(|g| g.in_flight()).count() >= MAX_REQUESTS_IN_FLIGHT;
+    // With no room, the next answer (which wakes the worker) or deadline frees some: the groups
+    // waiting for room are not due before that.
+    let groups_due =
+        state.groups.values().filter(|g| !full || g.in_flight()).filter_map(|g| g.next_due(&shared.settings));
     let mut next_due = groups_due.chain(executor.next_due()).min();
     if executor.killing() {
         // The killed executor's end wakes the worker; its overdue requests need no busy wait.
@@ -115,28 +125,36 @@ fn step(shared: &Shared, executor: &mut dyn Executor) -> Option<Duration> {
     Some(next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT)))
 }
 
-/// Starts every due request, crash suspects last and one at a time: a request that crashes
-/// librdkafka every time must not take the other groups' requests down with it again.
+/// Starts due requests, up to [`MAX_REQUESTS_IN_FLIGHT`] in all: the offsets that have waited
+/// longest first, crash suspects last and one at a time (a request that crashes librdkafka every
+/// time must not take the other groups' requests down with it again).
 fn start_requests(shared: &Shared, state: &mut State, now: Instant) -> Vec<CommitRequest> {
     let State { groups, next_request_id, .. } = state;
     let mut suspect_in_flight = groups.values().any(|g| g.crash_suspect() && g.in_flight());
+    let mut room = MAX_REQUESTS_IN_FLIGHT.saturating_sub(groups.values().filter(|g| g.in_flight()).count());
+    let mut order: Vec<(&String, &mut Group)> = groups.iter_mut().collect();
+    if order.len() > room {
+        // Only when not everyone fits: who goes first matters then, and sorting costs a little.
+        order.sort_by_key(|(_, g)| (g.crash_suspect(), g.waiting_since().unwrap_or(now)));
+    } else {
+        order.sort_by_key(|(_, g)| g.crash_suspect());
+    }
     let mut outgoing = Vec::new();
-    for suspects in [false, true] {
-        for (name, group) in groups.iter_mut().filter(|(_, g)| g.crash_suspect() == suspects) {
-            if suspects && suspect_in_flight {
-                break;
-            }
-            if let Some(request) = group.start_request(*next_request_id, now, &shared.settings) {
-                outgoing.push(CommitRequest {
-                    request_id: *next_request_id,
-                    group: name.clone(),
-                    offsets: request.offsets,
-                    metadata: request.metadata,
-                    timeout_ms: shared.settings.request_timeout.as_millis() as u64,
-                });
-                *next_request_id += 1;
-                suspect_in_flight |= suspects;
-            }
+    for (name, group) in order {
+        if room == 0 || (group.crash_suspect() && suspect_in_flight) {
+            break;
+        }
+        if let Some(request) = group.start_request(*next_request_id, now, &shared.settings) {
+            outgoing.push(CommitRequest {
+                request_id: *next_request_id,
+                group: name.clone(),
+                offsets: request.offsets,
+                metadata: request.metadata,
+                timeout_ms: shared.settings.request_timeout.as_millis() as u64,
+            });
+            *next_request_id += 1;
+            suspect_in_flight |= group.crash_suspect();
+            room -= 1;
         }
     }
     outgoing

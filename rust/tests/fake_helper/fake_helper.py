@@ -12,6 +12,8 @@ supervisor and the engine's worker through each fault at the process boundary wi
   die-mid-answer.*  on the first commit writes half of its answer and kills itself (SIGKILL)
   hang.*            never answers, but keeps reading (only a watchdog ends it)
   crash-held.*      answers nothing; aborts once a commit for a group ending in `-last` arrives
+  window.*          in every generation holds each commit unanswered until no frame came for 1 s,
+                    then answers all it holds; every received line says how many it held then
 
 Every later generation of a cluster answers every commit. The state directory holds, per cluster,
 the count of helpers started (`<bootstrap>.generation`), the pid of each (`<bootstrap>.pids`) and
@@ -22,6 +24,7 @@ Standard library only; everything comes from the command line (the helper's envi
 import argparse
 import json
 import os
+import select
 import signal
 import struct
 import sys
@@ -126,7 +129,8 @@ def main() -> int:
         print(f"{HELPER_NAME} {options.crate_version}")
         return 0
 
-    stdin, out = sys.stdin.buffer, sys.stdout.buffer
+    # Unbuffered: `select` on the descriptor then tells whether a frame is waiting.
+    stdin, out = sys.stdin.buffer.raw, sys.stdout.buffer
     opening = read_frame(stdin)
     if opening is None:
         return 0
@@ -138,7 +142,14 @@ def main() -> int:
     out.write(frame({"Log": f"INFO fake helper generation {generation} of {cluster}"}))
     out.flush()
     received = os.path.join(options.state_dir, cluster + ".received")
+    held = []
     while True:
+        if behaviour == "window" and held and not select.select([stdin], [], [], 1.0)[0]:
+            for request in held:
+                out.write(frame(answer(request)))
+            out.flush()
+            held = []
+            continue
         command = read_frame(stdin)
         if command is None or command == "Close":
             return 0
@@ -146,7 +157,10 @@ def main() -> int:
             continue  # faults are for the real helper
         request = command["Commit"]
         append_line(received, json.dumps({"generation": generation, "group": request["group"],
-                                          "offsets": request["offsets"]}))
+                                          "offsets": request["offsets"], "held": len(held) + 1}))
+        if behaviour == "window":
+            held.append(request)
+            continue
         if misbehaving and behaviour == "hang":
             continue
         if misbehaving and behaviour == "crash-held":
