@@ -63,9 +63,16 @@ impl RawAdmin {
 
     /// One finished request: (opaque, whether the group and all its partitions succeeded).
     pub fn poll(&self) -> Option<(u64, bool)> {
+        self.poll_within(Duration::ZERO)
+    }
+
+    /// Like [`RawAdmin::poll`], waiting up to `wait` for a request to finish (asleep on the
+    /// queue, as a blocking client waits).
+    pub fn poll_within(&self, wait: Duration) -> Option<(u64, bool)> {
+        let wait_ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: the queue is valid; the event is destroyed after reading.
         unsafe {
-            let event = rdsys::rd_kafka_queue_poll(self.results, 0);
+            let event = rdsys::rd_kafka_queue_poll(self.results, wait_ms);
             if event.is_null() {
                 return None;
             }
