@@ -10,12 +10,13 @@
 #   KAFKA_HARNESS_WORKDIR=.cache/broker-bench tests/with-broker.sh bench/run.sh
 # Settings: BENCH_REPEATS (3), BENCH_SCALE_SECONDS (60), BENCH_SCALE_GROUPS (1000), BENCH_SMOKE=1 (few
 # samples per row: checks the code, measures nothing; writes to .cache/bench-smoke/ unless BENCH_OUT and
-# BENCH_CHART say otherwise, so the committed table and chart stay), SPARK_VERSION (4.2.0).
+# BENCH_CHART say otherwise, so the committed table and chart stay), BENCH_ONLY=visible (row 2 alone, to
+# work on it; written there too), SPARK_VERSION (4.2.0).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${KAFKA_BOOTSTRAP:?run under tests/with-broker.sh}"
 cd "$root"
-if [[ ${BENCH_SMOKE:-} == 1 ]]; then
+if [[ ${BENCH_SMOKE:-} == 1 || -n ${BENCH_ONLY:-} ]]; then
     smoke=$root/.cache/bench-smoke
     mkdir -p "$smoke"
     if [[ -z ${BENCH_OUT:-} ]]; then
@@ -39,6 +40,9 @@ fi
 . "$root/bench/classpath.sh"
 export BENCH_CLASSPATH=$classpath
 java -Xmx2g "${java_options[@]}" -cp "$classpath" JvmBench all
+if [[ -n ${BENCH_ONLY:-} ]]; then
+    exit 0 # a part of the table: nothing to chart
+fi
 mkdir -p "$(dirname "$chart")"
 "$chart_venv/bin/python" "$root/bench/chart.py" "$BENCH_OUT" "$chart"
 echo "chart of rows 1-3: $chart" >&2

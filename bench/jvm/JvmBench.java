@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -42,6 +44,9 @@ public final class JvmBench {
     private final int repeats = intEnv("BENCH_REPEATS", smoke ? 1 : 3);
     private final int scaleSeconds = intEnv("BENCH_SCALE_SECONDS", smoke ? 5 : 60);
     private final int scaleGroups = intEnv("BENCH_SCALE_GROUPS", smoke ? 50 : 1000);
+    /** BENCH_ONLY=visible: only row 2 (with the capture of events it needs), for working on it. */
+    private final boolean onlyVisible = "visible".equals(System.getenv("BENCH_ONLY"));
+
     private final String nonce = Long.toString(System.currentTimeMillis(), 36);
     private final Report report = new Report();
 
@@ -88,16 +93,24 @@ public final class JvmBench {
                     .all()
                     .get();
             // Fresh JVMs first: nothing of ours is loaded there yet.
-            firstCommitRows(roundTripTopic);
+            if (!onlyVisible) {
+                firstCommitRows(roundTripTopic);
+            }
 
             try (SparkRows spark = new SparkRows(bootstrap, nonce)) {
                 spark.capture(admin);
                 KafkaOffsetCommitterListener ours = spark.ourListener();
-                listenerThreadRows(spark, admin, ours);
+                if (!onlyVisible) {
+                    listenerThreadRows(spark, admin, ours);
+                }
                 visibleRows(spark, admin, ours);
                 if (!ours.flushCommits(COMMIT_TIMEOUT)) {
                     report.note("our listener did not confirm its commits within " + COMMIT_TIMEOUT);
                 }
+            }
+            if (onlyVisible) {
+                report.write(Path.of(System.getenv().getOrDefault("BENCH_OUT", "docs/benchmarks.md")));
+                return;
             }
             roundTripRows(admin, roundTripTopic);
             scaleRows(scaleTopic);
@@ -153,11 +166,19 @@ public final class JvmBench {
         Samples.Repeats ourRows = new Samples.Repeats();
         Samples.Repeats apiRows = new Samples.Repeats();
         Samples.Repeats adminRows = new Samples.Repeats();
-        int[] missed = new int[3];
+        Samples.Repeats handOffRows = new Samples.Repeats();
+        int[] missed = new int[4];
         // Every poll of the reader in the timed loops of all three committers (a few per event): its median is
         // the row's resolution.
-        Samples polls = new Samples(3 * repeats * count(VISIBLE_SAMPLES) * 4);
-        // The JVM API alone (no listener, no worker thread): splits the listener's share from the core's.
+        Samples polls = new Samples(4 * repeats * count(VISIBLE_SAMPLES) * 4);
+        // The JVM API alone (no listener, no worker thread): splits the listener's share from the core's; and the same
+        // call made on one other thread, as the listener's worker makes it: splits that thread's wake-up from the
+        // listener's own work.
+        ExecutorService handOff = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "bench-hand-off");
+            thread.setDaemon(true);
+            return thread;
+        });
         try (OffsetCommitter direct = OffsetCommitter.create(Map.of("bootstrap.servers", bootstrap))) {
             for (int repeat = 0; repeat < repeats; repeat++) {
                 ourRows.add(visible(alternating, "", polls, missed, 0, ours::onQueryProgress));
@@ -167,6 +188,18 @@ public final class JvmBench {
                         direct.commitAsync(group + "-visible-api", source.endOffset(), "bench");
                     }
                 }));
+                handOffRows.add(visible(
+                        alternating,
+                        "-visible-hand-off",
+                        polls,
+                        missed,
+                        3,
+                        event -> handOff.execute(() -> {
+                            for (var source : event.progress().sources()) {
+                                String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
+                                direct.commitAsync(group + "-visible-hand-off", source.endOffset(), "bench");
+                            }
+                        })));
                 adminRows.add(visible(alternating, "-visible-admin", polls, missed, 2, event -> {
                     for (var source : event.progress().sources()) {
                         Map<TopicPartition, OffsetAndMetadata> offsets = KafkaSide.commitMap(source.endOffset());
@@ -175,9 +208,11 @@ public final class JvmBench {
                 }));
             }
         }
+        handOff.shutdown();
         report.visibleRow(
                 ourRows,
                 apiRows,
+                handOffRows,
                 adminRows,
                 missed,
                 count(VISIBLE_SAMPLES),
