@@ -73,6 +73,24 @@ private[spark] object CommitPlan {
       bound.indices.forall(i => bound(i).target.isEmpty || bound(i).description == sources(i).description)
 
   /**
+   * The targets fed by one source only, with that source's end offsets as Spark wrote them (not parsed:
+   * see [[RunCommits.commitUnparsed]]), in first-seen order. A target of several sources, or of a
+   * source without end offsets or with none of a partition, is left to [[groupCommits]].
+   */
+  def unmergedSources(bound: IndexedSeq[BoundSource], sources: IndexedSeq[SourceEnd]): Vector[(CommitTarget, String)] = {
+    val perSource = bound.zip(sources).flatMap { case (boundSource, source) =>
+      boundSource.target.map(_ -> Option(source.endOffset))
+    }.toVector
+    perSource.collect {
+      case (target, Some(json)) if perSource.count(_._1 == target) == 1 && PartitionEntry.findFirstIn(json).isDefined =>
+        target -> json
+    }
+  }
+
+  // A key followed by a number: only a partition's entry has that form (a topic's value is an object).
+  private val PartitionEntry = "\"\\s*:\\s*-?[0-9]".r
+
+  /**
    * One entry per target with the merged end offsets of its sources, in first-seen order. Sources
    * without a target, without end offsets or with unparsable ones (reported) are left out.
    */

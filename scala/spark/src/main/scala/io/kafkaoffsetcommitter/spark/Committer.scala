@@ -11,6 +11,12 @@ private[spark] trait Committer {
   /** Queues a batch's end offsets for `group`; returns at once. */
   def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit
 
+  /**
+   * The same for one source's end offsets as Spark wrote them: the core parses them natively, by the
+   * rules of [[KafkaOffsets.parse]]. Offsets it cannot parse throw and queue nothing.
+   */
+  def commitJsonAsync(group: String, endOffsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit
+
   /** True when everything queued so far is committed. */
   def flush(timeout: Duration): Boolean
 
@@ -36,6 +42,8 @@ private[spark] object Committer {
     new Committer {
       def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit =
         committer.commitAsync(group, offsets.toJava, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
+      def commitJsonAsync(group: String, endOffsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
+        committer.commitAsync(group, endOffsetsJson, CommitMetadata.forBatch(queryId.toString, runId.toString, batchId))
       def flush(timeout: Duration): Boolean = committer.flush(timeout)
       def close(timeout: Duration): Boolean = committer.close(timeout)
       def status(): Status = Status(committer.helperRestarts(), committer.status().toArray(new Array[GroupStatus](0)).toList)

@@ -140,11 +140,15 @@ class KafkaOffsetCommitterListener private[spark] (
             worker.countUnidentified(bound.count(_.target.isDefined))
         } else {
           run.boundSources = Some(bound)
+          // The commit first, parsed by the core; the listener's own parse (merged sources, unchanged
+          // offsets, what cannot be parsed, the lag) after it.
+          val handedOver =
+            run.commits.commitUnparsed(progress.batchId, CommitPlan.unmergedSources(bound, progress.sources))
           val commits = CommitPlan.groupCommits(bound, progress.sources) { (source, error) =>
             run.warnOnce(s"unparsable ${source.description}")(s"Query ${progress.queryId}: skipping offsets of " +
               s"${source.description}: ${error.getMessage}")
           }
-          run.commits.commitBatch(progress.batchId, commits)
+          run.commits.commitBatch(progress.batchId, commits, handedOver)
           run.monitored.lastBatch =
             Some(BatchLag(progress.batchId, progress.processedRowsPerSecond, CommitPlan.groupLags(bound, progress.sources)))
         }

@@ -8,7 +8,7 @@ import scala.collection.mutable
 
 import org.slf4j.LoggerFactory
 
-import io.kafkaoffsetcommitter.InvalidConfigException
+import io.kafkaoffsetcommitter.{InvalidConfigException, InvalidOffsetsException}
 
 /**
  * The commits of one query run: one committer per Kafka cluster (params), and the offsets last
@@ -35,14 +35,54 @@ private[spark] final class RunCommits(
 
   private val clusters = mutable.LinkedHashMap[Map[String, String], Cluster]()
   private val lastCommitted = mutable.HashMap[CommitTarget, KafkaOffsets]()
+  /** The end-offset JSON last handed over unparsed per target ([[commitUnparsed]]). */
+  private val lastCommittedJson = mutable.HashMap[CommitTarget, String]()
 
-  def commitBatch(batchId: Long, commits: Seq[(CommitTarget, KafkaOffsets)]): Unit = synchronized {
+  /**
+   * Hands each target's end offsets, as Spark wrote them, to its committer when the committer is open:
+   * the core parses them natively at once, while the listener's own parse (cold code: a listener sees
+   * one event per batch) comes after, in [[commitBatch]]. Returns, per target taken here, whether its
+   * commit was queued (false: it failed, and was logged). Targets not taken (a committer not open yet,
+   * offsets the core cannot parse) are left to `commitBatch`, whose parse reports unparsable offsets.
+   */
+  def commitUnparsed(batchId: Long, unmerged: Seq[(CommitTarget, String)]): Map[CommitTarget, Boolean] = synchronized {
+    unmerged.flatMap { case (target, json) =>
+      clusters.get(target.params) match {
+        case Some(Open(_)) if lastCommittedJson.get(target).contains(json) => Some(target -> true)
+        case Some(Open(committer)) =>
+          try {
+            committer.commitJsonAsync(target.group, json, queryId, runId, batchId)
+            lastCommittedJson(target) = json
+            Some(target -> true)
+          } catch {
+            case _: InvalidOffsetsException | _: IllegalArgumentException => None
+            case Recoverable(e) =>
+              warnCommitFailed(batchId, target, e)
+              Some(target -> false)
+          }
+        case _ => None
+      }
+    }.toMap
+  }
+
+  /**
+   * Commits each target's offsets unless they are unchanged; `handedOver` are the targets
+   * [[commitUnparsed]] took for this batch, recorded here but not committed again.
+   */
+  def commitBatch(
+      batchId: Long,
+      commits: Seq[(CommitTarget, KafkaOffsets)],
+      handedOver: Map[CommitTarget, Boolean] = Map.empty): Unit = synchronized {
     releaseSuperseded(commits.map(_._1))
     for ((target, offsets) <- commits if !lastCommitted.get(target).contains(offsets))
-      clusters.getOrElseUpdate(target.params, startOpening(target.params)) match {
-        case Open(committer) => commit(committer, target, Waiting(offsets, batchId))
-        case opening: Opening => opening.waiting(target) = Waiting(offsets, batchId)
-        case Unavailable =>
+      handedOver.get(target) match {
+        case Some(queued) => if (queued) lastCommitted(target) = offsets
+        case None =>
+          clusters.getOrElseUpdate(target.params, startOpening(target.params)) match {
+            case Open(committer) => commit(committer, target, Waiting(offsets, batchId))
+            case opening: Opening => opening.waiting(target) = Waiting(offsets, batchId)
+            case Unavailable =>
+          }
       }
   }
 
@@ -59,6 +99,7 @@ private[spark] final class RunCommits(
       if (moved) {
         clusters.remove(params)
         lastCommitted.keys.filter(_.params == params).toList.foreach(lastCommitted.remove)
+        lastCommittedJson.keys.filter(_.params == params).toList.foreach(lastCommittedJson.remove)
         cluster match {
           case Open(committer) => closeAtOnce(committer)
           case opening: Opening => opening.committer.thenAccept(committer => closeAtOnce(committer))
@@ -164,9 +205,11 @@ private[spark] final class RunCommits(
       committer.commitAsync(target.group, waiting.offsets, queryId, runId, waiting.batchId)
       lastCommitted(target) = waiting.offsets
     } catch {
-      case Recoverable(e) =>
-        log.warn(s"Query $queryId run $runId batch ${waiting.batchId}: commit to group '${target.group}' failed", e)
+      case Recoverable(e) => warnCommitFailed(waiting.batchId, target, e)
     }
+
+  private def warnCommitFailed(batchId: Long, target: CommitTarget, error: Throwable): Unit =
+    log.warn(s"Query $queryId run $runId batch $batchId: commit to group '${target.group}' failed", error)
 
   private def awaitOpen(open: CompletableFuture[Committer], deadlineNanos: Long): Boolean =
     try {

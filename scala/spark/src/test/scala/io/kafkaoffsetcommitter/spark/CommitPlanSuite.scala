@@ -71,6 +71,30 @@ class CommitPlanSuite extends AnyFunSuite {
       CommitTarget(clusterB, "g1") -> KafkaOffsets(Map("t1" -> Map(0 -> 9L)))))
   }
 
+  test("a target fed by one source gets its end offsets unparsed; merged, missing and empty ones are left to the parse") {
+    val bound = Vector(
+      kafka("s1", clusterA, "g1"),
+      BoundSource("not kafka", None),
+      kafka("s2", clusterA, "g2"),
+      kafka("s3", clusterA, "g1"),
+      kafka("s4", clusterB, "g1"),
+      kafka("s5", clusterA, "g5"),
+      kafka("s6", clusterA, "g6"),
+      kafka("s7", clusterA, "g7"))
+    val ends = Vector(
+      SourceEnd("s1", """{"t1":{"0":5}}"""),
+      SourceEnd("not kafka", "42"),
+      SourceEnd("s2", """{ "t2" : { "0" : 6 } }"""),
+      SourceEnd("s3", """{"t3":{"0":7,"1":8}}"""),
+      SourceEnd("s4", """{"t1":{"0":9}}"""),
+      SourceEnd("s5", null),
+      SourceEnd("s6", "{}"),
+      SourceEnd("s7", """{"t":{},"u":{}}"""))
+    assert(CommitPlan.unmergedSources(bound, ends) == Vector(
+      CommitTarget(clusterA, "g2") -> """{ "t2" : { "0" : 6 } }""",
+      CommitTarget(clusterB, "g1") -> """{"t1":{"0":9}}"""))
+  }
+
   test("sources without end offsets, with empty ones or with unparsable ones commit nothing") {
     val unparsable = mutable.Buffer[String]()
     val bound = Vector(kafka("s1", clusterA, "g1"), kafka("s2", clusterA, "g2"), kafka("s3", clusterA, "g3"))

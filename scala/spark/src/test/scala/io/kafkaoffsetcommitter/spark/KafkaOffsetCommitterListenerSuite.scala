@@ -344,6 +344,8 @@ class KafkaOffsetCommitterListenerSuite extends AnyFunSuite with BrokerAndSpark 
       else new Committer {
         def commitAsync(group: String, offsets: KafkaOffsets, queryId: UUID, runId: UUID, batchId: Long): Unit =
           native.commitAsync(group, offsets, queryId, runId, batchId)
+        def commitJsonAsync(group: String, json: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
+          native.commitJsonAsync(group, json, queryId, runId, batchId)
         def flush(timeout: Duration): Boolean = native.flush(timeout)
         def status(): Committer.Status = native.status()
         def close(timeout: Duration): Boolean = {

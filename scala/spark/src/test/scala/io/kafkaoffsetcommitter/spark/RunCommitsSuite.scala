@@ -49,6 +49,46 @@ class RunCommitsSuite extends AnyFunSuite {
     assert(condition)
   }
 
+  test("an open committer takes a target's end offsets unparsed; the parsed batch after it commits nothing again") {
+    val f = new Fixture
+    val target = CommitTarget(clusterA, "g")
+    f.commit(0, target -> offsets("""{"t":{"0":1}}"""))
+    f.settled()
+    // One batch as the listener runs it: unparsed first, then the parsed offsets with what was taken.
+    def batch(batchId: Long, json: String, targets: CommitTarget*): Map[CommitTarget, Boolean] = {
+      val taken = new java.util.concurrent.CompletableFuture[Map[CommitTarget, Boolean]]()
+      assert(f.worker.submitLifecycle(new Runnable {
+        def run(): Unit = {
+          val handedOver = f.run.commitUnparsed(batchId, targets.map(_ -> json))
+          val parsed = scala.util.Try(offsets(json)).toOption.toSeq.flatMap(o => targets.map(_ -> o))
+          f.run.commitBatch(batchId, parsed, handedOver)
+          taken.complete(handedOver)
+        }
+      }))
+      taken.get()
+    }
+    val committer = f.committer(clusterA)
+    val second = """{"t":{"0":2}}"""
+    assert(batch(1, second, target) == Map(target -> true))
+    assert(committer.unparsedGroups == Seq("g") && committer.commits.last == Commit("g", offsets(second), 1))
+    assert(batch(2, second, target) == Map(target -> true), "unchanged: taken, nothing handed over")
+    f.commit(3, target -> offsets(second))
+    f.settled()
+    assert(committer.commits.size == 2 && committer.unparsedGroups == Seq("g"),
+      "recorded as committed: neither path commits the same offsets again")
+    assert(batch(4, "not offsets", target).isEmpty, "unparsable: left to the parse, which reports it")
+    committer.failNextCommit()
+    val third = """{"t":{"0":3}}"""
+    assert(batch(5, third, target) == Map(target -> false), "a failed commit is taken (and logged), not tried twice")
+    assert(committer.commits.size == 2)
+    assert(batch(6, third, target) == Map(target -> true) && committer.commits.last == Commit("g", offsets(third), 6),
+      "tried again with the next batch")
+    val unopened = CommitTarget(clusterB, "h")
+    assert(batch(7, third, unopened).isEmpty, "a committer not open yet: left to commitBatch, which opens it")
+    f.settled()
+    assert(f.committer(clusterB).commits == Seq(Commit("h", offsets(third), 7)))
+  }
+
   test("one committer per cluster, shared by its groups") {
     val f = new Fixture
     f.commit(0,

@@ -13,11 +13,14 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
   import FakeCommitter.Commit
 
   private val committed = mutable.Buffer[Commit]()
+  private val unparsed = mutable.Buffer[String]()
   private val flushed = mutable.Buffer[Duration]()
   private var closedWith: Option[Duration] = None
   private var failNext = false
 
   def commits: Seq[Commit] = synchronized(committed.toList)
+  /** The groups of the commits handed over as Spark's JSON ([[commitJsonAsync]]), in order. */
+  def unparsedGroups: Seq[String] = synchronized(unparsed.toList)
   def flushTimeouts: Seq[Duration] = synchronized(flushed.toList)
   def closeTimeout: Option[Duration] = synchronized(closedWith)
   def failNextCommit(): Unit = synchronized { failNext = true }
@@ -29,6 +32,13 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
     }
     committed += Commit(group, offsets, batchId)
   }
+
+  /** Parses as the core does (by the same rules), then records the commit like [[commitAsync]]. */
+  def commitJsonAsync(group: String, endOffsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
+    synchronized {
+      commitAsync(group, KafkaOffsets.parse(endOffsetsJson), queryId, runId, batchId)
+      unparsed += group
+    }
 
   def flush(timeout: Duration): Boolean = synchronized {
     flushed += timeout
