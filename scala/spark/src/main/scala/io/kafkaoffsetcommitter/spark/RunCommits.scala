@@ -55,7 +55,7 @@ private[spark] final class RunCommits(
             lastCommittedJson(target) = json
             Some(target -> true)
           } catch {
-            case _: InvalidOffsetsException | _: IllegalArgumentException => None
+            case _: InvalidOffsetsException => None
             case Recoverable(e) =>
               warnCommitFailed(batchId, target, e)
               Some(target -> false)

@@ -6,6 +6,7 @@ import java.util.concurrent.CountDownLatch
 
 import scala.collection.mutable
 
+import io.kafkaoffsetcommitter.InvalidOffsetsException
 import io.kafkaoffsetcommitter.spark.{Committer, KafkaOffsets}
 
 /** Records what the listener hands to the engine (from whichever of the listener's threads calls it). */
@@ -33,10 +34,16 @@ final class FakeCommitter(val params: Map[String, String], flushResult: Boolean 
     committed += Commit(group, offsets, batchId)
   }
 
-  /** Parses as the core does (by the same rules), then records the commit like [[commitAsync]]. */
+  /**
+   * Parses as the core does (by the same rules) and refuses what it refuses the way it does, then records the
+   * commit like [[commitAsync]].
+   */
   def commitJsonAsync(group: String, endOffsetsJson: String, queryId: UUID, runId: UUID, batchId: Long): Unit =
     synchronized {
-      commitAsync(group, KafkaOffsets.parse(endOffsetsJson), queryId, runId, batchId)
+      val offsets =
+        try KafkaOffsets.parse(endOffsetsJson)
+        catch { case e: IllegalArgumentException => throw new InvalidOffsetsException(e.getMessage) }
+      commitAsync(group, offsets, queryId, runId, batchId)
       unparsed += group
     }
 
