@@ -168,8 +168,8 @@ public final class JvmBench {
         Samples.Repeats adminRows = new Samples.Repeats();
         Samples.Repeats handOffRows = new Samples.Repeats();
         int[] missed = new int[4];
-        // Every poll of the reader in the timed loops of all three committers (a few per event): its median is
-        // the row's resolution.
+        // Every poll of the reader in the timed loops of all four lines (a few per event): its median is the row's
+        // resolution.
         Samples polls = new Samples(4 * repeats * count(VISIBLE_SAMPLES) * 4);
         // The JVM API alone (no listener, no worker thread): splits the listener's share from the core's; and the same
         // call made on one other thread, as the listener's worker makes it: splits that thread's wake-up from the
@@ -182,24 +182,20 @@ public final class JvmBench {
         try (OffsetCommitter direct = OffsetCommitter.create(Map.of("bootstrap.servers", bootstrap))) {
             for (int repeat = 0; repeat < repeats; repeat++) {
                 ourRows.add(visible(alternating, "", polls, missed, 0, ours::onQueryProgress));
-                apiRows.add(visible(alternating, "-visible-api", polls, missed, 1, event -> {
-                    for (var source : event.progress().sources()) {
-                        String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
-                        direct.commitAsync(group + "-visible-api", source.endOffset(), "bench");
-                    }
-                }));
+                apiRows.add(visible(
+                        alternating,
+                        "-visible-api",
+                        polls,
+                        missed,
+                        1,
+                        event -> commitEndOffsets(direct, event, "-visible-api")));
                 handOffRows.add(visible(
                         alternating,
                         "-visible-hand-off",
                         polls,
                         missed,
                         3,
-                        event -> handOff.execute(() -> {
-                            for (var source : event.progress().sources()) {
-                                String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
-                                direct.commitAsync(group + "-visible-hand-off", source.endOffset(), "bench");
-                            }
-                        })));
+                        event -> handOff.execute(() -> commitEndOffsets(direct, event, "-visible-hand-off"))));
                 adminRows.add(visible(alternating, "-visible-admin", polls, missed, 2, event -> {
                     for (var source : event.progress().sources()) {
                         Map<TopicPartition, OffsetAndMetadata> offsets = KafkaSide.commitMap(source.endOffset());
@@ -217,6 +213,14 @@ public final class JvmBench {
                 missed,
                 count(VISIBLE_SAMPLES),
                 polls.percentiles().p50());
+    }
+
+    /** Each source's end offsets of {@code event} through the JVM API, to the source's group plus {@code suffix}. */
+    private static void commitEndOffsets(OffsetCommitter direct, QueryProgressEvent event, String suffix) {
+        for (var source : event.progress().sources()) {
+            String group = SparkRows.groupOfSource(KafkaSide.commitMap(source.endOffset()));
+            direct.commitAsync(group + suffix, source.endOffset(), "bench");
+        }
     }
 
     /**
